@@ -826,14 +826,13 @@ func (e *Engine) fill(a, r int32, q Qty, px Price) bool {
 	b.ref = px
 	e.nextTrade++
 	tid := e.nextTrade
-	fa := e.emitOrder(EvFill, ao)
-	fr := e.emitOrder(EvFill, ro)
-	for _, ev := range [2]*Event{fa, fr} {
-		ev.LastQty, ev.LastPx, ev.TradeID, ev.SettlDate = q, px, tid, b.spot
-	}
-	fa.Counterparty, fa.Aggressor = ro.party, true
-	fr.Counterparty = ao.party
-	fr.Displayed = ro.display
+	// Each event is complete before the next emit: emit may move e.out.
+	ev := e.emitOrder(EvFill, ao)
+	ev.LastQty, ev.LastPx, ev.TradeID, ev.SettlDate = q, px, tid, b.spot
+	ev.Counterparty, ev.Aggressor = ro.party, true
+	ev = e.emitOrder(EvFill, ro)
+	ev.LastQty, ev.LastPx, ev.TradeID, ev.SettlDate = q, px, tid, b.spot
+	ev.Counterparty = ao.party
 	tr := e.emit(EvTrade)
 	tr.Instrument, tr.Side, tr.LastQty, tr.LastPx, tr.TradeID = ro.inst, ao.side, q, px, tid
 	tr.Aggressor, tr.TradeDate, tr.SettlDate = true, e.tradeDate, b.spot
