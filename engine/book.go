@@ -80,14 +80,14 @@ func (s *bookSide) crosses(lim, p Price) bool {
 }
 
 type book struct {
-	id    InstrumentID
-	inst  Instrument
-	bids  bookSide
-	asks  bookSide
-	ref   Price // reference price: moves to the last trade
-	spot  Date  // SPOT value date for the current trade date
-	usdVia int  // -1, or index of the book whose reference price converts base to USD
-	usdInv bool // usdVia quotes USD/BASE: invert it
+	id     InstrumentID
+	inst   Instrument
+	bids   bookSide
+	asks   bookSide
+	ref    Price // reference price: moves to the last trade
+	spot   Date  // SPOT value date for the current trade date
+	usdVia int   // -1, or index of the book whose reference price converts base to USD
+	usdInv bool  // usdVia quotes USD/BASE: invert it
 }
 
 func (b *book) side(s Side) *bookSide {

@@ -78,7 +78,7 @@ type Event struct {
 	CumQty     Qty
 	AvgPx      Price // volume-weighted, rounded half up
 	// Displayed is the iceberg's visible part after the event.
-	Displayed Qty
+	Displayed  Qty
 	ExpireTime int64
 
 	ClOrdID     ID

@@ -42,15 +42,15 @@ const (
 	ReasonUnavailable        // 103=99 unavailable: the journal cannot write (edge)
 
 	// Cancel reasons.
-	ReasonRequested       // a cancel request
-	ReasonIOCRemainder    // what an IOC or market order could not fill
-	ReasonFOKUnfilled     // a FOK that could not fill completely
-	ReasonMinQtyUnmet     // an IOC whose MinQty could not be met at once
-	ReasonMassCancel      // a mass cancel request
-	ReasonDisconnect      // cancel on disconnect
-	ReasonSelfMatch       // self-match prevention
-	ReasonDayEnd          // expired: Day order at the trading-day roll
-	ReasonGTDExpired      // expired: GTD order at ExpireTime
+	ReasonRequested    // a cancel request
+	ReasonIOCRemainder // what an IOC or market order could not fill
+	ReasonFOKUnfilled  // a FOK that could not fill completely
+	ReasonMinQtyUnmet  // an IOC whose MinQty could not be met at once
+	ReasonMassCancel   // a mass cancel request
+	ReasonDisconnect   // cancel on disconnect
+	ReasonSelfMatch    // self-match prevention
+	ReasonDayEnd       // expired: Day order at the trading-day roll
+	ReasonGTDExpired   // expired: GTD order at ExpireTime
 
 	// Cancel/replace refusals (OrderCancelReject).
 	ReasonUnknownOrder    // 102=1 no such order
