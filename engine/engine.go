@@ -29,6 +29,7 @@ type order struct {
 	valHi    uint64
 	valLo    uint64 // cum value (sum of qty*px), 128 bits
 	expire   int64
+	prio     uint64 // time priority: set each time it joins the back of a level
 	prev     int32
 	next     int32
 	clOrdID  ID
@@ -86,6 +87,7 @@ type Engine struct {
 	expiries []expiry // min-heap on (at, oid)
 
 	nextOrder uint64
+	nextPrio  uint64
 	nextExec  uint64
 	nextTrade uint64
 	tradeDate Date
@@ -98,6 +100,15 @@ type Engine struct {
 	dryUsed []int64 // dry-run credit consumption per counterparty
 	dryList []PartyID
 	dryQ    []dryEntry
+
+	// prioLimit hides resting orders with a later time priority from
+	// judge while uncross lets a resting order act as the aggressor.
+	prioLimit uint64
+	// dirty marks books where resting orders may have become able to trade
+	// with each other (credit raised or restored, a MinQty met).
+	dirty    []bool
+	anyDirty bool
+	crossed  []int32
 }
 
 // New builds an engine from a validated configuration.
@@ -123,6 +134,8 @@ func New(cfg Config) (*Engine, error) {
 		touch:     make([]touched, 0, 64),
 		scratch:   make([]int32, 0, 64),
 		orders:    make([]order, 0, min(cfg.MaxLiveOrders, 1<<16)),
+		prioLimit: ^uint64(0),
+		dirty:     make([]bool, len(cfg.Instruments)),
 	}
 	for i, in := range cfg.Instruments {
 		e.symbols[in.Symbol] = InstrumentID(i)
@@ -186,6 +199,9 @@ func (e *Engine) Apply(cmd *Command, out []Event) []Event {
 		e.rollDay(cmd)
 	default:
 		panic(fmt.Sprintf("engine: command seq %d has unknown kind %d", cmd.Seq, cmd.Kind))
+	}
+	if e.anyDirty {
+		e.uncrossDirty()
 	}
 	e.emitLevels()
 	out, e.out, e.cur = e.out, nil, nil
@@ -343,6 +359,8 @@ func (e *Engine) link(s int32) {
 	bs := e.books[o.inst].side(o.side)
 	lv := bs.levelAt(o.price)
 	e.noteLevel(o.inst, o.side, o.price, lv.display)
+	e.nextPrio++
+	o.prio = e.nextPrio
 	o.prev, o.next = lv.tail, nilSlot
 	if lv.tail != nilSlot {
 		e.orders[lv.tail].next = s
@@ -503,6 +521,9 @@ func (e *Engine) setCredit(cmd *Command) {
 		return
 	}
 	e.limit[int(a)*e.nparty+int(b)] = cmd.CreditLimit
+	for i := range e.books {
+		e.markDirty(i)
+	}
 	ev := e.emit(EvCreditSet)
 	ev.Party = a
 	ev.Counterparty = b
@@ -725,6 +746,9 @@ const (
 // displayed quantity is disp and cum quantity cum, given want still to
 // fill and extra credit already spoken for with r's owner (dry runs).
 func (e *Engine) judge(o, r *order, disp, rcum, want Qty, extra int64) (verdict, Qty) {
+	if r.prio > e.prioLimit {
+		return vSkip, 0
+	}
 	if (o.directed != NoParty && o.directed != r.party) || (r.directed != NoParty && r.directed != o.party) {
 		return vSkip, 0
 	}
@@ -813,6 +837,10 @@ func (e *Engine) fill(a, r int32, q Qty, px Price) bool {
 	li, _ := bs.search(ro.price)
 	lv := &bs.levels[li]
 	e.noteLevel(ro.inst, ro.side, ro.price, lv.display)
+	if ro.cum == 0 && ro.minQty > 0 {
+		// Its MinQty is met now: it may trade with orders it skipped.
+		e.markDirty(int(ro.inst))
+	}
 	for _, o := range [2]*order{ao, ro} {
 		o.leaves -= q
 		o.cum += q
@@ -1159,6 +1187,9 @@ func (e *Engine) rollDay(cmd *Command) {
 		e.release(s)
 	}
 	clear(e.used)
+	for i := range e.books {
+		e.markDirty(i)
+	}
 	clear(e.clIndex)
 	for i := range e.orders {
 		if o := &e.orders[i]; o.live {
@@ -1169,4 +1200,109 @@ func (e *Engine) rollDay(cmd *Command) {
 	e.setSpotDates()
 	ev := e.emit(EvDayRolled)
 	ev.TradeDate = e.tradeDate
+}
+
+// ---- uncrossing ----
+//
+// Resting orders can be crossed without trading: credit was missing, a
+// MinQty could not be met, or (SMP off) they belong to one participant.
+// When credit is raised or restored, or a resting order's MinQty is met by
+// a fill, such a pair may become able to trade. Left alone, the book would
+// then hold two crossed orders that are allowed to trade with each other,
+// waiting for an unrelated incoming order. Instead, after such a command,
+// uncross lets each crossed resting order act as the aggressor against the
+// orders that were resting before it (earlier time priority), in time
+// priority order, at the earlier order's price — as if it had arrived just
+// now, but keeping its place. It repeats until a pass changes nothing, as
+// a fill can lift another MinQty. This is rare work: only books marked
+// dirty are scanned, never on the ordinary order path.
+
+func (e *Engine) markDirty(i int) {
+	e.dirty[i] = true
+	e.anyDirty = true
+}
+
+func (e *Engine) uncrossDirty() {
+	for i := range e.dirty {
+		if e.dirty[i] {
+			e.dirty[i] = false
+			e.uncross(i)
+		}
+	}
+	e.anyDirty = false
+}
+
+func (e *Engine) uncross(bi int) {
+	b := &e.books[bi]
+	for {
+		before := e.nextExec
+		e.collectCrossed(b)
+		for _, s := range e.crossed {
+			if o := &e.orders[s]; o.live && o.leaves > 0 {
+				e.uncrossOrder(s)
+			}
+		}
+		if e.nextExec == before {
+			return
+		}
+	}
+}
+
+// collectCrossed gathers into e.crossed the resting orders of b priced
+// through the best opposite price, in time priority order.
+func (e *Engine) collectCrossed(b *book) {
+	e.crossed = e.crossed[:0]
+	if len(b.bids.levels) == 0 || len(b.asks.levels) == 0 {
+		return
+	}
+	bestBid := b.bids.levels[len(b.bids.levels)-1].price
+	bestAsk := b.asks.levels[len(b.asks.levels)-1].price
+	for _, bs := range [2]*bookSide{&b.bids, &b.asks} {
+		for i := len(bs.levels) - 1; i >= 0; i-- {
+			lv := &bs.levels[i]
+			if (bs.side == Buy && lv.price < bestAsk) || (bs.side == Sell && lv.price > bestBid) {
+				break
+			}
+			for r := lv.head; r != nilSlot; r = e.orders[r].next {
+				e.crossed = append(e.crossed, r)
+			}
+		}
+	}
+	slices.SortFunc(e.crossed, func(x, y int32) int {
+		a, b := e.orders[x].prio, e.orders[y].prio
+		if a < b {
+			return -1
+		}
+		if a > b {
+			return 1
+		}
+		return 0
+	})
+}
+
+// uncrossOrder lets the resting order in slot s trade as the aggressor
+// against earlier resting orders, keeping its own place in the book.
+func (e *Engine) uncrossOrder(s int32) {
+	o := &e.orders[s]
+	e.prioLimit = o.prio
+	defer func() { e.prioLimit = ^uint64(0) }()
+	if o.cum == 0 && o.minQty > 0 && e.executable(o, o.price, o.minQty) < o.minQty {
+		return
+	}
+	if stop := e.match(s, o.price); stop != ReasonNone {
+		e.cancelResting(s, stop)
+		return
+	}
+	if o.leaves == 0 {
+		e.kill(s)
+		return
+	}
+	if nd := min(o.display, o.leaves); nd != o.display {
+		bs := e.books[o.inst].side(o.side)
+		li, _ := bs.search(o.price)
+		lv := &bs.levels[li]
+		e.noteLevel(o.inst, o.side, o.price, lv.display)
+		lv.display -= o.display - nd
+		o.display = nd
+	}
 }
