@@ -67,6 +67,16 @@
 //     expires Day orders, restores credit usage and starts a new ClOrdID
 //     day. Orders cancelled or expired by one command are handled in
 //     OrderID order.
+//   - Uncrossing: resting orders may be crossed without trading (no
+//     credit, MinQty unmet, own orders with SMP off). After a command that
+//     raises or restores credit (SetCredit, RollDay) or meets a resting
+//     order's MinQty, each crossed resting order of the affected books, in
+//     time-priority order, trades as the aggressor against the orders that
+//     rested before it (at their prices), keeping its own place; passes
+//     repeat until nothing changes. So no two resting orders that are
+//     allowed to trade with each other stay crossed.
+//   - Time priority: an order gets a new one whenever it joins the back of
+//     a level (resting, a priority-losing replace, an iceberg refresh).
 //   - After a command's own events come its L2 changes: one EvLevel per
 //     price level whose displayed quantity changed, in the order the levels
 //     were first touched.
