@@ -430,13 +430,9 @@ func (r *scriptRun) printBook(sym string) string {
 			return true
 		})
 		if s == engine.Sell {
-			// Print asks worst first so the book reads top to bottom.
-			for i, j := 0, len(lines)-1; i < j; i, j = i+1, j-1 {
-				lines[i], lines[j] = lines[j], lines[i]
-			}
-			b.WriteString("asks:\n")
+			b.WriteString("asks (best first):\n")
 		} else {
-			b.WriteString("bids:\n")
+			b.WriteString("bids (best first):\n")
 		}
 		for _, l := range lines {
 			b.WriteString(l + "\n")
