@@ -68,6 +68,10 @@ func scriptConfig() engine.Config {
 type scriptRun struct {
 	t    *testing.T
 	e    *engine.Engine
+	cfg  engine.Config
+	// restoreEach: before every block, replace the engine by one restored
+	// from its snapshot. The expected output must not change.
+	restoreEach bool
 	seq  uint64
 	now  time.Time
 	evs  []engine.Event
@@ -79,7 +83,7 @@ func newScriptRun(t *testing.T, cfg engine.Config) (*scriptRun, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &scriptRun{t: t, e: e, now: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
+	r := &scriptRun{t: t, e: e, cfg: cfg, now: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
 	for _, in := range cfg.Instruments {
 		r.syms = append(r.syms, in.Symbol)
 	}
@@ -443,6 +447,17 @@ func (r *scriptRun) printBook(sym string) string {
 }
 
 func (r *scriptRun) directive(cmd string, args []string, input []string) (string, error) {
+	if r.restoreEach {
+		snap := r.e.AppendSnapshot(nil)
+		e, err := engine.Restore(r.cfg, snap)
+		if err != nil {
+			return "", fmt.Errorf("restore: %v", err)
+		}
+		if again := e.AppendSnapshot(nil); string(again) != string(snap) {
+			return "", fmt.Errorf("restored engine's snapshot differs from the original's")
+		}
+		r.e = e
+	}
 	switch cmd {
 	case "run":
 		var b strings.Builder
@@ -531,13 +546,26 @@ func TestScript(t *testing.T) {
 		t.Fatalf("no script files: %v", err)
 	}
 	for _, file := range files {
-		t.Run(filepath.Base(file), func(t *testing.T) { runScript(t, file) })
+		t.Run(filepath.Base(file), func(t *testing.T) { runScript(t, file, false) })
+	}
+}
+
+// TestScriptRestored runs every script again, replacing the engine before
+// each block by one restored from its snapshot: snapshots carry the whole
+// state, so nothing may change.
+func TestScriptRestored(t *testing.T) {
+	if *rewrite {
+		t.Skip("rewriting")
+	}
+	files, _ := filepath.Glob("testdata/*.txt")
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) { runScript(t, file, true) })
 	}
 }
 
 // runScript runs one script file, comparing or (with -rewrite) rewriting
 // each block's output.
-func runScript(t *testing.T, file string) {
+func runScript(t *testing.T, file string, restoreEach bool) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
@@ -546,6 +574,7 @@ func runScript(t *testing.T, file string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.restoreEach = restoreEach
 	var out strings.Builder
 	sc := bufio.NewScanner(strings.NewReader(string(data)))
 	lineNo := 0
@@ -594,6 +623,9 @@ func runScript(t *testing.T, file string) {
 			if err == nil {
 				r, err = newScriptRun(t, cfg)
 			}
+			if err == nil {
+				r.restoreEach = restoreEach
+			}
 			if err != nil {
 				got = "error: " + err.Error() + "\n"
 			} else {
@@ -606,7 +638,7 @@ func runScript(t *testing.T, file string) {
 			}
 		}
 		out.WriteString(got + "\n")
-		if !*rewrite {
+		if !*rewrite || restoreEach {
 			wantS := strings.Join(want, "\n")
 			if len(want) > 0 {
 				wantS += "\n"
@@ -616,7 +648,7 @@ func runScript(t *testing.T, file string) {
 			}
 		}
 	}
-	if *rewrite {
+	if *rewrite && !restoreEach {
 		s := strings.TrimRight(out.String(), "\n") + "\n"
 		if err := os.WriteFile(file, []byte(s), 0o644); err != nil {
 			t.Fatal(err)
