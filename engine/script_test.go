@@ -66,16 +66,16 @@ func scriptConfig() engine.Config {
 }
 
 type scriptRun struct {
-	t    *testing.T
-	e    *engine.Engine
-	cfg  engine.Config
+	t   *testing.T
+	e   *engine.Engine
+	cfg engine.Config
 	// restoreEach: before every block, replace the engine by one restored
 	// from its snapshot. The expected output must not change.
 	restoreEach bool
-	seq  uint64
-	now  time.Time
-	evs  []engine.Event
-	syms []string
+	seq         uint64
+	now         time.Time
+	evs         []engine.Event
+	syms        []string
 }
 
 func newScriptRun(t *testing.T, cfg engine.Config) (*scriptRun, error) {
