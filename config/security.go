@@ -87,9 +87,13 @@ func (c *Config) CheckListeners() error {
 		return nil
 	}
 	l := exposed[0]
-	return fmt.Errorf("%w: listen.%s %q is not a loopback address, and participant %s would let anyone who reaches it log on; "+
+	who := "participant"
+	if len(weak) > 1 {
+		who = "participants"
+	}
+	return fmt.Errorf("%w: listen.%s %q is not a loopback address, and %s %s would let anyone who reaches it log on; "+
 		"give every participant its own password (password_hash, made by `fxmatch config hash-password`) or listen on 127.0.0.1",
-		ErrInsecureListener, l.key, l.addr, strings.Join(weak, ", "))
+		ErrInsecureListener, l.key, l.addr, who, strings.Join(weak, ", "))
 }
 
 // dummyHash is compared against when the participant is unknown, so that
