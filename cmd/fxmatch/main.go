@@ -1,0 +1,91 @@
+// Command fxmatch is the venue: one binary that runs the matching engine
+// and, as they are built, its FIX, HTTP and NATS front ends, and that also
+// carries the operator's tools (configuration, benchmarks).
+//
+// With no command it serves the built-in demo configuration, so that
+// `go run ./cmd/fxmatch` is all a newcomer needs. Everything is reachable
+// in-process through run, which takes its arguments, streams and a
+// context instead of reading os.Args and signals, so the tests drive the
+// real command line without building a binary.
+//
+// Exit codes: 0 success, 1 the command failed (bad configuration, refused
+// listener, I/O), 2 the command line was wrong.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	// The first SIGINT or SIGTERM cancels the context and serve shuts down
+	// cleanly; stop() then restores the default handling, so a second one
+	// kills a shutdown that hangs.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `usage: fxmatch [command] [arguments]
+
+Commands:
+  serve [flags]          run the venue (the default when no command is given)
+  config example         print a fully commented example configuration (the demo)
+  config check FILE      validate a configuration file and summarise it
+  config hash-password   read a password from standard input, print its bcrypt hash
+  bench [arguments]      run the benchmarks (fxmatch bench -h)
+  help                   print this help
+
+Flags of serve:
+  --config FILE          configuration file (default: the built-in demo configuration)
+  --data DIR             data directory (default: the configuration's data_dir,
+                         ./fxmatch-data for the demo; created if missing)
+  --fix-addr ADDR        FIX listen address, host:port (overrides listen.fix)
+  --http-addr ADDR       HTTP listen address (overrides listen.http)
+  --nats-listen ADDR     embedded NATS listen address (overrides listen.nats)
+
+Run with no arguments to start the demo venue on loopback.
+`
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+// run is the whole command line: it dispatches args (without the program
+// name) to a command and returns the exit code. ctx ending asks a running
+// command (serve) to stop.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 || (len(args[0]) > 0 && args[0][0] == '-' && !isHelp(args[0])) {
+		return runServe(ctx, args, stdout, stderr)
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		return runServe(ctx, rest, stdout, stderr)
+	case "config":
+		return runConfig(rest, stdin, stdout, stderr)
+	case "bench":
+		return runBench(rest, stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	default:
+		return usageError(stderr, "unknown command %q", cmd)
+	}
+}
+
+func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
+
+// usageError reports a wrong command line: what was wrong, then the usage.
+func usageError(stderr io.Writer, format string, args ...any) int {
+	fmt.Fprintf(stderr, "fxmatch: "+format+"\n\n", args...)
+	fmt.Fprint(stderr, usage)
+	return exitUsage
+}

@@ -1,0 +1,270 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fxmatch/config"
+)
+
+// syncBuffer is a bytes.Buffer that serve may write while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// checkFor polls cond until it holds or the timeout passes (no fixed
+// sleeps: the test is as fast as the code under it).
+func checkFor(t *testing.T, timeout time.Duration, cond func() bool) bool {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return true
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return cond()
+}
+
+// runCmd runs the command line to completion with a background context.
+func runCmd(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestServeStartsAndStops(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args func(dir string) []string
+	}{
+		{"no command", func(dir string) []string { return []string{"--data", dir} }},
+		{"serve", func(dir string) []string { return []string{"serve", "--data", dir} }},
+		{"serve -data", func(dir string) []string { return []string{"serve", "-data=" + dir} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "nested", "data")
+			args := tc.args(dir)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var out, errb syncBuffer
+			done := make(chan int, 1)
+			go func() { done <- run(ctx, args, strings.NewReader(""), &out, &errb) }()
+			if !checkFor(t, 10*time.Second, func() bool { return strings.Contains(out.String(), "fxmatch: running") }) {
+				cancel()
+				t.Fatalf("serve did not start; stdout:\n%s\nstderr:\n%s", out.String(), errb.String())
+			}
+			banner := out.String()
+			for _, want := range []string{
+				dir, "shard 0       USD/CNY EUR/USD USD/JPY EUR/CNY",
+				"127.0.0.1:9878  not yet built", "127.0.0.1:8080  not yet built", "127.0.0.1:4222  not yet built",
+				"REGULATOR (regulator, read-only, drop copy of all)", "BANKC (bank, cancel on disconnect)",
+			} {
+				if !strings.Contains(banner, want) {
+					t.Errorf("banner lacks %q:\n%s", want, banner)
+				}
+			}
+			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+				t.Errorf("data dir %s not created: %v", dir, err)
+			}
+			cancel()
+			select {
+			case code := <-done:
+				if code != exitOK {
+					t.Errorf("exit code %d after cancel, want 0; stderr:\n%s", code, errb.String())
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("serve did not stop after its context was cancelled")
+			}
+			if !strings.Contains(out.String(), "fxmatch: stopped") {
+				t.Errorf("no stop message:\n%s", out.String())
+			}
+		})
+	}
+}
+
+func TestServeWithConfigFileAndOverrides(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "two.toml")
+	src, err := os.ReadFile("../../config/testdata/two-shards.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	args := []string{"serve", "--config", file, "--data", filepath.Join(dir, "d"), "--http-addr", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"}
+	go func() { done <- run(ctx, args, strings.NewReader(""), &out, &errb) }()
+	if !checkFor(t, 10*time.Second, func() bool { return strings.Contains(out.String(), "fxmatch: running") }) {
+		cancel()
+		t.Fatalf("serve did not start; stdout:\n%s\nstderr:\n%s", out.String(), errb.String())
+	}
+	for _, want := range []string{"shard 0       EUR/USD:", "shard 1       EUR/CNY:", "0.0.0.0:9878", "HTTP          127.0.0.1:0", "trade date    2026-11-25", "durability    none"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, out.String())
+		}
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("exit code %d", code)
+	}
+}
+
+func TestServeRefusesDemoOnNonLoopback(t *testing.T) {
+	for _, flag := range []string{"--fix-addr", "--http-addr", "--nats-listen"} {
+		code, out, errs := runCmd(t, "", "serve", "--data", t.TempDir(), flag, "0.0.0.0:7000")
+		if code != exitFail {
+			t.Errorf("%s 0.0.0.0:7000: exit %d, want %d", flag, code, exitFail)
+		}
+		for _, want := range []string{`"0.0.0.0:7000" is not a loopback address`, "BANKA (demo password)"} {
+			if !strings.Contains(errs, want) {
+				t.Errorf("%s: refusal does not say %q:\n%s", flag, want, errs)
+			}
+		}
+		if strings.Contains(out, "running") {
+			t.Errorf("%s: it started anyway:\n%s", flag, out)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // in stderr, besides the usage
+	}{
+		{[]string{"serve", "--bogus"}, "-bogus"},
+		{[]string{"--bogus"}, "-bogus"},
+		{[]string{"serve", "--fix-addr"}, "-fix-addr"},
+		{[]string{"serve", "--fix-addr", "9878"}, `--fix-addr "9878" is not a host:port address`},
+		{[]string{"serve", "extra"}, `unexpected argument "extra"`},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"config"}, "config: missing subcommand"},
+		{[]string{"config", "frob"}, `config: unknown subcommand "frob"`},
+		{[]string{"config", "example", "x"}, `config example: unexpected argument "x"`},
+		{[]string{"config", "check"}, "config check: want exactly one FILE"},
+		{[]string{"config", "hash-password", "secret"}, `unexpected argument "secret"`},
+	} {
+		code, _, errs := runCmd(t, "", tc.args...)
+		if code != exitUsage {
+			t.Errorf("%q: exit %d, want %d", tc.args, code, exitUsage)
+		}
+		if !strings.Contains(errs, tc.want) || !strings.Contains(errs, "usage: fxmatch") {
+			t.Errorf("%q: stderr lacks %q or the usage:\n%s", tc.args, tc.want, errs)
+		}
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}} {
+		code, out, _ := runCmd(t, "", args...)
+		if code != exitOK || !strings.Contains(out, "usage: fxmatch") {
+			t.Errorf("%q: exit %d, stdout %q", args, code, out)
+		}
+	}
+	if code, _, errs := runCmd(t, "", "serve", "-h"); code != exitOK || !strings.Contains(errs, "--nats-listen") {
+		t.Errorf("serve -h: exit %d, stderr %q", code, errs)
+	}
+}
+
+// TestConfigExampleRoundTrip: the printed example loads, equals the demo
+// and passes `config check`.
+func TestConfigExampleRoundTrip(t *testing.T) {
+	code, out, errs := runCmd(t, "", "config", "example")
+	if code != exitOK {
+		t.Fatalf("config example: exit %d: %s", code, errs)
+	}
+	file := filepath.Join(t.TempDir(), "fxmatch.toml")
+	if err := os.WriteFile(file, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatalf("the printed example does not load: %v", err)
+	}
+	demo := config.Demo()
+	if cfg.Participants[2].ID != demo.Participants[2].ID || len(cfg.Instruments) != len(demo.Instruments) || cfg.Credit[1].LimitUSD != 0 {
+		t.Errorf("the printed example is not the demo")
+	}
+	code, out, errs = runCmd(t, "", "config", "check", file)
+	if code != exitOK {
+		t.Fatalf("config check: exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"valid", "BANKA-BANKC            0 USD", "BANKA-BROKER1          5,000,000,000 USD", "USD/JPY  tick 0.001", "shards        1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check summary lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestConfigCheckFailures(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.toml")
+	example := string(config.Example())
+	if err := os.WriteFile(bad, []byte(strings.Replace(example, `smp = "cancel-resting"`, `smp = "cancel-all"`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runCmd(t, "", "config", "check", bad)
+	if code != exitFail || !strings.Contains(errs, `participant[0].smp: unknown mode "cancel-all"`) || !strings.Contains(errs, "bad.toml:") {
+		t.Errorf("bad smp: exit %d, stderr %s", code, errs)
+	}
+	exposed := filepath.Join(dir, "exposed.toml")
+	if err := os.WriteFile(exposed, []byte(strings.Replace(example, `fix = "127.0.0.1:9878"`, `fix = "0.0.0.0:9878"`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs = runCmd(t, "", "config", "check", exposed)
+	if code != exitFail || !strings.Contains(errs, `listen.fix "0.0.0.0:9878" is not a loopback address`) {
+		t.Errorf("demo passwords on 0.0.0.0: exit %d, stderr %s", code, errs)
+	}
+	code, _, errs = runCmd(t, "", "config", "check", filepath.Join(dir, "missing.toml"))
+	if code != exitFail || !strings.Contains(errs, "missing.toml") {
+		t.Errorf("missing file: exit %d, stderr %s", code, errs)
+	}
+}
+
+func TestConfigHashPassword(t *testing.T) {
+	code, out, errs := runCmd(t, "correct horse\n", "config", "hash-password")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	c := config.Demo()
+	c.Participants[0].PasswordHash = strings.TrimSpace(out)
+	if !c.VerifyPassword("BANKA", "correct horse") {
+		t.Errorf("the printed hash %q is not of the password read", out)
+	}
+	if code, _, errs := runCmd(t, "", "config", "hash-password"); code != exitFail || !strings.Contains(errs, "empty password") {
+		t.Errorf("empty stdin: exit %d, stderr %s", code, errs)
+	}
+}
+
+// TestBenchIsDispatched only checks that bench reaches runBench (which
+// bench.go owns) rather than the unknown-command path.
+func TestBenchIsDispatched(t *testing.T) {
+	_, _, errs := runCmd(t, "", "bench", "-h")
+	if strings.Contains(errs, "unknown command") {
+		t.Errorf("bench is not dispatched: %s", errs)
+	}
+}

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"fxmatch/config"
+	"fxmatch/engine"
+)
+
+// serveFlags are serve's command-line settings. Empty strings mean "not
+// given": the configuration's value stands.
+type serveFlags struct {
+	configFile string
+	dataDir    string
+	fixAddr    string
+	httpAddr   string
+	natsListen string
+}
+
+func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
+	var f serveFlags
+	fs := flag.NewFlagSet("fxmatch serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, "\n"+usage) }
+	fs.StringVar(&f.configFile, "config", "", "configuration file")
+	fs.StringVar(&f.dataDir, "data", "", "data directory")
+	fs.StringVar(&f.fixAddr, "fix-addr", "", "FIX listen address")
+	fs.StringVar(&f.httpAddr, "http-addr", "", "HTTP listen address")
+	fs.StringVar(&f.natsListen, "nats-listen", "", "NATS listen address")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return f, exitOK, false
+		}
+		return f, exitUsage, false // the flag package has named the flag and printed the usage
+	}
+	if fs.NArg() > 0 {
+		return f, usageError(stderr, "serve: unexpected argument %q (flags only)", fs.Arg(0)), false
+	}
+	for _, a := range []struct{ flag, value string }{
+		{"--fix-addr", f.fixAddr}, {"--http-addr", f.httpAddr}, {"--nats-listen", f.natsListen},
+	} {
+		if a.value == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a.value); err != nil {
+			return f, usageError(stderr, "serve: %s %q is not a host:port address (e.g. 127.0.0.1:9878)", a.flag, a.value), false
+		}
+	}
+	return f, exitOK, true
+}
+
+// loadServeConfig is the configuration serve runs: the file or the demo,
+// with the flags' overrides applied, validated, and checked against the
+// listener policy.
+func loadServeConfig(f serveFlags) (*config.Config, error) {
+	var cfg *config.Config
+	if f.configFile == "" {
+		cfg = config.Demo()
+	} else {
+		var err error
+		if cfg, err = config.Load(f.configFile); err != nil {
+			return nil, err
+		}
+	}
+	if f.dataDir != "" {
+		cfg.Venue.DataDir = f.dataDir
+	}
+	if f.fixAddr != "" {
+		cfg.Listen.FIX = f.fixAddr
+	}
+	if f.httpAddr != "" {
+		cfg.Listen.HTTP = f.httpAddr
+	}
+	if f.natsListen != "" {
+		cfg.Listen.NATS = f.natsListen
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := cfg.CheckListeners(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// runServe runs the venue until ctx ends.
+//
+// What runs today: the configuration is loaded and checked, the data
+// directory exists, and one matching engine per shard is built in its
+// trade date. The sequencer shell, the journal and the FIX, HTTP and NATS
+// front ends are not built yet, and the banner says so rather than
+// printing addresses nothing listens on as if they were live.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f, code, ok := parseServeFlags(args, stderr)
+	if !ok {
+		return code
+	}
+	cfg, err := loadServeConfig(f)
+	if err != nil {
+		fmt.Fprintf(stderr, "fxmatch: %v\n", err)
+		return exitFail
+	}
+	dataDir, err := filepath.Abs(cfg.Venue.DataDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "fxmatch: data directory %q: %v\n", cfg.Venue.DataDir, err)
+		return exitFail
+	}
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		fmt.Fprintf(stderr, "fxmatch: data directory: %v\n", err)
+		return exitFail
+	}
+	// The shell reads the clock; the engines only ever get the date.
+	now := time.Now()
+	tradeDate := cfg.StartTradeDate(now)
+	engines, err := startShards(cfg, tradeDate)
+	if err != nil {
+		fmt.Fprintf(stderr, "fxmatch: %v\n", err)
+		return exitFail
+	}
+	printBanner(stdout, cfg, f.configFile, dataDir, tradeDate, now, engines)
+
+	<-ctx.Done()
+	fmt.Fprintf(stdout, "fxmatch: stopping (%v)\n", context.Cause(ctx))
+	// Nothing to close yet: no sessions, no journal. When they exist, the
+	// sessions close first and the journal last, so that no
+	// acknowledgement leaves for an event the journal has not written.
+	fmt.Fprintln(stdout, "fxmatch: stopped")
+	return exitOK
+}
+
+// startShards builds one matching engine per shard of cfg, in shard
+// order, all starting in tradeDate and all numbering participants the same
+// way (config.EngineConfig).
+//
+// This is the seam for the sequencer. Today the engines are built and
+// held, and nothing feeds them. Wiring the shard shell in belongs here:
+// each engine goes to shard.New(eng, input, sink, shard.Options{NextRoll:
+// cfg.NextRoll, TradeDateAt: cfg.TradeDateAt}), whose Run goroutine starts
+// under serve's context, and the function returns the shards (their
+// inputs for the gateways, their book snapshots for market data) instead
+// of bare engines.
+func startShards(cfg *config.Config, tradeDate engine.Date) ([]*engine.Engine, error) {
+	engines := make([]*engine.Engine, len(cfg.Shards))
+	for i := range cfg.Shards {
+		ec, err := cfg.EngineConfig(i, tradeDate)
+		if err != nil {
+			return nil, err
+		}
+		if engines[i], err = engine.New(ec); err != nil {
+			return nil, fmt.Errorf("shard %d: %w", i, err)
+		}
+	}
+	return engines, nil
+}
+
+// notBuilt marks a component in the banner that does not exist yet.
+const notBuilt = "not yet built: nothing listens here yet"
+
+// printBanner says what runs where, and what does not run yet.
+func printBanner(w io.Writer, cfg *config.Config, configFile, dataDir string, tradeDate engine.Date, now time.Time, engines []*engine.Engine) {
+	source := "built-in demo (`fxmatch config example` prints it)"
+	if configFile != "" {
+		source = configFile
+	}
+	durability := "sync"
+	if !cfg.Durable() {
+		durability = "none (benchmarks only: a crash loses acknowledged orders)"
+	}
+	roll := cfg.NextRoll(now) // in the roll zone
+
+	fmt.Fprintln(w, "fxmatch: starting the venue")
+	fmt.Fprintf(w, "  config        %s\n", source)
+	fmt.Fprintf(w, "  data dir      %s\n", dataDir)
+	fmt.Fprintf(w, "  durability    %s; the journal is not yet built, so nothing is written and nothing survives a restart\n", durability)
+	fmt.Fprintf(w, "  trade date    %s; the day rolls at %s %s (next %s)\n",
+		dateString(tradeDate), cfg.Venue.RollTime, cfg.Venue.RollZone, roll.Format("Mon 2006-01-02 15:04 MST"))
+	fmt.Fprintf(w, "  participants  %s\n", participantSummary(cfg))
+	for i, eng := range engines {
+		syms := make([]string, 0, len(eng.Instruments()))
+		for _, in := range eng.Instruments() {
+			syms = append(syms, in.Symbol)
+		}
+		fmt.Fprintf(w, "  shard %-7d %s: matching engine built; no sequencer attached yet, so it receives no orders\n", i, strings.Join(syms, " "))
+	}
+	fmt.Fprintf(w, "  FIX 4.4       %s  %s\n", cfg.Listen.FIX, notBuilt)
+	fmt.Fprintf(w, "  HTTP          %s  %s\n", cfg.Listen.HTTP, notBuilt)
+	fmt.Fprintf(w, "  NATS          %s  %s\n", cfg.Listen.NATS, notBuilt)
+	fmt.Fprintln(w, "fxmatch: running; stop with Ctrl-C (SIGINT) or SIGTERM")
+}
+
+// participantSummary lists the participants with what sets them apart.
+func participantSummary(cfg *config.Config) string {
+	parts := make([]string, 0, len(cfg.Participants))
+	for _, p := range cfg.Participants {
+		notes := []string{p.Role}
+		if !p.CanTrade() {
+			notes = append(notes, "read-only")
+		}
+		if p.CancelOnDisconnect {
+			notes = append(notes, "cancel on disconnect")
+		}
+		switch {
+		case len(p.DropCopy) == 1 && p.DropCopy[0] == "*":
+			notes = append(notes, "drop copy of all")
+		case len(p.DropCopy) > 0:
+			notes = append(notes, "drop copy of "+strings.Join(p.DropCopy, " "))
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s)", p.ID, strings.Join(notes, ", ")))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// dateString formats an engine date as YYYY-MM-DD.
+func dateString(d engine.Date) string {
+	return fmt.Sprintf("%04d-%02d-%02d", d/10000, d/100%100, d%100)
+}
