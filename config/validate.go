@@ -2,8 +2,10 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -260,7 +262,10 @@ func (c *Config) validateInstruments() error {
 }
 
 func (c *Config) validateHolidays() error {
-	for ccy, days := range c.Holidays {
+	// Sorted, so that a file with several mistakes always reports the same
+	// one first.
+	for _, ccy := range slices.Sorted(maps.Keys(c.Holidays)) {
+		days := c.Holidays[ccy]
 		key := "holidays." + ccy
 		if !currencyRE.MatchString(ccy) {
 			return c.errf(key, ccy, "%q is not a currency code (want three capital letters, e.g. USD)", ccy)
