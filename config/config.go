@@ -293,8 +293,8 @@ func (c *Config) decodeError(err error) error {
 // without the second check "Tick" would be accepted here and mean nothing
 // to a reader who greps for "tick".
 func (c *Config) checkKeys(md toml.MetaData) error {
-	for _, k := range md.Undecoded() {
-		path, line := c.locate(k)
+	if undecoded := md.Undecoded(); len(undecoded) > 0 {
+		path, line := c.locate(undecoded[0])
 		return &Error{File: c.source, Line: line, Key: path, Msg: "unknown key (see `fxmatch config example` for the format)"}
 	}
 	for _, k := range md.Keys() {
