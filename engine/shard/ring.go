@@ -213,8 +213,14 @@ func (r *Ring) published() bool {
 	return r.slots[r.head&r.mask].seq.Load() == r.head+1
 }
 
-// drain copies published commands from the head into dst, freeing each
-// slot for the producers as soon as it is copied.
+// drain copies published commands from the head into dst, then frees
+// their slots for the producers. Freeing after the whole batch is copied,
+// rather than slot by slot, matters when the ring is full: producers
+// waiting for room would otherwise write slot k while the consumer reads
+// slot k+1, and the cache lines between them would bounce between the
+// two cores for every command (measured: half the throughput of a full
+// ring). Freed together, the producers refill while the consumer is busy
+// applying the batch, on lines it is not touching.
 func (r *Ring) drain(dst []engine.Command) int {
 	pos, n := r.head, 0
 	for n < len(dst) {
@@ -223,9 +229,11 @@ func (r *Ring) drain(dst []engine.Command) int {
 			break
 		}
 		dst[n] = s.cmd
-		s.seq.Store(pos + r.mask + 1)
 		pos++
 		n++
+	}
+	for p := r.head; p != pos; p++ {
+		r.slots[p&r.mask].seq.Store(p + r.mask + 1)
 	}
 	r.head = pos
 	return n
