@@ -851,6 +851,17 @@ func (e *Engine) fill(a, r int32, q Qty, px Price) bool {
 	}
 	ro.display -= q
 	lv.display -= q
+	if ao.live && ao.display > ao.leaves {
+		// Uncrossing: the aggressor rests and keeps its place, but it can
+		// never show more than it has left — in its level and in the fill
+		// event below.
+		abs := b.side(ao.side)
+		ai, _ := abs.search(ao.price)
+		alv := &abs.levels[ai]
+		e.noteLevel(ao.inst, ao.side, ao.price, alv.display)
+		alv.display -= ao.display - ao.leaves
+		ao.display = ao.leaves
+	}
 	b.ref = px
 	e.nextTrade++
 	tid := e.nextTrade
@@ -910,7 +921,10 @@ func (e *Engine) executable(o *order, lim Price, need Qty) Qty {
 		for i := 0; i < len(e.dryQ) && total < need; i++ {
 			d := e.dryQ[i]
 			ro := &e.orders[d.slot]
-			v, q := e.judge(o, ro, d.disp, d.cum, need-total, e.dryUsed[ro.party])
+			// Judge each fill at the size match would make it (what o
+			// still has to fill, not what is still needed): a resting
+			// order's MinQty and the credit a fill uses depend on it.
+			v, q := e.judge(o, ro, d.disp, d.cum, o.leaves-total, e.dryUsed[ro.party])
 			switch v {
 			case vStopIncoming, vStopBoth:
 				return total
@@ -926,7 +940,13 @@ func (e *Engine) executable(o *order, lim Price, need Qty) Qty {
 				d.cum += q
 				if d.leaves > 0 && d.disp == 0 {
 					d.disp = min(ro.maxFloor, d.leaves)
-					e.dryQ = append(e.dryQ, d)
+					// The refreshed part joins the back of the level with a
+					// new time priority. While uncrossing, that is after the
+					// aggressor's own, so match will not meet it again:
+					// neither may the dry run.
+					if e.prioLimit == ^uint64(0) {
+						e.dryQ = append(e.dryQ, d)
+					}
 				}
 			}
 		}
@@ -1006,7 +1026,11 @@ func (e *Engine) replace(cmd *Command) {
 		if r == ReasonNone {
 			r = b.checkPrice(cmd.Price)
 		}
-		if r == ReasonNone && o.postOnly && cmd.Price != o.price {
+		// A post-only order goes back through matching whenever the replace
+		// loses time priority — a raised quantity at the same price too,
+		// which trades if the book is crossed there (no credit before, a
+		// MinQty unmet): it must not take liquidity then either.
+		if r == ReasonNone && o.postOnly && (cmd.Price != o.price || cmd.Qty > o.qty) {
 			probe := *o
 			probe.price = cmd.Price
 			probe.leaves = cmd.Qty - o.cum
