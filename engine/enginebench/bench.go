@@ -479,8 +479,13 @@ func runPipeline(o Options, cfg engine.Config, cmds []engine.Command, input stri
 		if rate > 0 {
 			due := int64(float64(i) * interval)
 			for int64(time.Since(base)) < due {
-				// Busy-wait: sleeping has a resolution far coarser than
-				// the interval.
+				// Wait without sleeping (a sleep's resolution is far
+				// coarser than the interval) but yielding: a producer
+				// that never yields keeps the consumer it has just woken
+				// off its processor (the runtime queues a woken goroutine
+				// on the waker's P), which no real producer, blocked on
+				// its network connection most of the time, does.
+				runtime.Gosched()
 			}
 			offeredAt[i] = due
 		}

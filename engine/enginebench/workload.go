@@ -51,6 +51,12 @@ type Params struct {
 	// ticks per message on the instrument (default 0.02: the mid moves a
 	// tick in a few thousand messages).
 	Sigma float64
+	// NoLineFrac is the share of pairs of banks with no credit line
+	// (default 0.1), SmallLine the limit in USD of another tenth of the
+	// pairs, meant to run out during the run (default 2 billion); the
+	// other lines never bind.
+	NoLineFrac float64
+	SmallLine  int64
 	// TailAlpha is the exponent of the power law of a resting order's
 	// distance from the mid in ticks: P(distance >= d) = (d+1)^-alpha
 	// (default 1.3).
@@ -62,6 +68,7 @@ func DefaultParams() Params {
 	return Params{
 		Orders: 1_000_000, Seed: 1, Participants: 12, LiveTarget: 4000,
 		IOCFrac: 0.15, ReplaceFrac: 0.20, CancelFrac: 0.30, Sigma: 0.02, TailAlpha: 1.3,
+		NoLineFrac: 0.1, SmallLine: 2_000_000_000,
 	}
 }
 
@@ -87,6 +94,12 @@ func (p Params) withDefaults() Params {
 	}
 	if p.Sigma <= 0 {
 		p.Sigma = d.Sigma
+	}
+	if p.NoLineFrac <= 0 {
+		p.NoLineFrac = d.NoLineFrac
+	}
+	if p.SmallLine <= 0 {
+		p.SmallLine = d.SmallLine
 	}
 	if p.TailAlpha <= 0 {
 		p.TailAlpha = d.TailAlpha
@@ -134,8 +147,9 @@ func toPrice(f float64) engine.Price { return engine.Price(math.Round(f * engine
 // (USD/CNY tick 0.0001 lot 100,000 reference 7.1 band 200bp, and EUR/USD,
 // USD/JPY, GBP/USD alike), the banks, and their credit lines. The lines
 // are drawn from the seed: most pairs of banks have a line far larger than
-// the run trades, one in ten has none (their orders never meet), and one
-// in ten has a small line that runs out during the run. The ClOrdID index
+// the run trades, one in ten (NoLineFrac) has none (their orders never
+// meet), and one in ten has a small line (SmallLine) that runs out during
+// the run. The ClOrdID index
 // is sized for the whole run so the matching path never grows it.
 func Config(p Params) engine.Config {
 	p = p.withDefaults()
@@ -160,10 +174,10 @@ func Config(p Params) engine.Config {
 		for b := a + 1; b <= p.Participants; b++ {
 			var limit int64
 			switch r := rng.Float64(); {
-			case r < 0.1:
+			case r < p.NoLineFrac:
 				continue // no line
-			case r < 0.2:
-				limit = 2_000_000_000 // $2bn: runs out
+			case r < p.NoLineFrac+0.1:
+				limit = p.SmallLine // runs out
 			default:
 				limit = 1_000_000_000_000_000 // never binds
 			}

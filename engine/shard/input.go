@@ -85,6 +85,11 @@ type InputConfig struct {
 	// Clock returns Unix nanoseconds; nil means the wall clock. Tests
 	// inject a fake clock; the shard must be given the same one.
 	Clock func() int64
+	// Spin is how long the ring's Poll keeps checking an empty ring before
+	// it parks (0: DefaultSpin; negative: park after a few dozen checks,
+	// without looking at the clock). The channel input
+	// always parks at once, as a blocking receive does.
+	Spin time.Duration
 }
 
 // WallClock is the default clock: the wall clock in Unix nanoseconds.

@@ -17,6 +17,9 @@ var inputs = []struct {
 	make func(InputConfig) (Input, error)
 }{
 	{"ring", func(c InputConfig) (Input, error) { return NewRing(c) }},
+	// A ring that parks as soon as it finds nothing: the parking and
+	// wake-up path on every empty Poll.
+	{"ring-nospin", func(c InputConfig) (Input, error) { c.Spin = -1; return NewRing(c) }},
 	{"chan", func(c InputConfig) (Input, error) { return NewChanInput(c) }},
 }
 

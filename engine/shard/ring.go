@@ -3,6 +3,7 @@ package shard
 import (
 	"runtime"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"fxmatch/engine"
@@ -58,6 +59,7 @@ type Ring struct {
 	// Consumer-only state.
 	head uint64
 	st   stamper
+	spin time.Duration
 	_    [padSize]byte
 	// Read-only after NewRing.
 	mask   uint64
@@ -72,13 +74,16 @@ const (
 	// near it (2^63 commands at a billion a second take 292 years).
 	closedBit = uint64(1) << 63
 	// Poll checks an empty ring this many times in a tight loop before it
-	// starts yielding the processor: a producer on another core usually
-	// publishes within a few hundred nanoseconds under load, and a parked
-	// consumer costs a futex wake-up (microseconds) to resume.
-	spinChecks = 128
-	// then this many times, each after runtime.Gosched, before it parks
-	// (on the order of ten microseconds in all).
-	yieldChecks = 64
+	// starts looking at the clock: a producer on another core usually
+	// publishes within a few hundred nanoseconds under load.
+	spinChecks = 64
+	// DefaultSpin is how long Poll keeps looking at an empty ring
+	// (yielding the processor between looks) before it parks. Waking a
+	// parked consumer costs a futex wake-up, and on a virtual machine whose
+	// idle vCPU has halted, measured here, a few hundred microseconds;
+	// spinning this long means a consumer under steady traffic never pays
+	// it, and an idle one burns at most this much CPU before it sleeps.
+	DefaultSpin = 50 * time.Microsecond
 )
 
 type slot struct {
@@ -92,8 +97,13 @@ func NewRing(c InputConfig) (*Ring, error) {
 	if err := c.check(true); err != nil {
 		return nil, err
 	}
+	spin := c.Spin
+	if spin == 0 {
+		spin = DefaultSpin
+	}
 	r := &Ring{
 		st:     newStamper(c),
+		spin:   spin,
 		mask:   uint64(c.Capacity - 1),
 		slots:  make([]slot, c.Capacity),
 		notify: make(chan struct{}, 1),
@@ -154,10 +164,11 @@ func (r *Ring) wake() {
 
 // Poll implements Input. Only one goroutine may call it.
 //
-// Blocking: Poll first re-checks the ring in a tight loop, then while
-// yielding, and only then parks on the notify channel. Parking without
-// losing a wake-up is the subtle part. The consumer (C) and a producer (P)
-// each do a store then a load, on different words:
+// Blocking: Poll first re-checks the ring in a tight loop, then, for up
+// to the configured spin time, while yielding the processor, and only then
+// parks on the notify channel. Parking without losing a wake-up is the
+// subtle part. The consumer (C) and a producer (P) each do a store then a
+// load, on different words:
 //
 //	C: parked = 1;      then load head slot's seq (is it published?)
 //	P: slot.seq = pos+1; then load parked (is the consumer asleep?)
@@ -179,6 +190,7 @@ func (r *Ring) Poll(dst []engine.Command) (int, error) {
 		panic("shard: Ring.Poll with an empty destination")
 	}
 	checks := 0
+	var spinStart time.Time
 	for {
 		if n := r.drain(dst); n > 0 {
 			r.st.stamp(dst[:n])
@@ -188,13 +200,19 @@ func (r *Ring) Poll(dst []engine.Command) (int, error) {
 			// Closed, and every claimed position has been delivered.
 			return 0, ErrClosed
 		}
-		checks++
-		switch {
-		case checks < spinChecks:
+		if checks++; checks < spinChecks {
 			continue
-		case checks < spinChecks+yieldChecks:
-			runtime.Gosched()
-			continue
+		}
+		if r.spin > 0 {
+			// The wall clock, not the injected one: a fake clock in a test
+			// does not move while Poll waits.
+			if checks == spinChecks {
+				spinStart = time.Now()
+			}
+			if time.Since(spinStart) < r.spin {
+				runtime.Gosched()
+				continue
+			}
 		}
 		r.parked.Store(1)
 		if r.published() || r.tail.Load()&closedBit != 0 {
