@@ -46,50 +46,6 @@ func BenchmarkApply(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
 
-// BenchmarkApplyByKind is BenchmarkApply split by message kind: the
-// whole workload is applied, only messages of one kind are timed.
-func BenchmarkApplyByKind(b *testing.B) {
-	cmds, cfg := benchWorkload()
-	for _, kind := range []struct {
-		name string
-		is   func(c *engine.Command) bool
-	}{
-		{"resting", func(c *engine.Command) bool {
-			return c.Kind == engine.CmdNewOrder && c.TIF != engine.IOC && c.TIF != engine.FOK && c.OrdType == engine.Limit
-		}},
-		{"ioc", func(c *engine.Command) bool {
-			return c.Kind == engine.CmdNewOrder && (c.TIF == engine.IOC || c.TIF == engine.FOK || c.OrdType == engine.Market)
-		}},
-		{"replace", func(c *engine.Command) bool { return c.Kind == engine.CmdReplace }},
-		{"cancel", func(c *engine.Command) bool { return c.Kind == engine.CmdCancel }},
-	} {
-		b.Run(kind.name, func(b *testing.B) {
-			var e *engine.Engine
-			out := make([]engine.Event, 0, 1024)
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.StopTimer()
-			for n, k := 0, 0; n < b.N; k = (k + 1) % len(cmds) {
-				if k == 0 {
-					var err error
-					if e, err = engine.New(cfg); err != nil {
-						b.Fatal(err)
-					}
-				}
-				c := &cmds[k]
-				if kind.is(c) {
-					b.StartTimer()
-					out = e.Apply(c, out[:0])
-					b.StopTimer()
-					n++
-				} else {
-					out = e.Apply(c, out[:0])
-				}
-			}
-		})
-	}
-}
-
 // BenchmarkShard is the workload end to end through a shard: a producer
 // goroutine offers, the shard's goroutine applies, delivers and publishes
 // snapshots. One op is one message.

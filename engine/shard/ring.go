@@ -79,10 +79,11 @@ const (
 	spinChecks = 64
 	// DefaultSpin is how long Poll keeps looking at an empty ring
 	// (yielding the processor between looks) before it parks. Waking a
-	// parked consumer costs a futex wake-up, and on a virtual machine whose
-	// idle vCPU has halted, measured here, a few hundred microseconds;
-	// spinning this long means a consumer under steady traffic never pays
-	// it, and an idle one burns at most this much CPU before it sleeps.
+	// parked consumer costs a futex wake-up, microseconds on bare metal and
+	// far more on a virtual machine whose idle vCPU has halted; spinning
+	// this long means a consumer under steady traffic (more than one
+	// command per 50µs) rarely pays it, and an idle one burns at most this
+	// much CPU before it sleeps.
 	DefaultSpin = 50 * time.Microsecond
 )
 
