@@ -93,8 +93,12 @@ type Engine struct {
 	tradeDate Date
 
 	// Per-command scratch, reused so Apply does not allocate.
-	out     []Event
-	cur     *Command
+	out []Event
+	// The command's Seq and Time, copied: keeping a pointer to the
+	// command would make every caller's Command escape to the heap (one
+	// allocation per Apply for a Command on the caller's stack).
+	curSeq  uint64
+	curTime int64
 	touch   []touched
 	scratch []int32
 	dryUsed []int64 // dry-run credit consumption per counterparty
@@ -180,7 +184,7 @@ func (e *Engine) setSpotDates() {
 // working size.
 func (e *Engine) Apply(cmd *Command, out []Event) []Event {
 	e.out = out
-	e.cur = cmd
+	e.curSeq, e.curTime = cmd.Seq, cmd.Time
 	e.touch = e.touch[:0]
 	e.expireDue(cmd.Time)
 	switch cmd.Kind {
@@ -204,7 +208,7 @@ func (e *Engine) Apply(cmd *Command, out []Event) []Event {
 		e.uncrossDirty()
 	}
 	e.emitLevels()
-	out, e.out, e.cur = e.out, nil, nil
+	out, e.out = e.out, nil
 	return out
 }
 
@@ -214,8 +218,8 @@ func (e *Engine) emit(kind EventKind) *Event {
 	e.out = append(e.out, Event{})
 	ev := &e.out[len(e.out)-1]
 	ev.Kind = kind
-	ev.Seq = e.cur.Seq
-	ev.Time = e.cur.Time
+	ev.Seq = e.curSeq
+	ev.Time = e.curTime
 	e.nextExec++
 	ev.ExecID = e.nextExec
 	return ev
