@@ -1253,8 +1253,14 @@ func (e *Engine) markDirty(i int) {
 func (e *Engine) uncrossDirty() {
 	for i := range e.dirty {
 		if e.dirty[i] {
-			e.dirty[i] = false
 			e.uncross(i)
+			// Cleared after, not before: a fill while uncrossing book i
+			// that meets a MinQty marks it again, and uncross's own passes
+			// have settled that already. A mark left behind would make a
+			// later command uncross this book although nothing affected it
+			// (and an engine restored from a snapshot, which keeps no
+			// marks, would then behave differently).
+			e.dirty[i] = false
 		}
 	}
 	e.anyDirty = false

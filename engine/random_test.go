@@ -3,9 +3,10 @@ package engine_test
 // TestRandomAgainstReference drives the engine and the reference matcher
 // (refmatch_test.go) with the same seeded random commands and demands
 // identical events after every command, identical books (L3), reference
-// prices and credit usage, and the invariants of invariants_test.go. Then
-// it replays the commands into a fresh engine and demands byte-identical
-// events (determinism).
+// prices and credit usage, and the invariants of invariants_test.go. Every
+// 97th command the engine is replaced by one restored from its snapshot.
+// At the end the commands are replayed into a fresh engine, which must
+// produce identical events (determinism, and recovery equivalence).
 //
 //	go test ./engine -run RandomAgainstReference             # default
 //	go test ./engine -run RandomAgainstReference -long       # ~20x more
@@ -510,6 +511,19 @@ func (p *pairRun) step(c engine.Command) {
 	}
 	if err := p.inv.check(p.eng, idx, &c, got); err != nil {
 		p.tb.Fatalf("%s: command %d: %s\ninvariant: %v\nevents:\n%s%s", p.name, idx, fmtCmd(&c), err, diffEvents(got, got), p.before(idx))
+	}
+	if idx%97 == 96 {
+		// Recovery is snapshot + replay: carry on with an engine restored
+		// from a snapshot, which must be in the same state.
+		snap := p.eng.AppendSnapshot(nil)
+		e, err := engine.Restore(p.cfg, snap)
+		if err != nil {
+			p.tb.Fatalf("%s: command %d: restore: %v", p.name, idx, err)
+		}
+		if e.StateHash() != p.eng.StateHash() {
+			p.tb.Fatalf("%s: command %d: the restored engine's state hash differs", p.name, idx)
+		}
+		p.eng = e
 	}
 	if p.keep {
 		p.evs = append(p.evs, got...)
