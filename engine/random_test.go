@@ -9,7 +9,7 @@ package engine_test
 // produce identical events (determinism, and recovery equivalence).
 //
 //	go test ./engine -run RandomAgainstReference             # default
-//	go test ./engine -run RandomAgainstReference -long       # ~20x more
+//	go test ./engine -run RandomAgainstReference -long       # 10M commands
 //	go test ./engine -run RandomAgainstReference -seed 42 -cmds 5000
 //
 // A failure prints the seed, the command's index, the command and a diff
@@ -708,9 +708,9 @@ func runSeed(tb testing.TB, seed uint64, n int) {
 }
 
 func TestRandomAgainstReference(t *testing.T) {
-	seeds, n := 48, 10_000
+	seeds, n := 48, 16_000 // ~770k commands, ~40 s on two cores
 	if *long {
-		seeds, n = 400, 25_000
+		seeds, n = 400, 25_000 // 10M commands
 	}
 	if testing.Short() {
 		seeds, n = 8, 5_000
