@@ -144,8 +144,11 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("engine: config: instrument %s: max qty %d is too large", in.Symbol, in.MaxQty)
 		case in.RefPrice <= 0 || in.RefPrice%in.Tick != 0:
 			return fmt.Errorf("engine: config: instrument %s: reference price must be a positive multiple of the tick", in.Symbol)
-		case in.RefPrice > 1<<50:
-			return fmt.Errorf("engine: config: instrument %s: reference price is too large", in.Symbol)
+		case in.RefPrice > maxPrice:
+			// The band is the reference price times (10000 ± BandBP) / 10000
+			// in int64: above maxPrice (2^47) that can overflow, and no
+			// order could be priced there anyway.
+			return fmt.Errorf("engine: config: instrument %s: reference price %d is too large (at most %d)", in.Symbol, in.RefPrice, maxPrice)
 		case in.BandBP <= 0 || in.BandBP >= 10000:
 			return fmt.Errorf("engine: config: instrument %s: band %d bp must be between 1 and 9999", in.Symbol, in.BandBP)
 		case in.Base == "" || in.Term == "" || in.Base == in.Term:

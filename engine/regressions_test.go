@@ -47,3 +47,23 @@ func TestRegressionUncrossAggressorShown(t *testing.T) {
 		t.Errorf("best bid %+v, want 0.6m", l)
 	}
 }
+
+// A reference price the configuration accepts must have a sane band. (Up to
+// 2^50 was accepted, and the band arithmetic overflowed int64 above about
+// 4.6e14: a reference price of 2^50 gave a band of two negative prices.)
+func TestRegressionHugeReferencePrice(t *testing.T) {
+	cfg := scriptConfig()
+	cfg.Instruments[0].Tick = 1 << 20
+	cfg.Instruments[0].RefPrice = 1 << 50
+	if _, err := engine.New(cfg); err == nil {
+		t.Errorf("a reference price of 2^50 was accepted")
+	}
+	cfg.Instruments[0].RefPrice = 1 << 47
+	e, err := engine.New(cfg)
+	if err != nil {
+		t.Fatalf("a reference price of 2^47 was refused: %v", err)
+	}
+	if lo, hi := e.BandLimits(0); lo <= 0 || hi < lo || hi > 1<<47+1<<47/50 {
+		t.Errorf("band %d..%d around 2^47", lo, hi)
+	}
+}
