@@ -338,6 +338,15 @@ func (k *invChecker) check(e *engine.Engine, idx int, c *engine.Command, evs []e
 			return fmt.Errorf("L2 events show %d at %v, the book %d", q, key, e.DepthAt(key.inst, key.side, key.price))
 		}
 	}
+	var next int64
+	for _, o := range now {
+		if o.TIF == engine.GTD && (next == 0 || o.ExpireTime < next) {
+			next = o.ExpireTime
+		}
+	}
+	if e.NextExpiry() != next {
+		return fmt.Errorf("NextExpiry %d, the earliest resting GTD order expires at %d", e.NextExpiry(), next)
+	}
 	if e.LiveOrders() != len(now) {
 		return fmt.Errorf("LiveOrders %d, the books hold %d", e.LiveOrders(), len(now))
 	}

@@ -298,6 +298,8 @@ func (g *gen) next() engine.Command {
 		switch y := g.src.intn(20); {
 		case y == 0:
 			c.CreditLimit = -1
+		case y == 1:
+			c.CreditLimit = 1 << 62 // more room than any quantity needs
 		case y < 5:
 			c.CreditLimit = 1_000_000_000_000
 		default:
