@@ -1,0 +1,814 @@
+package journal
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"fxmatch/engine"
+)
+
+// Durability says when the writer acknowledges a commit.
+type Durability uint8
+
+const (
+	// DurabilitySync (the default) acknowledges a group commit only after
+	// Pebble has synced it to the WAL (pebble.Sync).
+	DurabilitySync Durability = iota
+	// DurabilityNone writes without syncing and acknowledges at once. A
+	// crash of the machine (not only of the process) loses acknowledged
+	// records. For benchmarks only; Open logs it at error level.
+	DurabilityNone
+)
+
+func (d Durability) String() string {
+	switch d {
+	case DurabilitySync:
+		return "sync"
+	case DurabilityNone:
+		return "none"
+	}
+	return fmt.Sprintf("durability(%d)", uint8(d))
+}
+
+// ParseDurability parses "sync" or "none".
+func ParseDurability(s string) (Durability, error) {
+	switch s {
+	case "sync", "":
+		return DurabilitySync, nil
+	case "none":
+		return DurabilityNone, nil
+	}
+	return 0, fmt.Errorf("journal: unknown durability %q (want sync or none)", s)
+}
+
+// Options configures a journal. The zero value is the production default.
+type Options struct {
+	// Durability is DurabilitySync unless a benchmark asks otherwise.
+	Durability Durability
+	// Logger receives the journal's loud messages (nil: slog.Default()).
+	Logger *slog.Logger
+
+	// MaxQueueBytes and MaxQueueBatches bound what producers may have
+	// queued for the writer (defaults 16 MiB — four full group commits —
+	// and 1024). When either is
+	// reached Append blocks until the writer has taken a group commit:
+	// that is the back-pressure that stops the shard goroutine, fills its
+	// input ring, and turns into "busy" rejects at the gateways. A batch
+	// larger than MaxQueueBytes is still admitted into an empty queue.
+	MaxQueueBytes   int
+	MaxQueueBatches int
+	// MaxCommitBytes and MaxCommitRecords bound one group commit (defaults
+	// 4 MiB and 65536): the writer takes queued batches until the next one
+	// would exceed either (it always takes at least one).
+	MaxCommitBytes   int
+	MaxCommitRecords int
+	// MaxBlockBytes bounds one block value (default 1 MiB). The records of
+	// one shard in one group commit share a block up to this size.
+	MaxBlockBytes int
+	// KeepSnapshots is how many snapshots per shard survive pruning
+	// (default 2). The journal itself is never pruned.
+	KeepSnapshots int
+
+	// MemTableSize is Pebble's memtable size (default 64 MiB): journal
+	// writes are sequential, so a large memtable only means fewer, larger
+	// flushes.
+	MemTableSize uint64
+	// FS is the filesystem Pebble runs on (nil: the operating system's).
+	// Tests inject pebble's errorfs here to make writes or syncs fail.
+	FS vfs.FS
+}
+
+func (o *Options) withDefaults() {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&o.MaxQueueBytes, 16<<20)
+	def(&o.MaxQueueBatches, 1024)
+	def(&o.MaxCommitBytes, 4<<20)
+	def(&o.MaxCommitRecords, 1<<16)
+	def(&o.MaxBlockBytes, 1<<20)
+	def(&o.KeepSnapshots, 2)
+	if o.MemTableSize == 0 {
+		o.MemTableSize = 64 << 20
+	}
+	if o.FS == nil {
+		o.FS = vfs.Default
+	}
+}
+
+// formatMarker is the value under the 'V' key: a name and the format
+// version, so a directory of another program or version is refused.
+const formatMarker = "fxmatch-journal\x00\x01"
+
+// Journal is an open journal: one Pebble database holding the record
+// chains of any number of shards, their snapshots and metadata, and the
+// writer goroutine that group-commits them.
+//
+// Lock order: Journal.mu is the only lock; callbacks run without it.
+type Journal struct {
+	db   *pebble.DB
+	dir  string
+	opts Options
+	log  *slog.Logger
+	wo   *pebble.WriteOptions
+
+	// failed is set once, by the writer, when a write or sync failed; it
+	// holds the ErrUnavailable error every later call returns.
+	failed atomic.Pointer[error]
+
+	mu          sync.Mutex
+	nonEmpty    sync.Cond // the writer waits for work
+	notFull     sync.Cond // producers wait for room
+	queue       []*segment
+	queuedBytes int
+	free        []*segment
+	freeBytes   int
+	closing     bool
+	appenders   map[uint16]*Appender
+	done        chan struct{} // closed when the writer has exited
+
+	// Owned by the writer goroutine.
+	batch *pebble.Batch
+	taken []*segment
+	blk   []*segment
+	used  []bool
+
+	stats writerStats
+}
+
+// writerStats are counters the writer keeps (read by Bench and Stats).
+type writerStats struct {
+	commits atomic.Uint64
+	records atomic.Uint64
+	bytes   atomic.Uint64
+	blocks  atomic.Uint64
+}
+
+// Stats is a snapshot of the writer's counters since Open.
+type Stats struct {
+	Commits uint64 // Pebble batches committed
+	Records uint64 // records made durable
+	Bytes   uint64 // block bytes written (values, excluding keys)
+	Blocks  uint64 // block keys written
+}
+
+// Stats returns the writer's counters.
+func (j *Journal) Stats() Stats {
+	return Stats{
+		Commits: j.stats.commits.Load(),
+		Records: j.stats.records.Load(),
+		Bytes:   j.stats.bytes.Load(),
+		Blocks:  j.stats.blocks.Load(),
+	}
+}
+
+type segKind uint8
+
+const (
+	segRecords segKind = iota
+	segSnapshot
+)
+
+// segment is what a producer hands the writer: the framed records of one
+// Append (or one snapshot), already chained. Segments are recycled.
+type segment struct {
+	app         *Appender
+	kind        segKind
+	first, last uint64 // records: the sequence range; snapshot: first = seq
+	count       int
+	prev, head  Hash // chain hash before the first and after the last record
+	buf         []byte
+}
+
+// Open opens (creating if needed) the journal in dir and starts its
+// writer.
+func Open(dir string, opts Options) (*Journal, error) {
+	opts.withDefaults()
+	db, err := pebble.Open(dir, pebbleOptions(&opts, false))
+	if err != nil {
+		return nil, fmt.Errorf("journal: open %s: %w", dir, err)
+	}
+	if err := checkFormat(db, true); err != nil {
+		db.Close()
+		return nil, err
+	}
+	j := &Journal{
+		db: db, dir: dir, opts: opts, log: opts.Logger,
+		appenders: make(map[uint16]*Appender),
+		done:      make(chan struct{}),
+		batch: db.NewBatch(pebble.WithInitialSizeBytes(opts.MaxCommitBytes+opts.MaxCommitBytes/4),
+			pebble.WithMaxRetainedSizeBytes(2*opts.MaxCommitBytes)),
+	}
+	j.nonEmpty.L = &j.mu
+	j.notFull.L = &j.mu
+	j.wo = pebble.Sync
+	if opts.Durability == DurabilityNone {
+		j.wo = pebble.NoSync
+		j.log.Error("journal: DURABILITY NONE — acknowledgements are NOT durable; a machine crash loses acknowledged orders; benchmarks only",
+			"dir", dir)
+	} else if opts.Durability != DurabilitySync {
+		db.Close()
+		return nil, fmt.Errorf("journal: unknown durability %d", opts.Durability)
+	}
+	go j.run()
+	return j, nil
+}
+
+func pebbleOptions(o *Options, readOnly bool) *pebble.Options {
+	po := &pebble.Options{
+		FS:                          o.FS,
+		ReadOnly:                    readOnly,
+		MemTableSize:                o.MemTableSize,
+		MemTableStopWritesThreshold: 4,
+		Logger:                      pebbleLogger{o.Logger},
+	}
+	return po
+}
+
+// checkFormat checks (and on a new writable journal, writes) the format
+// marker.
+func checkFormat(db *pebble.DB, write bool) error {
+	v, closer, err := db.Get([]byte{prefixFormat})
+	if errors.Is(err, pebble.ErrNotFound) {
+		// A new journal, or a directory of something else that happens to
+		// be a Pebble database: only an empty one gets the marker.
+		it, err := db.NewIter(nil)
+		if err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+		empty := !it.First()
+		it.Close()
+		if !empty {
+			return fmt.Errorf("%w: database has keys but no journal format marker", ErrVersion)
+		}
+		if !write {
+			return nil
+		}
+		if err := db.Set([]byte{prefixFormat}, []byte(formatMarker), pebble.Sync); err != nil {
+			return fmt.Errorf("journal: write format marker: %w", err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("journal: read format marker: %w", err)
+	}
+	defer closer.Close()
+	if string(v) != formatMarker {
+		return fmt.Errorf("%w: format marker %q", ErrVersion, v)
+	}
+	return nil
+}
+
+// Err returns the sticky error (wrapping ErrUnavailable) once a write or
+// sync has failed, nil before.
+func (j *Journal) Err() error {
+	if p := j.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Dir is the journal's directory.
+func (j *Journal) Dir() string { return j.dir }
+
+// Checkpoint writes a consistent copy of the journal into dir (which must
+// not exist) while the writer runs, using Pebble's checkpoint: sstables
+// are hard-linked, the WAL is synced and copied. The copy holds whole
+// group commits only. Open it with OpenReader.
+func (j *Journal) Checkpoint(dir string) error {
+	if err := j.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
+		return fmt.Errorf("journal: checkpoint %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Reader returns a reader over the live journal (it sees what has been
+// committed, durable or about to be). Closing it does not close the
+// journal.
+func (j *Journal) Reader() *Reader { return &Reader{db: j.db} }
+
+// Close stops accepting appends, waits for the writer to commit what is
+// queued, and closes the database. It returns the sticky error if the
+// journal had failed. Appenders must not be used after Close.
+func (j *Journal) Close() error {
+	j.mu.Lock()
+	if j.closing {
+		j.mu.Unlock()
+		<-j.done
+		return ErrClosed
+	}
+	j.closing = true
+	j.nonEmpty.Broadcast()
+	j.notFull.Broadcast()
+	j.mu.Unlock()
+	<-j.done
+	j.batch.Close()
+	err := j.db.Close()
+	if ferr := j.Err(); ferr != nil {
+		return ferr
+	}
+	if err != nil {
+		return fmt.Errorf("journal: close: %w", err)
+	}
+	return nil
+}
+
+// Appender is one shard's way into the journal. It is used by one
+// goroutine at a time (the shard's): it keeps the shard's chain head and
+// encodes and hashes records on that goroutine, so the writer only
+// concatenates and commits.
+type Appender struct {
+	j         *Journal
+	shard     uint16
+	onDurable func(first, last uint64, err error)
+
+	// Owned by the producer goroutine.
+	next    uint64 // the sequence the next command must have
+	head    Hash   // chain hash after the last appended record
+	hasher  chainHasher
+	recSize int // bytes per framed record of the last batch: sizes the next buffer
+
+	durable atomic.Uint64
+}
+
+// Appender returns the appender of a shard, positioned after the shard's
+// last journaled record (sequence 1 and GenesisHash for a new shard).
+// onDurable (may be nil) is called once per Append, in order, on the
+// writer goroutine: with err nil once the batch's records are durable (the
+// moment acknowledgements may leave), or with an error wrapping
+// ErrUnavailable if they never will be. It must not block and must not
+// call back into the journal. There is one Appender per shard per Journal.
+func (j *Journal) Appender(shard uint16, onDurable func(first, last uint64, err error)) (*Appender, error) {
+	if err := j.Err(); err != nil {
+		return nil, err
+	}
+	h, err := j.Reader().Head(shard)
+	if err != nil {
+		return nil, err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.closing {
+		return nil, ErrClosed
+	}
+	if _, dup := j.appenders[shard]; dup {
+		return nil, fmt.Errorf("journal: shard %d already has an appender", shard)
+	}
+	a := &Appender{j: j, shard: shard, onDurable: onDurable, next: h.Seq + 1, head: h.Hash, hasher: newChainHasher()}
+	a.durable.Store(h.Seq)
+	j.appenders[shard] = a
+	return a, nil
+}
+
+// Shard is the appender's shard.
+func (a *Appender) Shard() uint16 { return a.shard }
+
+// Next is the sequence number the next appended command must carry: the
+// shard input's NextSeq after recovery.
+func (a *Appender) Next() uint64 { return a.next }
+
+// Durable is the last sequence number known durable. Safe from any
+// goroutine.
+func (a *Appender) Durable() uint64 { return a.durable.Load() }
+
+// frameGuess is the room Append leaves for a record's frame header: a
+// two-byte length and the check bytes.
+const frameGuess = 2 + checkSize
+
+// reframe changes the header room of the record at buf[start:] from have
+// to want bytes, moving the payload.
+func reframe(buf []byte, start, have, want int) []byte {
+	if want < have {
+		n := copy(buf[start+want:], buf[start+have:])
+		return buf[:start+want+n]
+	}
+	buf = append(buf, make([]byte, want-have)...)
+	copy(buf[start+want:], buf[start+have:len(buf)-(want-have)])
+	return buf
+}
+
+// Append journals a batch: commands (contiguous, continuing Next) and the
+// events each produced, events[ends[i-1]:ends[i]] for command i (the
+// shard.Batch layout). It encodes and chains the records on the calling
+// goroutine and hands them to the writer; it keeps no reference to its
+// arguments. It blocks while the writer's queue is full (back-pressure).
+// It returns nil once the writer has the batch — durability is reported
+// later, through onDurable — or the sticky ErrUnavailable error, ErrClosed,
+// or ErrSequence when the batch does not continue the shard's chain.
+func (a *Appender) Append(cmds []engine.Command, events []engine.Event, ends []int) error {
+	if len(cmds) == 0 {
+		return nil
+	}
+	if len(ends) != len(cmds) || ends[len(ends)-1] != len(events) {
+		panic(fmt.Sprintf("journal: Append given %d commands, %d ends and %d events", len(cmds), len(ends), len(events)))
+	}
+	if err := a.j.Err(); err != nil {
+		return err
+	}
+	for i := range cmds {
+		if cmds[i].Seq != a.next+uint64(i) {
+			return seqErr(ErrSequence, a.shard, a.next+uint64(i), "command %d of the batch has seq %d", i, cmds[i].Seq)
+		}
+	}
+	s := a.j.getSegment()
+	if want := (a.recSize + a.recSize/4) * len(cmds); cap(s.buf) < want {
+		// Grown once here rather than by doubling in appendRecordFrame.
+		s.buf = make([]byte, 0, want)
+	}
+	s.app, s.kind = a, segRecords
+	s.first, s.last, s.count = a.next, a.next+uint64(len(cmds))-1, len(cmds)
+	s.prev = a.head
+	lo := 0
+	for i := range cmds {
+		hi := ends[i]
+		if hi < lo {
+			panic(fmt.Sprintf("journal: Append ends not increasing at %d: %d < %d", i, hi, lo))
+		}
+		// Encode straight into the segment behind a frame header sized for
+		// the usual payload (100 B to 16 KiB); move it in the rare case
+		// the length needs another size.
+		start := len(s.buf)
+		s.buf = append(s.buf, make([]byte, frameGuess)...)
+		s.buf = AppendRecord(s.buf, &cmds[i], events[lo:hi])
+		payload := len(s.buf) - start - frameGuess
+		if n := uvarintLen(uint64(payload)) + checkSize; n != frameGuess {
+			s.buf = reframe(s.buf, start, frameGuess, n)
+		}
+		p := s.buf[len(s.buf)-payload:]
+		a.hasher.link(&a.head, &a.head, a.shard, a.next, p)
+		f := binary.AppendUvarint(s.buf[start:start], uint64(payload))
+		copy(s.buf[start+len(f):], a.head[:checkSize])
+		a.next++
+		lo = hi
+	}
+	s.head = a.head
+	a.recSize = len(s.buf) / len(cmds)
+	return a.j.enqueue(s)
+}
+
+// PutSnapshot stores a snapshot of the shard's engine taken after seq
+// (which must already have been appended), with the engine's canonical
+// stateHash. It goes through the writer's queue behind the records it
+// follows, so it never becomes durable before them; it is durable when the
+// next onDurable after it reports so. Older snapshots beyond
+// Options.KeepSnapshots are pruned after it commits. data is copied.
+func (a *Appender) PutSnapshot(seq uint64, stateHash Hash, data []byte) error {
+	if err := a.j.Err(); err != nil {
+		return err
+	}
+	if seq == 0 || seq >= a.next {
+		return fmt.Errorf("journal: snapshot at seq %d of shard %d, which has records up to %d", seq, a.shard, a.next-1)
+	}
+	s := a.j.getSegment()
+	s.app, s.kind = a, segSnapshot
+	s.first, s.last, s.count = seq, seq, 0
+	s.buf = appendSnapshotValue(s.buf, &stateHash, data)
+	return a.j.enqueue(s)
+}
+
+// Snapshot value: version u8 | stateHash [32] | crc32c(data) u32 LE | data.
+const snapshotVersion = 1
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func appendSnapshotValue(dst []byte, stateHash *Hash, data []byte) []byte {
+	dst = append(dst, snapshotVersion)
+	dst = append(dst, stateHash[:]...)
+	dst = binary.LittleEndian.AppendUint32(dst, crc32.Checksum(data, castagnoli))
+	return append(dst, data...)
+}
+
+func (j *Journal) getSegment() *segment {
+	j.mu.Lock()
+	var s *segment
+	if n := len(j.free); n > 0 {
+		s = j.free[n-1]
+		j.free = j.free[:n-1]
+		j.freeBytes -= cap(s.buf)
+	}
+	j.mu.Unlock()
+	if s == nil {
+		s = new(segment)
+	}
+	s.buf = s.buf[:0]
+	return s
+}
+
+// putSegmentsLocked recycles segments; j.mu must be held. The free list
+// holds at most MaxQueueBatches segments and MaxQueueBytes of buffer
+// capacity, so what it pins is bounded like the queue itself.
+func (j *Journal) putSegmentsLocked(segs []*segment) {
+	for _, s := range segs {
+		s.app = nil
+		if j.freeBytes+cap(s.buf) > j.opts.MaxQueueBytes {
+			s.buf = nil
+		}
+		if len(j.free) < j.opts.MaxQueueBatches {
+			j.free = append(j.free, s)
+			j.freeBytes += cap(s.buf)
+		}
+	}
+}
+
+// enqueue hands a segment to the writer, waiting while the queue is full.
+func (j *Journal) enqueue(s *segment) error {
+	j.mu.Lock()
+	for len(j.queue) > 0 && !j.closing && j.failed.Load() == nil &&
+		(j.queuedBytes+len(s.buf) > j.opts.MaxQueueBytes || len(j.queue) >= j.opts.MaxQueueBatches) {
+		j.notFull.Wait()
+	}
+	var err error
+	if err = j.Err(); err == nil && j.closing {
+		err = ErrClosed
+	}
+	if err != nil {
+		j.putSegmentsLocked([]*segment{s})
+		j.mu.Unlock()
+		return err
+	}
+	j.queue = append(j.queue, s)
+	j.queuedBytes += len(s.buf)
+	j.nonEmpty.Signal()
+	j.mu.Unlock()
+	return nil
+}
+
+// run is the writer goroutine.
+//
+// Why one goroutine and a queue rather than letting each shard commit to
+// Pebble itself: Pebble would group concurrent commits too, but every
+// committer would then block for the sync on its own goroutine — the
+// shard's — and could not apply the next batch meanwhile. Here the shard
+// only encodes and enqueues; the writer takes everything queued while the
+// previous sync ran, so one sync covers all of it, and acknowledgements
+// are released in sequence order by the one goroutine that knows what is
+// durable.
+func (j *Journal) run() {
+	defer close(j.done)
+	for {
+		j.mu.Lock()
+		for len(j.queue) == 0 && !j.closing {
+			j.nonEmpty.Wait()
+		}
+		if len(j.queue) == 0 {
+			j.mu.Unlock()
+			return
+		}
+		j.takeLocked()
+		j.notFull.Broadcast()
+		j.mu.Unlock()
+
+		err := j.commit(j.taken)
+		if err != nil {
+			j.fail(err)
+			return
+		}
+		j.ack(j.taken, nil)
+		j.pruneSnapshots(j.taken)
+		j.mu.Lock()
+		j.putSegmentsLocked(j.taken)
+		j.mu.Unlock()
+	}
+}
+
+// takeLocked moves the next group commit's segments from the queue to
+// j.taken: at least one, then as long as the bounds allow.
+func (j *Journal) takeLocked() {
+	j.taken = j.taken[:0]
+	bytes, recs := 0, 0
+	n := 0
+	for _, s := range j.queue {
+		if n > 0 && (bytes+len(s.buf) > j.opts.MaxCommitBytes || recs+s.count > j.opts.MaxCommitRecords) {
+			break
+		}
+		bytes += len(s.buf)
+		recs += s.count
+		n++
+	}
+	j.taken = append(j.taken, j.queue[:n]...)
+	rest := copy(j.queue, j.queue[n:])
+	clear(j.queue[rest:])
+	j.queue = j.queue[:rest]
+	j.queuedBytes -= bytes
+}
+
+// commit writes one group commit as one Pebble batch.
+func (j *Journal) commit(segs []*segment) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, ok := r.(pebbleFatal)
+			if !ok {
+				panic(r)
+			}
+			err = f
+		}
+	}()
+	b := j.batch
+	b.Reset()
+	if cap(j.used) < len(segs) {
+		j.used = make([]bool, len(segs))
+	}
+	used := j.used[:len(segs)]
+	clear(used)
+	var recs, bytes, blocks uint64
+	for i, s := range segs {
+		if used[i] {
+			continue
+		}
+		used[i] = true
+		if s.kind == segSnapshot {
+			k := SnapshotKey(s.app.shard, s.first)
+			if err := b.Set(k[:], s.buf, nil); err != nil {
+				return err
+			}
+			continue
+		}
+		// One block per shard per commit, split at MaxBlockBytes: gather
+		// this shard's later record segments (in order: a shard's
+		// segments are queued in sequence order).
+		blk := append(j.blk[:0], s)
+		size := len(s.buf)
+		flush := func() error {
+			n, err := j.writeBlock(blk)
+			recs += uint64(blk[len(blk)-1].last - blk[0].first + 1)
+			bytes += uint64(n)
+			blocks++
+			return err
+		}
+		for k := i + 1; k < len(segs); k++ {
+			t := segs[k]
+			if used[k] || t.kind != segRecords || t.app != s.app {
+				continue
+			}
+			used[k] = true
+			if size+len(t.buf) > j.opts.MaxBlockBytes {
+				if err := flush(); err != nil {
+					return err
+				}
+				blk, size = blk[:0], 0
+			}
+			blk = append(blk, t)
+			size += len(t.buf)
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		j.blk = blk[:0]
+	}
+	if err := j.db.Apply(b, j.wo); err != nil {
+		return err
+	}
+	j.stats.commits.Add(1)
+	j.stats.records.Add(recs)
+	j.stats.bytes.Add(bytes)
+	j.stats.blocks.Add(blocks)
+	return nil
+}
+
+// writeBlock adds one block made of consecutive record segments of one
+// shard to the batch, writing the value straight into the batch's buffer.
+func (j *Journal) writeBlock(segs []*segment) (int, error) {
+	first, last := segs[0], segs[len(segs)-1]
+	count := last.last - first.first + 1
+	n := 1 + uvarintLen(count) + HashSize + HashSize
+	for _, s := range segs {
+		n += len(s.buf)
+	}
+	op := j.batch.SetDeferred(KeyLen, n)
+	k := BlockKey(first.app.shard, first.first)
+	copy(op.Key, k[:])
+	v := op.Value[:0]
+	v = append(v, BlockVersion)
+	v = binary.AppendUvarint(v, count)
+	v = append(v, first.prev[:]...)
+	for _, s := range segs {
+		v = append(v, s.buf...)
+	}
+	v = append(v, last.head[:]...)
+	if len(v) != n {
+		panic(fmt.Sprintf("journal: block of %d bytes, computed %d", len(v), n))
+	}
+	return n, op.Finish()
+}
+
+// ack reports segments durable (err nil) or lost, in queue order.
+func (j *Journal) ack(segs []*segment, err error) {
+	for _, s := range segs {
+		if s.kind != segRecords {
+			continue
+		}
+		if err == nil {
+			s.app.durable.Store(s.last)
+		}
+		if s.app.onDurable != nil {
+			s.app.onDurable(s.first, s.last, err)
+		}
+	}
+}
+
+// fail makes the journal unavailable for good: every segment taken or
+// queued is reported lost, every waiting and future Append returns the
+// error, and the writer exits. Pebble is not written again: after a failed
+// WAL write or sync the state of the file is unknown, and a journal that
+// continued past a hole it cannot see would acknowledge orders whose
+// predecessors may be gone.
+func (j *Journal) fail(cause error) {
+	err := fmt.Errorf("%w: %w", ErrUnavailable, cause)
+	j.failed.Store(&err)
+	j.log.Error("journal: write failed; the venue must stop acknowledging and be restarted from the journal",
+		"dir", j.dir, "err", cause)
+	j.ack(j.taken, err)
+	j.mu.Lock()
+	j.putSegmentsLocked(j.taken)
+	q := j.queue
+	j.queue = nil
+	j.queuedBytes = 0
+	j.notFull.Broadcast()
+	j.mu.Unlock()
+	j.ack(q, err)
+}
+
+// pruneSnapshots deletes each snapshotted shard's snapshots beyond the
+// newest KeepSnapshots. It runs after the commit that added a snapshot,
+// without sync: a lost prune is redone by the next one.
+func (j *Journal) pruneSnapshots(segs []*segment) {
+	for i, s := range segs {
+		if s.kind != segSnapshot || slices.ContainsFunc(segs[:i], func(t *segment) bool {
+			return t.kind == segSnapshot && t.app == s.app
+		}) {
+			continue
+		}
+		if err := j.PruneSnapshots(s.app.shard, j.opts.KeepSnapshots); err != nil {
+			j.log.Warn("journal: pruning snapshots", "shard", s.app.shard, "err", err)
+		}
+	}
+}
+
+// PruneSnapshots deletes all but the newest keep snapshots of a shard.
+func (j *Journal) PruneSnapshots(shard uint16, keep int) error {
+	seqs, err := j.Reader().Snapshots(shard)
+	if err != nil {
+		return err
+	}
+	if len(seqs) <= keep {
+		return nil
+	}
+	lo := SnapshotKey(shard, 0)
+	hi := SnapshotKey(shard, seqs[len(seqs)-keep])
+	if err := j.db.DeleteRange(lo[:], hi[:], pebble.NoSync); err != nil {
+		return fmt.Errorf("journal: prune snapshots: %w", err)
+	}
+	return nil
+}
+
+// pebbleLogger sends Pebble's messages to the journal's logger.
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) {
+	p.l.Info(pebbleMsg(format, args))
+}
+
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error(pebbleMsg(format, args))
+}
+
+func pebbleMsg(format string, args []any) string {
+	msg := fmt.Sprintf(format, args...)
+	if !strings.HasPrefix(msg, "pebble: ") {
+		msg = "pebble: " + msg
+	}
+	return msg
+}
+
+// Fatalf is called by Pebble when it cannot go on: a broken invariant
+// of its own, or — on the committing goroutine — a failed WAL write or
+// sync ("fatal commit error"), after which its commit pipeline is unusable.
+// Its default logger exits the process. Returning would be worse: Apply
+// would then report success for a batch that is not durable. So Fatalf
+// panics with a pebbleFatal, which the writer recovers into the journal's
+// sticky error (commit); anywhere else the panic crashes the process,
+// loudly, which is the right end for a store that cannot write.
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	msg := pebbleMsg(format, args)
+	p.l.Error(msg)
+	panic(pebbleFatal{msg})
+}
+
+type pebbleFatal struct{ msg string }
+
+func (f pebbleFatal) Error() string { return f.msg }

@@ -1,0 +1,774 @@
+package journal
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
+
+	"fxmatch/engine"
+)
+
+// quietLogger keeps expected loud messages out of test output unless -v.
+func quietLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// randBatch makes n random records continuing seq, as a shard.Batch lays
+// them out.
+func randBatch(r *rand.Rand, seq uint64, n int) ([]engine.Command, []engine.Event, []int) {
+	cmds := make([]engine.Command, n)
+	var events []engine.Event
+	ends := make([]int, n)
+	for i := range cmds {
+		c := randCommand(r)
+		c.Seq = seq + uint64(i)
+		cmds[i] = c
+		for range r.IntN(6) {
+			events = append(events, randEvent(r, &c))
+		}
+		ends[i] = len(events)
+	}
+	return cmds, events, ends
+}
+
+type want struct {
+	cmd    engine.Command
+	events []engine.Event
+}
+
+// collect appends what a batch holds per record.
+func collect(w []want, cmds []engine.Command, events []engine.Event, ends []int) []want {
+	lo := 0
+	for i := range cmds {
+		w = append(w, want{cmds[i], append([]engine.Event(nil), events[lo:ends[i]]...)})
+		lo = ends[i]
+	}
+	return w
+}
+
+func checkRecords(t *testing.T, r *Reader, shard uint16, from uint64, w []want) {
+	t.Helper()
+	it := r.Records(shard, from)
+	defer it.Close()
+	i := int(max(from, 1)) - 1
+	for it.Next() {
+		rec := it.Record()
+		if i >= len(w) {
+			t.Fatalf("shard %d: record %d beyond the %d appended", shard, rec.Command.Seq, len(w))
+		}
+		if rec.Command != w[i].cmd {
+			t.Fatalf("shard %d record %d: command\n got %+v\nwant %+v", shard, i+1, rec.Command, w[i].cmd)
+		}
+		if len(rec.Events) != len(w[i].events) {
+			t.Fatalf("shard %d record %d: %d events, want %d", shard, i+1, len(rec.Events), len(w[i].events))
+		}
+		for k := range rec.Events {
+			if rec.Events[k] != w[i].events[k] {
+				t.Fatalf("shard %d record %d event %d differs", shard, i+1, k)
+			}
+		}
+		i++
+	}
+	if err := it.Err(); err != nil {
+		t.Fatalf("shard %d: %v", shard, err)
+	}
+	if i != len(w) {
+		t.Fatalf("shard %d: read up to %d, appended %d", shard, i, len(w))
+	}
+}
+
+// acks records onDurable calls and checks they come in order.
+type acks struct {
+	mu   sync.Mutex
+	last uint64
+	errs []error
+	t    testing.TB
+}
+
+func (a *acks) fn(first, last uint64, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err != nil {
+		a.errs = append(a.errs, err)
+		return
+	}
+	if first != a.last+1 {
+		a.t.Errorf("ack %d-%d after %d", first, last, a.last)
+	}
+	a.last = last
+}
+
+func (a *acks) durable() uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.last
+}
+
+func TestAppendReadVerifyReopen(t *testing.T) {
+	r := testRand(t)
+	dir := t.TempDir()
+	// Small blocks and commits, so records of one commit span several
+	// blocks and Records(from) has block boundaries to find.
+	opts := Options{Logger: quietLogger(t), MaxBlockBytes: 4 << 10, MaxCommitBytes: 16 << 10}
+	j, err := Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shards := []uint16{0, 7, 65535}
+	w := make(map[uint16][]want)
+	ack := make(map[uint16]*acks)
+	apps := make(map[uint16]*Appender)
+	for _, s := range shards {
+		ack[s] = &acks{t: t}
+		if apps[s], err = j.Appender(s, ack[s].fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := j.Appender(0, nil); err == nil {
+		t.Fatal("a second appender for shard 0 was allowed")
+	}
+	for range 300 {
+		s := shards[r.IntN(len(shards))]
+		a := apps[s]
+		cmds, events, ends := randBatch(r, a.Next(), 1+r.IntN(20))
+		if err := a.Append(cmds, events, ends); err != nil {
+			t.Fatal(err)
+		}
+		w[s] = collect(w[s], cmds, events, ends)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range shards {
+		if got := ack[s].durable(); got != uint64(len(w[s])) {
+			t.Fatalf("shard %d: acknowledged up to %d, appended %d", s, got, len(w[s]))
+		}
+	}
+
+	rd, err := OpenReader(dir, ReaderOptions{Options{Logger: quietLogger(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := rd.Shards()
+	if err != nil || len(got) != 3 || got[0] != 0 || got[1] != 7 || got[2] != 65535 {
+		t.Fatalf("Shards() = %v, %v", got, err)
+	}
+	heads := make(map[uint16]Head)
+	for _, s := range shards {
+		checkRecords(t, rd, s, 1, w[s])
+		for range 5 {
+			from := 1 + uint64(r.IntN(len(w[s])))
+			checkRecords(t, rd, s, from, w[s])
+		}
+		head, err := rd.Verify(s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stated, err := rd.Head(s)
+		if err != nil || stated != head || head.Seq != uint64(len(w[s])) {
+			t.Fatalf("shard %d: Verify head %v, Head() %v (%v), appended %d", s, head, stated, err, len(w[s]))
+		}
+		heads[s] = head
+	}
+	if h, err := rd.Verify(1, nil); err != nil || h.Seq != 0 || h.Hash != GenesisHash {
+		t.Fatalf("empty shard: %v %v", h, err)
+	}
+	rd.Close()
+
+	// Reopen: the appender continues the chain where it stopped.
+	j, err = Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := j.Appender(7, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Next() != heads[7].Seq+1 || a.Durable() != heads[7].Seq {
+		t.Fatalf("reopened appender at %d, head %v", a.Next(), heads[7])
+	}
+	if err := a.Append(randBatch(r, a.Next()-1, 1)); !errors.Is(err, ErrSequence) {
+		t.Fatalf("append of an old sequence: %v, want ErrSequence", err)
+	}
+	cmds, events, ends := randBatch(r, a.Next(), 5)
+	if err := a.Append(cmds, events, ends); err != nil {
+		t.Fatal(err)
+	}
+	w[7] = collect(w[7], cmds, events, ends)
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Append(randBatch(r, a.Next(), 1)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("append after close: %v", err)
+	}
+	rd, err = OpenReader(dir, ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	checkRecords(t, rd, 7, 1, w[7])
+	if _, err := rd.Verify(7, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// blockingFS makes WAL syncs wait on a gate, or fail, on demand.
+type blockingFS struct {
+	gate      atomic.Pointer[chan struct{}] // non-nil: syncs wait for it to close
+	waiting   atomic.Int32                  // syncs waiting at the gate
+	failSync  atomic.Bool                   // syncs of the WAL fail
+	failWrite atomic.Bool                   // writes to the WAL fail
+	failed    atomic.Int32
+}
+
+func (b *blockingFS) MaybeError(op errorfs.Op) error {
+	if !strings.HasSuffix(op.Path, ".log") {
+		return nil
+	}
+	fail := false
+	switch op.Kind {
+	case errorfs.OpFileSync, errorfs.OpFileSyncData, errorfs.OpFileSyncTo:
+		if g := b.gate.Load(); g != nil {
+			b.waiting.Add(1)
+			<-*g
+			b.waiting.Add(-1)
+		}
+		fail = b.failSync.Load()
+	case errorfs.OpFileWrite, errorfs.OpFileWriteAt:
+		fail = b.failWrite.Load()
+	}
+	if fail {
+		b.failed.Add(1)
+		return errors.New("injected: no space left on device")
+	}
+	return nil
+}
+
+func (b *blockingFS) String() string { return "blockingFS" }
+
+// block holds WAL syncs until the returned function is called (it may
+// be called more than once; defer it so a failing test does not leave the
+// writer stuck and Close waiting for it).
+func (b *blockingFS) block() func() {
+	g := make(chan struct{})
+	b.gate.Store(&g)
+	var once sync.Once
+	return func() { once.Do(func() { b.gate.Store(nil); close(g) }) }
+}
+
+// awaitSyncHeld waits until the writer is inside a held sync.
+func (b *blockingFS) awaitSyncHeld(t *testing.T) {
+	t.Helper()
+	checkFor(t, 5*time.Second, func() error {
+		if b.waiting.Load() == 0 {
+			return errors.New("no sync is held yet")
+		}
+		return nil
+	})
+}
+
+func openFaulty(t *testing.T, opts Options) (*Journal, *blockingFS) {
+	t.Helper()
+	inj := &blockingFS{}
+	opts.FS = errorfs.Wrap(vfs.Default, inj)
+	if opts.Logger == nil {
+		opts.Logger = quietLogger(t)
+	}
+	j, err := Open(t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j, inj
+}
+
+// checkFor polls cond until it holds or the deadline passes (the
+// nats-server habit: no bare sleeps).
+func checkFor(t *testing.T, d time.Duration, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestAckOnlyAfterSync: while the WAL sync is held, nothing is
+// acknowledged; once it completes, everything is.
+func TestAckOnlyAfterSync(t *testing.T) {
+	r := testRand(t)
+	j, fs := openFaulty(t, Options{})
+	defer j.Close()
+	ak := &acks{t: t}
+	a, err := j.Appender(0, ak.fn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := fs.block()
+	defer release()
+	for range 10 {
+		if err := a.Append(randBatch(r, a.Next(), 3)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(20 * time.Millisecond) // give a wrong implementation the chance to ack
+	if d := ak.durable(); d != 0 || a.Durable() != 0 {
+		t.Fatalf("acknowledged up to %d (%d) while the sync was held", d, a.Durable())
+	}
+	release()
+	checkFor(t, 5*time.Second, func() error {
+		if ak.durable() != 30 || a.Durable() != 30 {
+			return errors.New("not all acknowledged after the sync")
+		}
+		return nil
+	})
+	st := j.Stats()
+	if st.Records != 30 || st.Commits > 2 {
+		t.Fatalf("stats %+v: want 30 records in at most 2 commits (grouped behind the held sync)", st)
+	}
+}
+
+// TestBackPressure: a full queue blocks Append until the writer takes a
+// group commit.
+func TestBackPressure(t *testing.T) {
+	r := testRand(t)
+	j, fs := openFaulty(t, Options{MaxQueueBatches: 2})
+	defer j.Close()
+	a, err := j.Appender(0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := fs.block()
+	defer release()
+	// The writer takes the first batch and waits in its sync; two more
+	// fill the queue; the fourth must wait.
+	if err := a.Append(randBatch(r, a.Next(), 1)); err != nil {
+		t.Fatal(err)
+	}
+	fs.awaitSyncHeld(t)
+	for range 2 {
+		if err := a.Append(randBatch(r, a.Next(), 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() {
+		cmds, events, ends := randBatch(r, a.Next(), 1)
+		done <- a.Append(cmds, events, ends)
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("Append on a full queue returned (%v) instead of waiting", err)
+	case <-time.After(30 * time.Millisecond):
+	}
+	release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 5*time.Second, func() error {
+		if a.Durable() != 4 {
+			return errors.New("not durable")
+		}
+		return nil
+	})
+}
+
+// TestWriteFailureIsSticky: a failed WAL write or sync reports
+// ErrUnavailable to the batches in flight, to producers waiting on the
+// queue and to every later call, and nothing after it is acknowledged.
+func TestWriteFailureIsSticky(t *testing.T) {
+	for _, mode := range []string{"sync", "write"} {
+		t.Run(mode, func(t *testing.T) {
+			r := testRand(t)
+			j, fs := openFaulty(t, Options{MaxQueueBatches: 2})
+			ak := &acks{t: t}
+			a, err := j.Appender(0, ak.fn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := a.Append(randBatch(r, 1, 5)); err != nil {
+				t.Fatal(err)
+			}
+			checkFor(t, 5*time.Second, func() error {
+				if ak.durable() != 5 {
+					return errors.New("first batch not durable")
+				}
+				return nil
+			})
+			var release func()
+			if mode == "sync" {
+				// Hold the sync so a batch is in flight and more queue
+				// up behind it, then fail it.
+				release = fs.block()
+				defer release()
+			}
+			if mode == "sync" {
+				fs.failSync.Store(true)
+			} else {
+				fs.failWrite.Store(true)
+			}
+			n := 3
+			if mode == "write" {
+				n = 1
+			}
+			for i := range n {
+				if err := a.Append(randBatch(r, a.Next(), 2)); err != nil {
+					t.Fatal(err)
+				}
+				if i == 0 && mode == "sync" {
+					fs.awaitSyncHeld(t)
+				}
+			}
+			var blocked chan error
+			if mode == "sync" {
+				blocked = make(chan error, 1)
+				go func() {
+					cmds, events, ends := randBatch(r, a.Next(), 1)
+					blocked <- a.Append(cmds, events, ends)
+				}()
+				time.Sleep(10 * time.Millisecond)
+				release()
+			}
+			checkFor(t, 5*time.Second, func() error {
+				ak.mu.Lock()
+				defer ak.mu.Unlock()
+				if len(ak.errs) != n {
+					return errors.New("failures not all reported")
+				}
+				return nil
+			})
+			for _, err := range ak.errs {
+				if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "no space left") {
+					t.Fatalf("onDurable error %v: want ErrUnavailable with the cause", err)
+				}
+			}
+			if blocked != nil {
+				if err := <-blocked; !errors.Is(err, ErrUnavailable) {
+					t.Fatalf("waiting producer got %v", err)
+				}
+			}
+			if ak.durable() != 5 || a.Durable() != 5 {
+				t.Fatalf("durable moved to %d after the failure", ak.durable())
+			}
+			if err := a.Append(randBatch(r, a.Next(), 1)); !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("later Append: %v", err)
+			}
+			if err := a.PutSnapshot(1, Hash{}, nil); !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("later PutSnapshot: %v", err)
+			}
+			if err := j.Err(); !errors.Is(err, ErrUnavailable) || !strings.HasPrefix(err.Error(), "journal: unavailable: ") {
+				t.Fatalf("Err() = %v", err)
+			}
+			fs.failSync.Store(false)
+			fs.failWrite.Store(false)
+			if err := j.Close(); !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("Close: %v", err)
+			}
+			if fs.failed.Load() == 0 {
+				t.Fatal("the injector never failed anything")
+			}
+		})
+	}
+}
+
+func TestDurabilityNoneIsLoud(t *testing.T) {
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	lw := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return buf.Write(p) })
+	j, err := Open(t.TempDir(), Options{Durability: DurabilityNone, Logger: slog.New(slog.NewTextHandler(lw, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(buf.String(), "level=ERROR") || !strings.Contains(buf.String(), "NOT durable") {
+		t.Fatalf("durability none was not announced loudly: %q", buf.String())
+	}
+	if d, err := ParseDurability("none"); err != nil || d != DurabilityNone {
+		t.Fatal("ParseDurability(none)")
+	}
+	if _, err := ParseDurability("fsync"); err == nil {
+		t.Fatal("ParseDurability accepted nonsense")
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func TestSnapshots(t *testing.T) {
+	r := testRand(t)
+	dir := t.TempDir()
+	j, err := Open(dir, Options{Logger: quietLogger(t), KeepSnapshots: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := j.Appender(3, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := j.Reader()
+	if _, err := rd.LatestSnapshot(3); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("no snapshot yet: %v", err)
+	}
+	if err := a.PutSnapshot(1, Hash{}, nil); err == nil {
+		t.Fatal("snapshot ahead of the journal accepted")
+	}
+	datas := make(map[uint64][]byte)
+	for i := range 5 {
+		if err := a.Append(randBatch(r, a.Next(), 10)); err != nil {
+			t.Fatal(err)
+		}
+		seq := a.Next() - 1
+		data := bytes.Repeat([]byte{byte(i)}, 1000*(i+1))
+		datas[seq] = data
+		if err := a.PutSnapshot(seq, Hash{byte(i)}, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rd, err = OpenReader(dir, ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	seqs, err := rd.Snapshots(3)
+	if err != nil || len(seqs) != 2 || seqs[0] != 40 || seqs[1] != 50 {
+		t.Fatalf("after pruning to 2: %v %v", seqs, err)
+	}
+	s, err := rd.LatestSnapshot(3)
+	if err != nil || s.Seq != 50 || s.StateHash != (Hash{4}) || !bytes.Equal(s.Data, datas[50]) {
+		t.Fatalf("latest: seq %d hash %x (%v)", s.Seq, s.StateHash[:1], err)
+	}
+	s, err = rd.SnapshotAtOrBefore(3, 49)
+	if err != nil || s.Seq != 40 || !bytes.Equal(s.Data, datas[40]) {
+		t.Fatalf("at or before 49: %d %v", s.Seq, err)
+	}
+	if _, err := rd.SnapshotAtOrBefore(3, 39); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("at or before 39 (pruned): %v", err)
+	}
+	// The journal itself is never pruned.
+	if h, err := rd.Verify(3, nil); err != nil || h.Seq != 50 {
+		t.Fatalf("verify after pruning: %v %v", h, err)
+	}
+}
+
+func TestSnapshotCorruptionDetected(t *testing.T) {
+	dir := t.TempDir()
+	j, err := Open(dir, Options{Logger: quietLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := j.Appender(0, nil)
+	r := testRand(t)
+	a.Append(randBatch(r, 1, 3))
+	a.PutSnapshot(3, Hash{1}, []byte("state of the books"))
+	j.Close()
+	rewriteValue(t, dir, SnapshotKey(0, 3).bytes(), func(v []byte) []byte { v[len(v)-1] ^= 1; return v })
+	rd, err := OpenReader(dir, ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	if _, err := rd.LatestSnapshot(0); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("flipped snapshot byte: %v", err)
+	}
+}
+
+func TestMeta(t *testing.T) {
+	j, err := Open(t.TempDir(), Options{Logger: quietLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if _, err := j.Reader().Meta("fix/BANK1/in"); !errors.Is(err, ErrNotFound) {
+		t.Fatal(err)
+	}
+	if err := j.SetMeta("fix/BANK1/in", []byte{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := j.Reader().Meta("fix/BANK1/in"); err != nil || !bytes.Equal(v, []byte{1, 2}) {
+		t.Fatal(v, err)
+	}
+	if err := j.SetMeta("", nil); err == nil {
+		t.Fatal("empty name accepted")
+	}
+}
+
+// TestCheckpointWhileWriting: a checkpoint taken while a producer appends
+// opens read-only and verifies; its head is a prefix of the live chain.
+func TestCheckpointWhileWriting(t *testing.T) {
+	dir := t.TempDir()
+	j, err := Open(filepath.Join(dir, "live"), Options{Logger: quietLogger(t), MaxCommitRecords: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := j.Appender(0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		s := newSynth(0, 1)
+		var cmds []engine.Command
+		var events []engine.Event
+		var ends []int
+		for {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			cmds, events, ends = s.batch(32, cmds, events, ends)
+			if err := a.Append(cmds, events, ends); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	checkFor(t, 10*time.Second, func() error {
+		if a.Durable() < 1000 {
+			return errors.New("not enough written yet")
+		}
+		return nil
+	})
+	ck := filepath.Join(dir, "checkpoint")
+	if err := j.Checkpoint(ck); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rd, err := OpenReader(ck, ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	head, err := rd.Verify(0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, err := OpenReader(filepath.Join(dir, "live"), ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	it := live.Records(0, head.Seq)
+	defer it.Close()
+	if !it.Next() || it.Record().Hash != head.Hash {
+		t.Fatalf("checkpoint head %v is not on the live chain (%v)", head, it.Err())
+	}
+	t.Logf("checkpoint at seq %d of %d", head.Seq, a.Next()-1)
+}
+
+func TestOpenRefusesForeignDatabase(t *testing.T) {
+	dir := t.TempDir()
+	j, err := Open(dir, Options{Logger: quietLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	rewriteValue(t, dir, []byte{prefixFormat}, func([]byte) []byte { return []byte("something else") })
+	if _, err := Open(dir, Options{Logger: quietLogger(t)}); !errors.Is(err, ErrVersion) {
+		t.Fatalf("open with a foreign marker: %v", err)
+	}
+}
+
+// TestRecordSizes: records whose frame header is not the usual two-byte
+// length (tiny records, and ones past 16 KiB) are framed and chained
+// right.
+func TestRecordSizes(t *testing.T) {
+	r := testRand(t)
+	dir := t.TempDir()
+	j, err := Open(dir, Options{Logger: quietLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := j.Appender(0, nil)
+	long := engine.MustID(strings.Repeat("x", engine.MaxIDLen))
+	var w []want
+	for _, n := range []int{0, 1, 400, 0, 2000, 3} {
+		c := engine.Command{Seq: a.Next(), Time: 1, Kind: engine.CmdMassCancel}
+		evs := make([]engine.Event, n)
+		for i := range evs {
+			evs[i] = randEvent(r, &c)
+			evs[i].ClOrdID, evs[i].Account = long, randID(r)
+		}
+		cmds, ends := []engine.Command{c}, []int{n}
+		if err := a.Append(cmds, evs, ends); err != nil {
+			t.Fatal(err)
+		}
+		w = collect(w, cmds, evs, ends)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rd, err := OpenReader(dir, ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	checkRecords(t, rd, 0, 1, w)
+	if _, err := rd.Verify(0, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAppendAllocs: once its buffers have grown, Append allocates
+// nothing per batch (the shard calls it for every batch).
+func TestAppendAllocs(t *testing.T) {
+	// A short queue, so the segment pool reaches its working size during
+	// the warm-up.
+	j, err := Open(t.TempDir(), Options{Logger: quietLogger(t), Durability: DurabilityNone, MaxQueueBatches: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	a, _ := j.Appender(0, nil)
+	bb := newBenchBatches(0, 4, 64)
+	i := 0
+	appendOne := func() {
+		cmds, evs, ends := bb.get(i, a.Next(), 64)
+		if err := a.Append(cmds, evs, ends); err != nil {
+			t.Fatal(err)
+		}
+		i++
+	}
+	for range 200 {
+		appendOne()
+	}
+	if n := testing.AllocsPerRun(200, appendOne); n > 0.1 {
+		t.Fatalf("%.2f allocations per Append", n)
+	}
+}
