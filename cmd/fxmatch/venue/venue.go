@@ -1,0 +1,563 @@
+// Package venue puts the venue together: one matching engine per shard,
+// each run by its shard goroutine behind a lock-free input ring, the
+// journal that makes every batch durable before anything is acknowledged,
+// and the hub that fans the durable events out to FIX sessions, the
+// gateway and the bus.
+//
+//	Submit ──> Ring ──> shard goroutine ──Apply──> engine
+//	                         │
+//	                         └─ stage.Deliver: journal.Append (encode, chain)
+//	                                            + keep the batch's events
+//	journal writer ── group commit + Sync ── onDurable(first, last)
+//	                         │
+//	publisher goroutine ── hub.Publish(events up to last) ──> subscribers
+//
+// Recovery (Open): for each shard, the latest snapshot is restored (its
+// state hash checked) and the journal after it is replayed through the
+// engine; every replayed event must equal the journaled one, else the
+// venue refuses to start and names the first sequence that differs.
+//
+// Instruments: engines number their instruments locally (the shard's
+// subset of the configuration, in order). Outside the engines — in
+// commands given to Submit and in events coming out of the hub —
+// InstrumentID is the instrument's index in the configuration, so the
+// FIX and HTTP layers never need to know about shards. The journal keeps
+// the engines' own numbering.
+package venue
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"fxmatch/config"
+	"fxmatch/engine"
+	"fxmatch/engine/hub"
+	"fxmatch/engine/shard"
+	"fxmatch/journal"
+)
+
+// ErrUnavailable: the journal cannot write, so the venue takes no more
+// commands (clients get 103=99 "unavailable: …").
+var ErrUnavailable = errors.New("venue: unavailable: the journal cannot write")
+
+// ErrBusy: the shard's input ring is full (clients get "busy: …").
+var ErrBusy = shard.ErrBusy
+
+// ErrUnknownInstrument: Submit was given an instrument the configuration
+// does not have.
+var ErrUnknownInstrument = errors.New("venue: unknown instrument")
+
+// ErrReplayMismatch: recovery replayed the journal and the engine produced
+// different events than the journal holds.
+var ErrReplayMismatch = errors.New("venue: replay does not reproduce the journal")
+
+// ErrConfigChanged: the journal was written under another configuration.
+var ErrConfigChanged = errors.New("venue: the configuration differs from the one the journal was written with")
+
+// Options configures Open.
+type Options struct {
+	Config  *config.Config
+	DataDir string
+	Logger  *slog.Logger
+	// Clock returns Unix nanoseconds (nil: the wall clock). Tests inject a
+	// fake one.
+	Clock func() int64
+	// SnapshotEvery is how many commands a shard applies between engine
+	// snapshots (default 100,000): it bounds recovery time.
+	SnapshotEvery uint64
+	// RingCapacity is each shard's input capacity (default 65536).
+	RingCapacity int
+	// MaxBatch bounds a shard's batch (default 256).
+	MaxBatch int
+	// PendingBatches bounds the batches waiting for durability per shard
+	// (default 4096); beyond it the shard goroutine waits.
+	PendingBatches int
+	// HubQueue is the default subscriber queue length.
+	HubQueue int
+}
+
+// Venue is a running (or ready to run) venue.
+type Venue struct {
+	opts    Options
+	cfg     *config.Config
+	log     *slog.Logger
+	j       *journal.Journal
+	hub     *hub.Hub
+	shards  []*shardRun
+	symbols map[string]engine.InstrumentID
+	insts   []engine.Instrument // global numbering
+	// where[g] is the shard and local id of global instrument g.
+	where []instLoc
+	// failed is set once the journal cannot write.
+	failed atomic.Pointer[error]
+	ran    atomic.Bool
+	closed atomic.Bool
+}
+
+type instLoc struct {
+	shard int
+	local engine.InstrumentID
+}
+
+// Open recovers the venue's state from DataDir (creating it if new) and
+// returns it ready to Run.
+func Open(opts Options) (*Venue, error) {
+	if opts.Config == nil {
+		return nil, errors.New("venue: no configuration")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Clock == nil {
+		opts.Clock = shard.WallClock
+	}
+	if opts.SnapshotEvery == 0 {
+		opts.SnapshotEvery = 100_000
+	}
+	if opts.RingCapacity == 0 {
+		opts.RingCapacity = 1 << 16
+	}
+	if opts.PendingBatches == 0 {
+		opts.PendingBatches = 4096
+	}
+	cfg := opts.Config
+	v := &Venue{opts: opts, cfg: cfg, log: opts.Logger, symbols: map[string]engine.InstrumentID{}}
+
+	dur := journal.DurabilitySync
+	if !cfg.Durable() {
+		dur = journal.DurabilityNone
+	}
+	j, err := journal.Open(filepath.Join(opts.DataDir, "journal"), journal.Options{Durability: dur, Logger: opts.Logger})
+	if err != nil {
+		return nil, err
+	}
+	v.j = j
+	if err := v.checkConfig(); err != nil {
+		j.Close()
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			j.Close()
+		}
+	}()
+
+	// Global instrument numbering: the configuration's order.
+	for i := range cfg.Instruments {
+		sym := cfg.Instruments[i].Symbol
+		v.symbols[sym] = engine.InstrumentID(i)
+	}
+	v.where = make([]instLoc, len(cfg.Instruments))
+	v.insts = make([]engine.Instrument, len(cfg.Instruments))
+	v.hub = hub.New(len(cfg.Participants)+1, len(cfg.Instruments))
+
+	now := time.Unix(0, opts.Clock()).UTC()
+	for si := range cfg.Shards {
+		sr, err := v.openShard(si, now)
+		if err != nil {
+			return nil, fmt.Errorf("shard %d: %w", si, err)
+		}
+		v.shards = append(v.shards, sr)
+	}
+	ok = true
+	return v, nil
+}
+
+// checkConfig refuses a configuration that differs from the one the
+// journal began with: replay must run under the same rules. A new journal
+// records the configuration it starts with.
+func (v *Venue) checkConfig() error {
+	canon, err := canonicalConfig(v.cfg)
+	if err != nil {
+		return err
+	}
+	old, err := v.j.Reader().Meta("config")
+	if errors.Is(err, journal.ErrNotFound) {
+		return v.j.SetMeta("config", canon)
+	}
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(old, canon) {
+		return fmt.Errorf("%w (data dir %s): start with the configuration the journal was written with, or with a new data directory (participants, instruments, credit lines, holidays and shards must stay as they were)", ErrConfigChanged, v.opts.DataDir)
+	}
+	return nil
+}
+
+// canonicalConfig is what replay depends on: every shard's engine
+// configuration (trade date aside), as JSON. Passwords, listen addresses
+// and throttles may change between runs; the matching rules may not.
+func canonicalConfig(cfg *config.Config) ([]byte, error) {
+	var ecs []engine.Config
+	for si := range cfg.Shards {
+		ec, err := cfg.EngineConfig(si, 20000103)
+		if err != nil {
+			return nil, err
+		}
+		ec.TradeDate = 0
+		ecs = append(ecs, ec)
+	}
+	return json.Marshal(ecs)
+}
+
+// genesisKey names the metadata holding the trade date a shard's engine
+// was created with: replay from the start needs it.
+func genesisKey(si int) string { return "shard/" + strconv.Itoa(si) + "/genesis-trade-date" }
+
+// EngineFor rebuilds shard si's engine from the journal: the latest
+// snapshot, then every later record replayed and compared. It returns the
+// engine and the last sequence applied. The regulator's tools use it too.
+func EngineFor(cfg *config.Config, r *journal.Reader, si int, fallbackDate engine.Date, onRecord func(*journal.Record)) (*engine.Engine, uint64, error) {
+	date := fallbackDate
+	if b, err := r.Meta(genesisKey(si)); err == nil {
+		n, perr := strconv.Atoi(string(b))
+		if perr != nil {
+			return nil, 0, fmt.Errorf("venue: bad genesis trade date %q", b)
+		}
+		date = engine.Date(n)
+	} else if !errors.Is(err, journal.ErrNotFound) {
+		return nil, 0, err
+	}
+	ec, err := cfg.EngineConfig(si, date)
+	if err != nil {
+		return nil, 0, err
+	}
+	var eng *engine.Engine
+	var last uint64
+	snap, err := r.LatestSnapshot(uint16(si))
+	switch {
+	case err == nil:
+		if eng, err = engine.Restore(ec, snap.Data); err != nil {
+			return nil, 0, fmt.Errorf("venue: snapshot at seq %d: %w", snap.Seq, err)
+		}
+		if h := eng.StateHash(); h != snap.StateHash {
+			return nil, 0, fmt.Errorf("venue: snapshot at seq %d: state hash %x, recorded %x", snap.Seq, h[:8], snap.StateHash[:8])
+		}
+		last = snap.Seq
+	case errors.Is(err, journal.ErrNotFound):
+		if eng, err = engine.New(ec); err != nil {
+			return nil, 0, err
+		}
+	default:
+		return nil, 0, err
+	}
+	it := r.Records(uint16(si), last+1)
+	defer it.Close()
+	var out []engine.Event
+	for it.Next() {
+		rec := it.Record()
+		out = eng.Apply(&rec.Command, out[:0])
+		if i, ok := firstDiff(out, rec.Events); !ok {
+			return nil, 0, fmt.Errorf("%w: shard %d seq %d: event %d differs", ErrReplayMismatch, si, rec.Command.Seq, i)
+		}
+		last = rec.Command.Seq
+		if onRecord != nil {
+			onRecord(rec)
+		}
+	}
+	if err := it.Err(); err != nil {
+		return nil, 0, err
+	}
+	return eng, last, nil
+}
+
+// firstDiff compares replayed with journaled events.
+func firstDiff(got, want []engine.Event) (int, bool) {
+	for i := range min(len(got), len(want)) {
+		if got[i] != want[i] {
+			return i, false
+		}
+	}
+	if len(got) != len(want) {
+		return min(len(got), len(want)), false
+	}
+	return 0, true
+}
+
+func (v *Venue) openShard(si int, now time.Time) (*shardRun, error) {
+	cfg := v.cfg
+	r := v.j.Reader()
+	startDate := cfg.StartTradeDate(now)
+	if _, err := r.Meta(genesisKey(si)); errors.Is(err, journal.ErrNotFound) {
+		if err := v.j.SetMeta(genesisKey(si), []byte(strconv.Itoa(int(startDate)))); err != nil {
+			return nil, err
+		}
+	}
+	t0 := time.Now()
+	eng, last, err := EngineFor(cfg, r, si, startDate, nil)
+	if err != nil {
+		return nil, err
+	}
+	if last > 0 {
+		v.log.Info("shard recovered", "shard", si, "seq", last, "live_orders", eng.LiveOrders(), "trade_date", eng.TradeDate(), "took", time.Since(t0))
+	}
+	sr := &shardRun{v: v, idx: si, eng: eng, lastSnap: last}
+	sr.durable.Store(last)
+	sr.published.Store(last)
+	for li, in := range eng.Instruments() {
+		g := v.symbols[in.Symbol]
+		v.where[g] = instLoc{shard: si, local: engine.InstrumentID(li)}
+		v.insts[g] = in
+		sr.global = append(sr.global, g)
+	}
+	sr.pending = make(chan pendingBatch, v.opts.PendingBatches)
+	sr.durableCh = make(chan struct{}, 1)
+	app, err := v.j.Appender(uint16(si), sr.onDurable)
+	if err != nil {
+		return nil, err
+	}
+	if app.Next() != last+1 {
+		return nil, fmt.Errorf("venue: journal continues at seq %d but replay ended at %d", app.Next(), last)
+	}
+	sr.app = app
+	ring, err := shard.NewRing(shard.InputConfig{Capacity: v.opts.RingCapacity, NextSeq: last + 1, Clock: v.opts.Clock})
+	if err != nil {
+		return nil, err
+	}
+	sr.in = ring
+	sr.sh, err = shard.New(eng, ring, sr, shard.Options{
+		MaxBatch: v.opts.MaxBatch, Clock: v.opts.Clock, AppliedSeq: last,
+		NextRoll: cfg.NextRoll, TradeDateAt: cfg.TradeDateAt,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sr, nil
+}
+
+// shardRun is one shard's pipeline: the shard (engine + goroutine), its
+// journal appender and the publisher of its durable events.
+type shardRun struct {
+	v      *Venue
+	idx    int
+	eng    *engine.Engine // touched only on the shard goroutine
+	in     *shard.Ring
+	sh     *shard.Shard
+	app    *journal.Appender
+	global []engine.InstrumentID // local → global instrument id
+
+	lastSnap uint64
+	snapBuf  []byte
+
+	// pending holds batches whose events wait for durability, in order.
+	pending   chan pendingBatch
+	durable   atomic.Uint64
+	published atomic.Uint64 // the last seq whose events the hub has
+	durableCh chan struct{} // 1-buffered wake-up for the publisher
+	failErr   atomic.Pointer[error]
+	free      sync.Pool
+}
+
+type pendingBatch struct {
+	last   uint64
+	events *[]engine.Event
+}
+
+// Deliver runs on the shard goroutine for every applied batch: it hands
+// the batch to the journal (which encodes and chains it here, then
+// commits it on its own goroutine), keeps a copy of its events for the
+// publisher, and takes a snapshot when one is due. Events are translated
+// to global instrument ids in the copy only.
+func (sr *shardRun) Deliver(b *shard.Batch) error {
+	if err := sr.app.Append(b.Commands, b.Events, b.Ends); err != nil {
+		sr.v.fail(err)
+		return err
+	}
+	buf, _ := sr.free.Get().(*[]engine.Event)
+	if buf == nil {
+		buf = new([]engine.Event)
+	}
+	evs := append((*buf)[:0], b.Events...)
+	for i := range evs {
+		evs[i].Instrument = sr.global[evs[i].Instrument]
+	}
+	*buf = evs
+	last := b.Commands[len(b.Commands)-1].Seq
+	sr.pending <- pendingBatch{last: last, events: buf}
+	if last-sr.lastSnap >= sr.v.opts.SnapshotEvery {
+		sr.snapBuf = sr.eng.AppendSnapshot(sr.snapBuf[:0])
+		if err := sr.app.PutSnapshot(last, journal.Hash(sha256.Sum256(sr.snapBuf)), sr.snapBuf); err != nil {
+			sr.v.fail(err)
+			return err
+		}
+		sr.lastSnap = last
+	}
+	return nil
+}
+
+// onDurable runs on the journal's writer goroutine; it must not block.
+func (sr *shardRun) onDurable(first, last uint64, err error) {
+	if err != nil {
+		sr.failErr.Store(&err)
+		sr.v.fail(err)
+	} else {
+		sr.durable.Store(last)
+	}
+	select {
+	case sr.durableCh <- struct{}{}:
+	default:
+	}
+}
+
+// publish releases durable batches to the hub, in order, until ctx ends.
+// Once the journal has failed nothing more is published: those events were
+// never durable.
+func (sr *shardRun) publish(ctx context.Context) {
+	var next *pendingBatch
+	for {
+		if next == nil {
+			select {
+			case pb := <-sr.pending:
+				next = &pb
+			case <-ctx.Done():
+				return
+			}
+		}
+		for next.last > sr.durable.Load() {
+			if sr.failErr.Load() != nil {
+				return
+			}
+			select {
+			case <-sr.durableCh:
+			case <-ctx.Done():
+				return
+			}
+		}
+		sr.v.hub.Publish(*next.events)
+		sr.published.Store(next.last)
+		sr.free.Put(next.events)
+		next = nil
+	}
+}
+
+func (v *Venue) fail(err error) {
+	if v.failed.CompareAndSwap(nil, &err) {
+		v.log.Error("JOURNAL FAILED: the venue no longer accepts commands; nothing more will be acknowledged", "err", err)
+	}
+}
+
+// Err is the journal failure that stopped the venue, or nil.
+func (v *Venue) Err() error {
+	if p := v.failed.Load(); p != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, *p)
+	}
+	return nil
+}
+
+// Run runs every shard and its publisher until ctx ends or a shard fails.
+// It closes the journal before it returns.
+func (v *Venue) Run(ctx context.Context) error {
+	if !v.ran.CompareAndSwap(false, true) {
+		return errors.New("venue: Run called twice")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(v.shards))
+	pubCtx, stopPub := context.WithCancel(context.Background())
+	var pubs sync.WaitGroup
+	for _, sr := range v.shards {
+		pubs.Go(func() { sr.publish(pubCtx) })
+		wg.Go(func() {
+			if err := sr.sh.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				errs <- fmt.Errorf("shard %d: %w", sr.idx, err)
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	// The shards have stopped: what they handed the journal is committed by
+	// Close; the publishers then release what became durable (bounded: a
+	// failed journal publishes nothing more).
+	jerr := v.j.Close()
+	deadline := time.Now().Add(2 * time.Second)
+	for _, sr := range v.shards {
+		sr.onDurable(0, sr.app.Durable(), nil)
+		for sr.published.Load() < sr.app.Durable() && sr.failErr.Load() == nil && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	stopPub()
+	pubs.Wait()
+	v.hub.Close()
+	v.closed.Store(true)
+	close(errs)
+	for err := range errs {
+		return err
+	}
+	return jerr
+}
+
+// Submit offers a command. Its Instrument is a global id. Commands not
+// tied to one instrument (a mass cancel of everything, a credit change, a
+// participant's cancel on disconnect) go to every shard. It returns
+// ErrBusy when a shard's input is full and ErrUnavailable once the
+// journal has failed; it never blocks.
+func (v *Venue) Submit(cmd *engine.Command) error {
+	if err := v.Err(); err != nil {
+		return err
+	}
+	broadcast := cmd.Kind == engine.CmdSetCredit || (cmd.Kind == engine.CmdMassCancel && cmd.Scope != engine.MassBySymbol)
+	if broadcast {
+		// All or nothing is impossible across independent rings; offer to
+		// each and report the first failure (the caller retries busy).
+		var first error
+		for _, sr := range v.shards {
+			if err := sr.in.Offer(cmd); err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
+	if int(cmd.Instrument) >= len(v.where) {
+		return ErrUnknownInstrument
+	}
+	loc := v.where[cmd.Instrument]
+	c := *cmd
+	c.Instrument = loc.local
+	return v.shards[loc.shard].in.Offer(&c)
+}
+
+// Shards is the number of shards: a mass cancel of everything produces one
+// EvMassCancelReport per shard.
+func (v *Venue) Shards() int { return len(v.shards) }
+
+// Hub is where durable events are subscribed to.
+func (v *Venue) Hub() *hub.Hub { return v.hub }
+
+// Config is the venue's configuration.
+func (v *Venue) Config() *config.Config { return v.cfg }
+
+// Instruments are the instruments in global numbering.
+func (v *Venue) Instruments() []engine.Instrument { return v.insts }
+
+// Instrument finds an instrument by symbol.
+func (v *Venue) Instrument(sym string) (engine.InstrumentID, bool) {
+	id, ok := v.symbols[sym]
+	return id, ok
+}
+
+// Book is the latest published snapshot of an instrument's book (global
+// id); its levels may include the last batch before it is durable.
+func (v *Venue) Book(id engine.InstrumentID) *shard.BookSnapshot {
+	if int(id) >= len(v.where) {
+		return nil
+	}
+	loc := v.where[id]
+	return v.shards[loc.shard].sh.Book(loc.local)
+}
+
+// Journal is the venue's journal (checkpoints, metadata such as FIX
+// sequence numbers).
+func (v *Venue) Journal() *journal.Journal { return v.j }
