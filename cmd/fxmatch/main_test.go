@@ -123,7 +123,7 @@ func TestServeWithConfigFileAndOverrides(t *testing.T) {
 		cancel()
 		t.Fatalf("serve did not start; stdout:\n%s\nstderr:\n%s", out.String(), errb.String())
 	}
-	for _, want := range []string{"shard 0       EUR/USD:", "shard 1       EUR/CNY:", "0.0.0.0:9878", "HTTP          127.0.0.1:0", "trade date    2026-11-25", "durability    none"} {
+	for _, want := range []string{"shard 0       EUR/USD:", "shard 1       EUR/CNY:", "0.0.0.0:9878", "HTTP          127.0.0.1:0", "trade date 2026-11-25", "durability    none"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, out.String())
 		}

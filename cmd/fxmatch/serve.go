@@ -6,14 +6,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"fxmatch/cmd/fxmatch/venue"
 	"fxmatch/config"
-	"fxmatch/engine"
 )
 
 // serveFlags are serve's command-line settings. Empty strings mean "not
@@ -92,13 +93,11 @@ func loadServeConfig(f serveFlags) (*config.Config, error) {
 	return cfg, nil
 }
 
-// runServe runs the venue until ctx ends.
-//
-// What runs today: the configuration is loaded and checked, the data
-// directory exists, and one matching engine per shard is built in its
-// trade date. The sequencer shell, the journal and the FIX, HTTP and NATS
-// front ends are not built yet, and the banner says so rather than
-// printing addresses nothing listens on as if they were live.
+// runServe runs the venue until ctx ends: the configuration is loaded and
+// checked, the state is recovered from the data directory's journal
+// (snapshot + replay, compared event for event), and every shard runs
+// behind its input ring with the journal's group commit. Front ends not
+// built yet are named as such in the banner.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f, code, ok := parseServeFlags(args, stderr)
 	if !ok {
@@ -118,60 +117,34 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "fxmatch: data directory: %v\n", err)
 		return exitFail
 	}
-	// The shell reads the clock; the engines only ever get the date.
-	now := time.Now()
-	tradeDate := cfg.StartTradeDate(now)
-	engines, err := startShards(cfg, tradeDate)
+	if !cfg.Durable() {
+		fmt.Fprintln(stderr, "fxmatch: WARNING: durability is none: acknowledgements are NOT durable; a crash of the machine loses acknowledged orders. Benchmarks only.")
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	v, err := venue.Open(venue.Options{Config: cfg, DataDir: dataDir, Logger: logger})
 	if err != nil {
 		fmt.Fprintf(stderr, "fxmatch: %v\n", err)
 		return exitFail
 	}
-	printBanner(stdout, cfg, f.configFile, dataDir, tradeDate, now, engines)
-
-	<-ctx.Done()
-	fmt.Fprintf(stdout, "fxmatch: stopping (%v)\n", context.Cause(ctx))
-	// Nothing to close yet: no sessions, no journal. When they exist, the
-	// sessions close first and the journal last, so that no
-	// acknowledgement leaves for an event the journal has not written.
-	fmt.Fprintln(stdout, "fxmatch: stopped")
-	return exitOK
-}
-
-// startShards builds one matching engine per shard of cfg, in shard
-// order, all starting in tradeDate and all numbering participants the same
-// way (config.EngineConfig).
-//
-// This is the seam for the sequencer. Today the engines are built and
-// held, and nothing feeds them. Wiring the shard shell in belongs here:
-// each engine goes to shard.New(eng, input, sink, shard.Options{NextRoll:
-// cfg.NextRoll, TradeDateAt: cfg.TradeDateAt}), whose Run goroutine starts
-// under serve's context, and the function returns the shards (their
-// inputs for the gateways, their book snapshots for market data) instead
-// of bare engines.
-func startShards(cfg *config.Config, tradeDate engine.Date) ([]*engine.Engine, error) {
-	engines := make([]*engine.Engine, len(cfg.Shards))
-	for i := range cfg.Shards {
-		ec, err := cfg.EngineConfig(i, tradeDate)
-		if err != nil {
-			return nil, err
-		}
-		if engines[i], err = engine.New(ec); err != nil {
-			return nil, fmt.Errorf("shard %d: %w", i, err)
-		}
+	printBanner(stdout, cfg, f.configFile, dataDir, time.Now(), v)
+	if err := v.Run(ctx); err != nil {
+		fmt.Fprintf(stderr, "fxmatch: %v\n", err)
+		return exitFail
 	}
-	return engines, nil
+	fmt.Fprintln(stdout, "fxmatch: stopped; the journal is closed")
+	return exitOK
 }
 
 // notBuilt marks a component in the banner that does not exist yet.
 const notBuilt = "not yet built: nothing listens here yet"
 
 // printBanner says what runs where, and what does not run yet.
-func printBanner(w io.Writer, cfg *config.Config, configFile, dataDir string, tradeDate engine.Date, now time.Time, engines []*engine.Engine) {
+func printBanner(w io.Writer, cfg *config.Config, configFile, dataDir string, now time.Time, v *venue.Venue) {
 	source := "built-in demo (`fxmatch config example` prints it)"
 	if configFile != "" {
 		source = configFile
 	}
-	durability := "sync"
+	durability := "sync (nothing is acknowledged before it is on disk)"
 	if !cfg.Durable() {
 		durability = "none (benchmarks only: a crash loses acknowledged orders)"
 	}
@@ -179,17 +152,14 @@ func printBanner(w io.Writer, cfg *config.Config, configFile, dataDir string, tr
 
 	fmt.Fprintln(w, "fxmatch: starting the venue")
 	fmt.Fprintf(w, "  config        %s\n", source)
-	fmt.Fprintf(w, "  data dir      %s\n", dataDir)
-	fmt.Fprintf(w, "  durability    %s; the journal is not yet built, so nothing is written and nothing survives a restart\n", durability)
-	fmt.Fprintf(w, "  trade date    %s; the day rolls at %s %s (next %s)\n",
-		dateString(tradeDate), cfg.Venue.RollTime, cfg.Venue.RollZone, roll.Format("Mon 2006-01-02 15:04 MST"))
+	fmt.Fprintf(w, "  data dir      %s (journal in %s)\n", dataDir, filepath.Join(dataDir, "journal"))
+	fmt.Fprintf(w, "  durability    %s\n", durability)
+	fmt.Fprintf(w, "  trading day   rolls at %s %s (next %s)\n", cfg.Venue.RollTime, cfg.Venue.RollZone, roll.Format("Mon 2006-01-02 15:04 MST"))
 	fmt.Fprintf(w, "  participants  %s\n", participantSummary(cfg))
-	for i, eng := range engines {
-		syms := make([]string, 0, len(eng.Instruments()))
-		for _, in := range eng.Instruments() {
-			syms = append(syms, in.Symbol)
-		}
-		fmt.Fprintf(w, "  shard %-7d %s: matching engine built; no sequencer attached yet, so it receives no orders\n", i, strings.Join(syms, " "))
+	for i, sh := range cfg.Shards {
+		date, seq := v.Recovered(i)
+		fmt.Fprintf(w, "  shard %-7d %s: matching; trade date %04d-%02d-%02d; journal at seq %d\n",
+			i, strings.Join(sh.Instruments, " "), date/10000, date/100%100, date%100, seq)
 	}
 	fmt.Fprintf(w, "  FIX 4.4       %s  %s\n", cfg.Listen.FIX, notBuilt)
 	fmt.Fprintf(w, "  HTTP          %s  %s\n", cfg.Listen.HTTP, notBuilt)
@@ -217,9 +187,4 @@ func participantSummary(cfg *config.Config) string {
 		parts = append(parts, fmt.Sprintf("%s (%s)", p.ID, strings.Join(notes, ", ")))
 	}
 	return strings.Join(parts, ", ")
-}
-
-// dateString formats an engine date as YYYY-MM-DD.
-func dateString(d engine.Date) string {
-	return fmt.Sprintf("%04d-%02d-%02d", d/10000, d/100%100, d%100)
 }

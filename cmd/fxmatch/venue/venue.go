@@ -302,7 +302,7 @@ func (v *Venue) openShard(si int, now time.Time) (*shardRun, error) {
 	if last > 0 {
 		v.log.Info("shard recovered", "shard", si, "seq", last, "live_orders", eng.LiveOrders(), "trade_date", eng.TradeDate(), "took", time.Since(t0))
 	}
-	sr := &shardRun{v: v, idx: si, eng: eng, lastSnap: last}
+	sr := &shardRun{v: v, idx: si, eng: eng, lastSnap: last, recoveredDate: eng.TradeDate(), recoveredSeq: last}
 	sr.durable.Store(last)
 	sr.published.Store(last)
 	for li, in := range eng.Instruments() {
@@ -349,6 +349,9 @@ type shardRun struct {
 
 	lastSnap uint64
 	snapBuf  []byte
+	// recovered is the engine's trade date and last seq when Open finished.
+	recoveredDate engine.Date
+	recoveredSeq  uint64
 
 	// pending holds batches whose events wait for durability, in order.
 	pending   chan pendingBatch
@@ -527,6 +530,13 @@ func (v *Venue) Submit(cmd *engine.Command) error {
 	c := *cmd
 	c.Instrument = loc.local
 	return v.shards[loc.shard].in.Offer(&c)
+}
+
+// Recovered reports shard si's trade date and last applied sequence as
+// Open left them (the shard's timer rolls the day at once if it is
+// overdue).
+func (v *Venue) Recovered(si int) (engine.Date, uint64) {
+	return v.shards[si].recoveredDate, v.shards[si].recoveredSeq
 }
 
 // Shards is the number of shards: a mass cancel of everything produces one
