@@ -58,6 +58,8 @@ func TestBenchFull(t *testing.T) {
 	o.MaxQueueBytes = envInt("JOURNAL_BENCH_QUEUE")
 	o.Shards = envInt("JOURNAL_BENCH_SHARDS")
 	o.LatencySkip = os.Getenv("JOURNAL_BENCH_NOLAT") != ""
+	o.Events = envInt("JOURNAL_BENCH_EVENTS")
+	o.Rate = envInt("JOURNAL_BENCH_RATE")
 	if os.Getenv("JOURNAL_BENCH_NOSYNC") != "" {
 		o.Durability = DurabilityNone
 	}

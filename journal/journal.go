@@ -140,13 +140,16 @@ type Journal struct {
 	freeBytes   int
 	closing     bool
 	appenders   map[uint16]*Appender
-	done        chan struct{} // closed when the writer has exited
+
+	// The commit pipeline: the writer builds and applies group commits,
+	// the acker waits for their syncs and acknowledges them, in order.
+	jobs     chan *commitJob // writer → acker
+	freeJobs chan *commitJob // acker → writer; its size bounds the commits in flight
+	done     chan struct{}   // closed when the acker (the last to stop) has exited
 
 	// Owned by the writer goroutine.
-	batch *pebble.Batch
-	taken []*segment
-	blk   []*segment
-	used  []bool
+	blk  []*segment
+	used []bool
 
 	stats writerStats
 }
@@ -210,9 +213,13 @@ func Open(dir string, opts Options) (*Journal, error) {
 	j := &Journal{
 		db: db, dir: dir, opts: opts, log: opts.Logger,
 		appenders: make(map[uint16]*Appender),
+		jobs:      make(chan *commitJob, commitsInFlight),
+		freeJobs:  make(chan *commitJob, commitsInFlight),
 		done:      make(chan struct{}),
-		batch: db.NewBatch(pebble.WithInitialSizeBytes(opts.MaxCommitBytes+opts.MaxCommitBytes/4),
-			pebble.WithMaxRetainedSizeBytes(2*opts.MaxCommitBytes)),
+	}
+	for range commitsInFlight {
+		j.freeJobs <- &commitJob{batch: db.NewBatch(pebble.WithInitialSizeBytes(opts.MaxCommitBytes+opts.MaxCommitBytes/4),
+			pebble.WithMaxRetainedSizeBytes(2*opts.MaxCommitBytes))}
 	}
 	j.nonEmpty.L = &j.mu
 	j.notFull.L = &j.mu
@@ -225,7 +232,8 @@ func Open(dir string, opts Options) (*Journal, error) {
 		db.Close()
 		return nil, fmt.Errorf("journal: unknown durability %d", opts.Durability)
 	}
-	go j.run()
+	go j.writer()
+	go j.acker()
 	return j, nil
 }
 
@@ -317,7 +325,9 @@ func (j *Journal) Close() error {
 	j.notFull.Broadcast()
 	j.mu.Unlock()
 	<-j.done
-	j.batch.Close()
+	for range commitsInFlight {
+		(<-j.freeJobs).batch.Close()
+	}
 	err := j.db.Close()
 	if ferr := j.Err(); ferr != nil {
 		return ferr
@@ -548,48 +558,109 @@ func (j *Journal) enqueue(s *segment) error {
 	return nil
 }
 
-// run is the writer goroutine.
+// commitsInFlight bounds the group commits between the writer and the
+// acker: one syncing, one applied behind it, one being built.
+const commitsInFlight = 3
+
+// commitJob is one group commit on its way through the pipeline.
+type commitJob struct {
+	batch                 *pebble.Batch
+	segs                  []*segment
+	err                   error // from building or applying it
+	records, bytes, block uint64
+}
+
+// writer is the goroutine that turns queued segments into group commits.
 //
-// Why one goroutine and a queue rather than letting each shard commit to
+// Why a writer and a queue rather than letting each shard commit to
 // Pebble itself: Pebble would group concurrent commits too, but every
 // committer would then block for the sync on its own goroutine — the
 // shard's — and could not apply the next batch meanwhile. Here the shard
-// only encodes and enqueues; the writer takes everything queued while the
-// previous sync ran, so one sync covers all of it, and acknowledgements
-// are released in sequence order by the one goroutine that knows what is
-// durable.
-func (j *Journal) run() {
-	defer close(j.done)
+// only encodes and enqueues, and durability is reported by the one
+// goroutine that knows what is durable, in sequence order.
+//
+// Why a separate acker: the writer hands each group to Pebble with
+// ApplyNoSyncWait and goes on to build the next while the previous one's
+// WAL sync runs; Pebble's WAL writer folds the syncs requested meanwhile
+// into one. The acker waits for each sync in commit order. One goroutine
+// applies, so the WAL holds the groups in the order they were taken, and a
+// sync covers every group before it: no later record can be durable while
+// an earlier one is not. (Two goroutines calling Apply could interleave
+// their WAL writes and break that.) ApplyNoSyncWait is marked experimental
+// in Pebble; CockroachDB uses it in the same way, and the tests here pin
+// the behaviour this package relies on (nothing acknowledged before its
+// sync; a failed sync reported to its batch).
+func (j *Journal) writer() {
+	defer close(j.jobs)
 	for {
+		job := <-j.freeJobs // waits while commitsInFlight are in flight
 		j.mu.Lock()
-		for len(j.queue) == 0 && !j.closing {
+		for len(j.queue) == 0 && !j.closing && j.failed.Load() == nil {
 			j.nonEmpty.Wait()
 		}
-		if len(j.queue) == 0 {
+		if len(j.queue) == 0 || j.failed.Load() != nil {
 			j.mu.Unlock()
+			j.freeJobs <- job
 			return
 		}
-		j.takeLocked()
+		job.segs = j.takeLocked(job.segs[:0])
 		j.notFull.Broadcast()
 		j.mu.Unlock()
 
-		err := j.commit(j.taken)
-		if err != nil {
-			j.fail(err)
+		job.err = j.apply(job)
+		j.jobs <- job
+		if job.err != nil {
 			return
 		}
-		j.ack(j.taken, nil)
-		j.pruneSnapshots(j.taken)
+	}
+}
+
+// acker waits for each group commit's sync, in order, and acknowledges
+// it; after a failure it reports everything in flight and queued as lost.
+func (j *Journal) acker() {
+	defer close(j.done)
+	for job := range j.jobs {
+		err := job.err
+		if err == nil && j.wo.Sync {
+			err = job.batch.SyncWait()
+		}
+		if ferr := j.Err(); ferr != nil {
+			err = ferr // already failed: this group was never synced as a whole
+		} else if err != nil {
+			err = j.fail(err)
+		}
+		j.ack(job.segs, err)
+		if err == nil {
+			j.stats.commits.Add(1)
+			j.stats.records.Add(job.records)
+			j.stats.bytes.Add(job.bytes)
+			j.stats.blocks.Add(job.block)
+			j.pruneSnapshots(job.segs)
+		}
 		j.mu.Lock()
-		j.putSegmentsLocked(j.taken)
+		j.putSegmentsLocked(job.segs)
 		j.mu.Unlock()
+		clear(job.segs)
+		job.batch.Reset()
+		j.freeJobs <- job
+	}
+	// The writer has stopped. If it stopped on a failure, what is still
+	// queued will never be written: report it lost, after everything
+	// before it.
+	if err := j.Err(); err != nil {
+		j.mu.Lock()
+		q := j.queue
+		j.queue = nil
+		j.queuedBytes = 0
+		j.notFull.Broadcast()
+		j.mu.Unlock()
+		j.ack(q, err)
 	}
 }
 
 // takeLocked moves the next group commit's segments from the queue to
-// j.taken: at least one, then as long as the bounds allow.
-func (j *Journal) takeLocked() {
-	j.taken = j.taken[:0]
+// dst: at least one, then as long as the bounds allow.
+func (j *Journal) takeLocked(dst []*segment) []*segment {
 	bytes, recs := 0, 0
 	n := 0
 	for _, s := range j.queue {
@@ -600,15 +671,17 @@ func (j *Journal) takeLocked() {
 		recs += s.count
 		n++
 	}
-	j.taken = append(j.taken, j.queue[:n]...)
+	dst = append(dst, j.queue[:n]...)
 	rest := copy(j.queue, j.queue[n:])
 	clear(j.queue[rest:])
 	j.queue = j.queue[:rest]
 	j.queuedBytes -= bytes
+	return dst
 }
 
-// commit writes one group commit as one Pebble batch.
-func (j *Journal) commit(segs []*segment) (err error) {
+// apply writes one group commit as one Pebble batch and hands it to
+// Pebble (without waiting for its sync, in sync mode).
+func (j *Journal) apply(job *commitJob) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			f, ok := r.(pebbleFatal)
@@ -618,14 +691,16 @@ func (j *Journal) commit(segs []*segment) (err error) {
 			err = f
 		}
 	}()
-	b := j.batch
-	b.Reset()
+	if err := j.Err(); err != nil {
+		return err // failed since this group was taken: write nothing more
+	}
+	b, segs := job.batch, job.segs
+	job.records, job.bytes, job.block = 0, 0, 0
 	if cap(j.used) < len(segs) {
 		j.used = make([]bool, len(segs))
 	}
 	used := j.used[:len(segs)]
 	clear(used)
-	var recs, bytes, blocks uint64
 	for i, s := range segs {
 		if used[i] {
 			continue
@@ -644,10 +719,10 @@ func (j *Journal) commit(segs []*segment) (err error) {
 		blk := append(j.blk[:0], s)
 		size := len(s.buf)
 		flush := func() error {
-			n, err := j.writeBlock(blk)
-			recs += uint64(blk[len(blk)-1].last - blk[0].first + 1)
-			bytes += uint64(n)
-			blocks++
+			n, err := writeBlock(b, blk)
+			job.records += blk[len(blk)-1].last - blk[0].first + 1
+			job.bytes += uint64(n)
+			job.block++
 			return err
 		}
 		for k := i + 1; k < len(segs); k++ {
@@ -670,26 +745,22 @@ func (j *Journal) commit(segs []*segment) (err error) {
 		}
 		j.blk = blk[:0]
 	}
-	if err := j.db.Apply(b, j.wo); err != nil {
-		return err
+	if j.wo.Sync {
+		return j.db.ApplyNoSyncWait(b, j.wo)
 	}
-	j.stats.commits.Add(1)
-	j.stats.records.Add(recs)
-	j.stats.bytes.Add(bytes)
-	j.stats.blocks.Add(blocks)
-	return nil
+	return j.db.Apply(b, j.wo)
 }
 
 // writeBlock adds one block made of consecutive record segments of one
 // shard to the batch, writing the value straight into the batch's buffer.
-func (j *Journal) writeBlock(segs []*segment) (int, error) {
+func writeBlock(b *pebble.Batch, segs []*segment) (int, error) {
 	first, last := segs[0], segs[len(segs)-1]
 	count := last.last - first.first + 1
 	n := 1 + uvarintLen(count) + HashSize + HashSize
 	for _, s := range segs {
 		n += len(s.buf)
 	}
-	op := j.batch.SetDeferred(KeyLen, n)
+	op := b.SetDeferred(KeyLen, n)
 	k := BlockKey(first.app.shard, first.first)
 	copy(op.Key, k[:])
 	v := op.Value[:0]
@@ -721,26 +792,24 @@ func (j *Journal) ack(segs []*segment, err error) {
 	}
 }
 
-// fail makes the journal unavailable for good: every segment taken or
-// queued is reported lost, every waiting and future Append returns the
-// error, and the writer exits. Pebble is not written again: after a failed
-// WAL write or sync the state of the file is unknown, and a journal that
-// continued past a hole it cannot see would acknowledge orders whose
-// predecessors may be gone.
-func (j *Journal) fail(cause error) {
+// fail makes the journal unavailable for good and returns the sticky
+// error: every waiting and future Append returns it, the writer takes
+// nothing more, and the acker reports everything in flight and queued as
+// lost. Pebble is not written again: after a failed WAL write or sync the
+// state of the file is unknown, and a journal that continued past a hole
+// it cannot see would acknowledge orders whose predecessors may be gone.
+func (j *Journal) fail(cause error) error {
 	err := fmt.Errorf("%w: %w", ErrUnavailable, cause)
-	j.failed.Store(&err)
+	if !j.failed.CompareAndSwap(nil, &err) {
+		return j.Err()
+	}
 	j.log.Error("journal: write failed; the venue must stop acknowledging and be restarted from the journal",
 		"dir", j.dir, "err", cause)
-	j.ack(j.taken, err)
 	j.mu.Lock()
-	j.putSegmentsLocked(j.taken)
-	q := j.queue
-	j.queue = nil
-	j.queuedBytes = 0
 	j.notFull.Broadcast()
+	j.nonEmpty.Broadcast()
 	j.mu.Unlock()
-	j.ack(q, err)
+	return err
 }
 
 // pruneSnapshots deletes each snapshotted shard's snapshots beyond the
@@ -780,7 +849,7 @@ func (j *Journal) PruneSnapshots(shard uint16, keep int) error {
 type pebbleLogger struct{ l *slog.Logger }
 
 func (p pebbleLogger) Infof(format string, args ...any) {
-	p.l.Info(pebbleMsg(format, args))
+	p.l.Debug(pebbleMsg(format, args))
 }
 
 func (p pebbleLogger) Errorf(format string, args ...any) {
