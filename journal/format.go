@@ -918,6 +918,19 @@ func growEvents(s []engine.Event, n int) []engine.Event {
 	return ns
 }
 
+// recordTime reads the sequence number and time of a record payload
+// without decoding the rest.
+func recordTime(payload []byte) (seq uint64, t int64, ok bool) {
+	if len(payload) < 2 || payload[0] != RecordVersion {
+		return 0, 0, false
+	}
+	v, n := binary.Uvarint(payload[1:])
+	if n <= 0 || len(payload) < 1+n+8 {
+		return 0, 0, false
+	}
+	return v, int64(binary.LittleEndian.Uint64(payload[1+n:])), true
+}
+
 // recordSeq reads the sequence number of a record payload without decoding
 // the rest (Verify classifies misplaced records by it).
 func recordSeq(payload []byte) (uint64, bool) {

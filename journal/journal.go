@@ -298,7 +298,22 @@ func (j *Journal) Dir() string { return j.dir }
 // not exist) while the writer runs, using Pebble's checkpoint: sstables
 // are hard-linked, the WAL is synced and copied. The copy holds whole
 // group commits only. Open it with OpenReader.
-func (j *Journal) Checkpoint(dir string) error {
+func (j *Journal) Checkpoint(dir string) (err error) {
+	if err := j.Err(); err != nil {
+		return err
+	}
+	// WithFlushedWAL syncs the WAL through Pebble's commit path, which
+	// can hit the same fatal error as a group commit; the copy itself
+	// failing (a full disk at dir) is only this call's failure.
+	defer func() {
+		if r := recover(); r != nil {
+			f, ok := r.(pebbleFatal)
+			if !ok {
+				panic(r)
+			}
+			err = j.fail(f)
+		}
+	}()
 	if err := j.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
 		return fmt.Errorf("journal: checkpoint %s: %w", dir, err)
 	}
@@ -679,6 +694,25 @@ func (j *Journal) takeLocked(dst []*segment) []*segment {
 	return dst
 }
 
+// guard runs a Pebble write, turning Pebble's fatal commit error (see
+// pebbleLogger.Fatalf) into an error; any error makes the journal
+// unavailable, and guard returns the sticky error.
+func (j *Journal) guard(write func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, ok := r.(pebbleFatal)
+			if !ok {
+				panic(r)
+			}
+			err = j.fail(f)
+		}
+	}()
+	if err := write(); err != nil {
+		return j.fail(err)
+	}
+	return nil
+}
+
 // apply writes one group commit as one Pebble batch and hands it to
 // Pebble (without waiting for its sync, in sync mode).
 func (j *Journal) apply(job *commitJob) (err error) {
@@ -837,12 +871,12 @@ func (j *Journal) PruneSnapshots(shard uint16, keep int) error {
 	if len(seqs) <= keep {
 		return nil
 	}
+	if err := j.Err(); err != nil {
+		return err
+	}
 	lo := SnapshotKey(shard, 0)
 	hi := SnapshotKey(shard, seqs[len(seqs)-keep])
-	if err := j.db.DeleteRange(lo[:], hi[:], pebble.NoSync); err != nil {
-		return fmt.Errorf("journal: prune snapshots: %w", err)
-	}
-	return nil
+	return j.guard(func() error { return j.db.DeleteRange(lo[:], hi[:], pebble.NoSync) })
 }
 
 // pebbleLogger sends Pebble's messages to the journal's logger.

@@ -810,3 +810,67 @@ func TestAppendAllocs(t *testing.T) {
 		t.Fatalf("%.2f allocations per Append", n)
 	}
 }
+
+func TestSeqAtTime(t *testing.T) {
+	dir := makeJournal(t, 1000) // synth: command n at base + 1500·n ns
+	rd, err := OpenReader(dir, ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	base := newSynth(0, 1).time
+	for _, tc := range []struct {
+		t    int64
+		want uint64
+	}{
+		{base, 0}, {base + 1499, 0}, {base + 1500, 1}, {base + 1501, 1},
+		{base + 1500*437, 437}, {base + 1500*438 - 1, 437}, {base + 1500*1000, 1000}, {base + 1e12, 1000},
+	} {
+		got, err := rd.SeqAtTime(0, tc.t)
+		if err != nil || got != tc.want {
+			t.Errorf("SeqAtTime(base+%d) = %d, %v; want %d", tc.t-base, got, err, tc.want)
+		}
+	}
+	if got, err := rd.SeqAtTime(9, base); err != nil || got != 0 {
+		t.Errorf("empty shard: %d %v", got, err)
+	}
+}
+
+// TestOpenReaderOnLiveJournal: a journal a writer has open cannot be
+// opened read-only (Pebble's lock); tools read a checkpoint instead.
+func TestOpenReaderOnLiveJournal(t *testing.T) {
+	dir := t.TempDir()
+	j, err := Open(dir, Options{Logger: quietLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if rd, err := OpenReader(dir, ReaderOptions{Options{Logger: quietLogger(t)}}); err == nil {
+		rd.Close()
+		t.Fatal("opened a live journal read-only")
+	}
+}
+
+// TestMetaWriteFailure: a failed synced write outside the group commit
+// (metadata) makes the whole journal unavailable too.
+func TestMetaWriteFailure(t *testing.T) {
+	r := testRand(t)
+	j, fs := openFaulty(t, Options{})
+	a, err := j.Appender(0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs.failSync.Store(true)
+	if err := j.SetMeta("fix/BANK1/in", []byte{1}); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("SetMeta on a failing disk: %v", err)
+	}
+	if err := a.Append(randBatch(r, 1, 1)); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Append after a failed metadata write: %v", err)
+	}
+	if err := j.Checkpoint(filepath.Join(t.TempDir(), "ck")); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Checkpoint after the failure: %v", err)
+	}
+	if err := j.Close(); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Close: %v", err)
+	}
+}

@@ -413,6 +413,65 @@ func (r *Reader) Verify(shard uint16, fn func(*Record) error) (Head, error) {
 	return h, nil
 }
 
+// SeqAtTime returns the last sequence of the shard whose command was
+// stamped at or before t (Unix nanoseconds), 0 if none was: the sequence
+// "the book at time t" means. The sequencer never lets time go backwards,
+// so this is a binary search by sequence, each probe reading one block
+// without decoding its events. It checks no hashes (Verify does).
+func (r *Reader) SeqAtTime(shard uint16, t int64) (uint64, error) {
+	head, err := r.Head(shard)
+	if err != nil {
+		return 0, err
+	}
+	lo, hi := uint64(0), head.Seq // time(lo) <= t (lo 0: before all), time(hi+1) > t
+	for lo < hi {
+		mid := lo + (hi-lo+1)/2
+		tm, err := r.timeOf(shard, mid)
+		if err != nil {
+			return 0, err
+		}
+		if tm <= t {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return lo, nil
+}
+
+// timeOf is the time of the shard's command seq.
+func (r *Reader) timeOf(shard uint16, seq uint64) (int64, error) {
+	lo, hi := shardBounds(prefixBlock, shard)
+	it, err := r.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return 0, fmt.Errorf("journal: %w", err)
+	}
+	defer it.Close()
+	if !it.SeekLT(BlockKey(shard, seq+1).bytes()) {
+		return 0, seqErr(ErrMissing, shard, seq, "no block holds it")
+	}
+	v, err := it.ValueAndErr()
+	if err != nil {
+		return 0, fmt.Errorf("journal: %w", err)
+	}
+	var br blockReader
+	if err := br.init(v); err != nil {
+		return 0, &SeqError{Shard: shard, Seq: seq, Err: err}
+	}
+	for {
+		_, p, ok, err := br.next()
+		if err != nil {
+			return 0, &SeqError{Shard: shard, Seq: seq, Err: err}
+		}
+		if !ok {
+			return 0, seqErr(ErrMissing, shard, seq, "not in the block that should hold it")
+		}
+		if s, tm, ok := recordTime(p); ok && s == seq {
+			return tm, nil
+		}
+	}
+}
+
 // Snapshot is a stored engine snapshot.
 type Snapshot struct {
 	Shard     uint16
@@ -524,8 +583,5 @@ func (j *Journal) SetMeta(name string, value []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := j.db.Set(k, value, pebble.Sync); err != nil {
-		return fmt.Errorf("journal: set metadata %q: %w", name, err)
-	}
-	return nil
+	return j.guard(func() error { return j.db.Set(k, value, pebble.Sync) })
 }
