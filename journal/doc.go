@@ -10,17 +10,23 @@
 //
 // # Shape
 //
-//	shard goroutine                      writer goroutine (one per journal)
-//	───────────────                      ──────────────────────────────────
-//	engine.Apply(batch)                  take what is queued (≤ 4 MiB, ≤ 65536 records)
-//	Appender.Append(cmds, events, ends)  one Pebble batch: a block per shard
-//	  encode + chain each record    ──>  Apply with pebble.Sync
-//	  enqueue (blocks when full)         onDurable(first, last, nil) per Append, in order
+//	shard goroutine                writer goroutine              acker goroutine
+//	───────────────                ────────────────              ───────────────
+//	engine.Apply(batch)            take what is queued           wait for the group's WAL sync
+//	Appender.Append(cmds,          (≤ 4 MiB, ≤ 65536 records)    (in commit order)
+//	  events, ends)                one Pebble batch: one block   onDurable(first, last, nil)
+//	  encode + chain records  ──>  per shard                ──>  per Append, in order
+//	  enqueue (blocks when full)   ApplyNoSyncWait(pebble.Sync)  prune old snapshots
 //
 // The shard encodes and hashes its own records (its chain is its own), so
-// the writer only concatenates and commits; while one sync runs, the next
-// group accumulates, and one sync makes all of it durable. onDurable is
-// the moment acknowledgements (ExecutionReports) may leave.
+// the writer only concatenates and commits. The writer hands each group to
+// Pebble without waiting for its sync and builds the next one meanwhile
+// (at most three groups in flight); Pebble's WAL writer folds the syncs
+// requested in the meantime into one. Because one goroutine applies, the
+// WAL holds the groups in the order they were taken and a sync covers
+// every group before it: a record is never durable while an earlier one
+// is not. onDurable is the moment acknowledgements (ExecutionReports) may
+// leave.
 //
 // Back-pressure: the queue is bounded (Options.MaxQueueBytes,
 // MaxQueueBatches). A full queue blocks Append, which stops the shard
@@ -28,8 +34,10 @@
 // rejects at the gateways — memory stays bounded and latency shows up as
 // rejects, not as an unbounded queue.
 //
-// Failure: if a write or sync fails (disk full, I/O error) the journal
-// becomes unavailable for good. The batches in flight and queued get
+// Failure: if a write or sync fails (disk full, I/O error) — of a group
+// commit, a metadata write, a snapshot prune or a checkpoint's WAL flush —
+// the journal becomes unavailable for good. The batches in flight and
+// queued get
 // onDurable(…, err) with err wrapping ErrUnavailable ("journal:
 // unavailable: <cause>"), Append and PutSnapshot return it from then on,
 // Err reports it, and the writer never writes again: after a failed WAL

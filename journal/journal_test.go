@@ -85,6 +85,9 @@ func checkRecords(t *testing.T, r *Reader, shard uint16, from uint64, w []want) 
 				t.Fatalf("shard %d record %d event %d differs", shard, i+1, k)
 			}
 		}
+		if !bytes.Equal(it.Payload(), AppendRecord(nil, &w[i].cmd, w[i].events)) {
+			t.Fatalf("shard %d record %d: payload is not the record's encoding", shard, i+1)
+		}
 		i++
 	}
 	if err := it.Err(); err != nil {

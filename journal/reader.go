@@ -169,6 +169,7 @@ type Iter struct {
 	prev    Hash   // chain hash before the next record
 	last    Head   // the last record yielded or skipped
 	rec     Record
+	payload []byte
 	next    Hash
 	hasher  chainHasher
 }
@@ -208,6 +209,7 @@ func (it *Iter) Next() bool {
 		}
 		it.rec.Shard = it.shard
 		it.rec.Hash = it.prev
+		it.payload = payload
 		it.rec.Events, err = DecodeRecord(payload, &it.rec.Command, it.rec.Events[:0])
 		if err != nil {
 			return it.fail(&SeqError{Shard: it.shard, Seq: seq, Err: err})
@@ -361,6 +363,11 @@ func (it *Iter) fail(err error) bool {
 
 // Record returns the current record (valid until the next call to Next).
 func (it *Iter) Record() *Record { return &it.rec }
+
+// Payload returns the current record's encoded payload (valid until the
+// next call to Next): a replay that re-executes a command can encode its
+// own events with AppendRecord and compare bytes.
+func (it *Iter) Payload() []byte { return it.payload }
 
 // Err returns the error that stopped the iteration, nil at a clean end.
 func (it *Iter) Err() error { return it.err }
