@@ -36,19 +36,6 @@ type order struct {
 	account  ID
 }
 
-type clKey struct {
-	party PartyID
-	id    ID
-}
-
-// clVal points at the order a ClOrdID names. The order is the live one in
-// slot only if that slot is live and holds oid; otherwise the ClOrdID was
-// used today by an order that is gone (or by a cancel request).
-type clVal struct {
-	slot int32
-	oid  OrderID
-}
-
 type expiry struct {
 	at   int64
 	oid  OrderID
@@ -76,7 +63,16 @@ type Engine struct {
 	free   []int32
 	live   int
 
-	clIndex map[clKey]clVal
+	// ids indexes the ClOrdIDs used today (idindex.go). An entry names the
+	// live order in slot only if that slot is live and holds oid;
+	// otherwise the ClOrdID was used today by an order that is gone (or by
+	// a cancel request).
+	ids idIndex
+	// Probe results kept between the checks and the updates of one
+	// command, so each ClOrdID is looked up once.
+	reqFP   uint64 // the command's ClOrdID
+	reqPos  int
+	origPos int // the OrigClOrdID's entry (cancel, replace)
 
 	// Credit: limit[a*n+b] is what a grants b; used[a*n+b] == used[b*n+a] is
 	// the notional traded between them today.
@@ -126,7 +122,7 @@ func New(cfg Config) (*Engine, error) {
 		parties:   cfg.Participants,
 		symbols:   make(map[string]InstrumentID, len(cfg.Instruments)),
 		cal:       newCalendar(cfg.Holidays),
-		clIndex:   make(map[clKey]clVal, max(cfg.ExpectedOrdersPerDay, 1024)),
+		ids:       newIDIndex(cfg.ExpectedOrdersPerDay),
 		nparty:    n,
 		limit:     make([]int64, n*n),
 		used:      make([]int64, n*n),
@@ -427,16 +423,37 @@ func (e *Engine) kill(s int32) {
 	e.release(s)
 }
 
-// lookup finds the live order a participant's ClOrdID names.
-func (e *Engine) lookup(p PartyID, id ID) (slot int32, known bool) {
-	v, ok := e.clIndex[clKey{p, id}]
+// lookup finds the live order a participant's ClOrdID names, leaving the
+// index position in e.origPos. known is false for a ClOrdID not used today
+// (or whose fingerprint names another live order of the participant: see
+// idIndex).
+func (e *Engine) lookup(p PartyID, id *ID) (slot int32, known bool) {
+	pos, ok := e.ids.find(fingerprint(p, id))
+	e.origPos = pos
 	if !ok {
 		return nilSlot, false
 	}
-	if v.slot != nilSlot && e.orders[v.slot].live && e.orders[v.slot].id == v.oid {
-		return v.slot, true
+	v := &e.ids.ents[pos]
+	if v.slot == nilSlot {
+		return nilSlot, true
 	}
-	return nilSlot, true
+	o := &e.orders[v.slot]
+	if !o.live || o.id != v.oid {
+		return nilSlot, true
+	}
+	if o.party != p || o.clOrdID != *id {
+		return nilSlot, false
+	}
+	return v.slot, true
+}
+
+// usedToday probes for the command's ClOrdID, keeping the probe for the
+// insertion that follows.
+func (e *Engine) usedToday(p PartyID, id *ID) bool {
+	e.reqFP = fingerprint(p, id)
+	var found bool
+	e.reqPos, found = e.ids.find(e.reqFP)
+	return found
 }
 
 // ---- credit ----
@@ -554,7 +571,7 @@ func (e *Engine) validate(cmd *Command) Reason {
 	if cmd.ClOrdID.Empty() {
 		return ReasonBadClOrdID
 	}
-	if _, used := e.clIndex[clKey{cmd.Party, cmd.ClOrdID}]; used {
+	if e.usedToday(cmd.Party, &cmd.ClOrdID) {
 		return ReasonDuplicateClOrdID
 	}
 	if cmd.Side != Buy && cmd.Side != Sell {
@@ -668,7 +685,7 @@ func (e *Engine) newOrder(cmd *Command) {
 	}
 	e.nextOrder++
 	o.id = OrderID(e.nextOrder)
-	e.clIndex[clKey{o.party, o.clOrdID}] = clVal{slot: s, oid: o.id}
+	e.ids.put(e.reqPos, false, e.reqFP, o.id, s)
 	e.emitOrder(EvAccepted, o)
 	e.execute(s)
 }
@@ -964,7 +981,7 @@ func (e *Engine) findForRequest(cmd *Command) (int32, Reason) {
 	if !e.validParty(cmd.Party) {
 		return nilSlot, ReasonUnknownParticipant
 	}
-	s, known := e.lookup(cmd.Party, cmd.OrigClOrdID)
+	s, known := e.lookup(cmd.Party, &cmd.OrigClOrdID)
 	if !known {
 		return nilSlot, ReasonUnknownOrder
 	}
@@ -978,7 +995,7 @@ func (e *Engine) findForRequest(cmd *Command) (int32, Reason) {
 	if cmd.ClOrdID.Empty() {
 		return s, ReasonBadClOrdID
 	}
-	if _, used := e.clIndex[clKey{cmd.Party, cmd.ClOrdID}]; used {
+	if e.usedToday(cmd.Party, &cmd.ClOrdID) {
 		return s, ReasonDuplicateClOrdID
 	}
 	return s, ReasonNone
@@ -995,7 +1012,7 @@ func (e *Engine) cancel(cmd *Command) {
 		return
 	}
 	o := &e.orders[s]
-	e.clIndex[clKey{cmd.Party, cmd.ClOrdID}] = clVal{slot: nilSlot, oid: o.id}
+	e.ids.put(e.reqPos, false, e.reqFP, o.id, nilSlot)
 	orig := o.clOrdID
 	o.clOrdID = cmd.ClOrdID
 	e.unlink(s)
@@ -1048,8 +1065,10 @@ func (e *Engine) replace(cmd *Command) {
 		return
 	}
 	orig := o.clOrdID
-	e.clIndex[clKey{cmd.Party, orig}] = clVal{slot: nilSlot, oid: o.id}
-	e.clIndex[clKey{cmd.Party, cmd.ClOrdID}] = clVal{slot: s, oid: o.id}
+	// The old ClOrdID's entry first: inserting the new one may grow the
+	// table and move every entry.
+	e.ids.ents[e.origPos].slot = nilSlot
+	e.ids.put(e.reqPos, false, e.reqFP, o.id, s)
 	o.clOrdID = cmd.ClOrdID
 	if !cmd.Account.Empty() {
 		o.account = cmd.Account
@@ -1218,10 +1237,12 @@ func (e *Engine) rollDay(cmd *Command) {
 	for i := range e.books {
 		e.markDirty(i)
 	}
-	clear(e.clIndex)
+	e.ids.reset()
 	for i := range e.orders {
 		if o := &e.orders[i]; o.live {
-			e.clIndex[clKey{o.party, o.clOrdID}] = clVal{slot: int32(i), oid: o.id}
+			fp := fingerprint(o.party, &o.clOrdID)
+			pos, found := e.ids.find(fp)
+			e.ids.put(pos, found, fp, o.id, int32(i))
 		}
 	}
 	e.tradeDate = cmd.TradeDate

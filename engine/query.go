@@ -103,7 +103,7 @@ func (e *Engine) view(o *order) OrderView {
 
 // Order returns the live order a participant's ClOrdID names.
 func (e *Engine) Order(p PartyID, clOrdID ID) (OrderView, bool) {
-	s, _ := e.lookup(p, clOrdID)
+	s, _ := e.lookup(p, &clOrdID)
 	if s == nilSlot {
 		return OrderView{}, false
 	}

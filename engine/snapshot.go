@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -23,15 +24,15 @@ import (
 //	  then asks, best level first, time priority within the level:
 //	  id party directed side ordType tif flags price qty leaves cum minQty
 //	  maxFloor display valHi valLo expire prio clOrdID account
-//	nids, then the ClOrdID index sorted by (party, id bytes):
-//	  party id live(0/1) oid
+//	nids, then the ClOrdID index (idIndex) sorted by fingerprint:
+//	  fingerprint (8 bytes, big-endian) live(0/1) oid
 //
 // The configuration is not in the snapshot: Restore takes the same Config
 // the engine was built with (instruments and participants must match in
 // count; the journal records which configuration a shard ran with).
 
 const snapMagic = "FXSNAP"
-const snapVersion = 1
+const snapVersion = 2
 
 // ErrBadSnapshot is returned by Restore for bytes that are not a snapshot
 // of this format or do not fit the configuration.
@@ -70,27 +71,22 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 			}
 		}
 	}
-	keys := make([]clKey, 0, len(e.clIndex))
-	for k := range e.clIndex {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(x, y clKey) int {
-		if x.party != y.party {
-			return int(x.party) - int(y.party)
+	ents := make([]idEnt, 0, e.ids.n)
+	for _, x := range e.ids.ents {
+		if x.fp != 0 {
+			ents = append(ents, x)
 		}
-		return bytes.Compare(x.id.b[:x.id.n], y.id.b[:y.id.n])
-	})
-	dst = u(dst, uint64(len(keys)))
-	for _, k := range keys {
-		val := e.clIndex[k]
+	}
+	slices.SortFunc(ents, func(x, y idEnt) int { return cmp.Compare(x.fp, y.fp) })
+	dst = u(dst, uint64(len(ents)))
+	for _, x := range ents {
 		live := uint64(0)
-		if val.slot != nilSlot && e.orders[val.slot].live && e.orders[val.slot].id == val.oid {
+		if x.slot != nilSlot && e.orders[x.slot].live && e.orders[x.slot].id == x.oid {
 			live = 1
 		}
-		dst = u(dst, uint64(k.party))
-		dst = appendID(dst, k.id)
+		dst = binary.BigEndian.AppendUint64(dst, x.fp)
 		dst = u(dst, live)
-		dst = u(dst, uint64(val.oid))
+		dst = u(dst, uint64(x.oid))
 	}
 	return dst
 }
@@ -256,19 +252,26 @@ func Restore(cfg Config, snap []byte) (*Engine, error) {
 	e.nextPrio = nextPrio
 	nids := r.u()
 	for i := uint64(0); i < nids && r.err == nil; i++ {
-		p := PartyID(r.u())
-		id := r.id()
+		if len(r.b) < 8 {
+			return nil, fmt.Errorf("%w: truncated ClOrdID index", ErrBadSnapshot)
+		}
+		fp := binary.BigEndian.Uint64(r.b)
+		r.b = r.b[8:]
 		live := r.u()
 		oid := OrderID(r.u())
-		val := clVal{slot: nilSlot, oid: oid}
+		slot := nilSlot
 		if live == 1 {
 			s, ok := byID[oid]
 			if !ok {
-				return nil, fmt.Errorf("%w: ClOrdID %q names order %d, which is not resting", ErrBadSnapshot, id.String(), oid)
+				return nil, fmt.Errorf("%w: a ClOrdID names order %d, which is not resting", ErrBadSnapshot, oid)
 			}
-			val.slot = s
+			slot = s
 		}
-		e.clIndex[clKey{p, id}] = val
+		pos, found := e.ids.find(fp)
+		if fp == 0 || found {
+			return nil, fmt.Errorf("%w: ClOrdID index entry %d is zero or repeated", ErrBadSnapshot, i)
+		}
+		e.ids.put(pos, false, fp, oid, slot)
 	}
 	if r.err != nil {
 		return nil, r.err

@@ -41,6 +41,9 @@ func BenchmarkApply(b *testing.B) {
 			}
 			b.StartTimer()
 		}
+		if k+engine.PrefetchAhead < len(cmds) {
+			e.Prefetch(&cmds[k+engine.PrefetchAhead])
+		}
 		out = e.Apply(&cmds[k], out[:0])
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")

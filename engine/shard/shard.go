@@ -242,6 +242,9 @@ func (s *Shard) apply(cmds []engine.Command) {
 				c.Seq, c.Time, s.lastSeq, s.lastTime))
 		}
 		s.lastSeq, s.lastTime = c.Seq, c.Time
+		if j := i + engine.PrefetchAhead; j < len(cmds) {
+			s.eng.Prefetch(&cmds[j])
+		}
 		b.Events = s.eng.Apply(c, b.Events)
 		b.Ends = append(b.Ends, len(b.Events))
 	}
