@@ -726,7 +726,9 @@ func (r *refMatcher) match(o *refOrder, lim engine.Price, prioMax uint64) bool {
 			return false
 		}
 		last, started = *ro, true
-		// Directed orders trade only with the party they name.
+		// Directed orders trade only with the party they name. engine: this
+		// comes before self-match prevention, so a directed order passes
+		// over its own orders without cancelling anything.
 		if (o.directed != engine.NoParty && o.directed != ro.party) || (ro.directed != engine.NoParty && ro.directed != o.party) {
 			continue
 		}
@@ -778,6 +780,8 @@ func (r *refMatcher) fill(o, ro *refOrder, q engine.Qty) {
 	ro.display -= q
 	if r.resting(o) && o.display > o.leaves {
 		// A resting aggressor (uncrossing) never shows more than it has.
+		// engine: otherwise it keeps its shown part and its place — an
+		// iceberg's fills come out of its hidden part first.
 		r.noteLevel(o)
 		o.display = o.leaves
 	}
