@@ -52,7 +52,12 @@
 //   - Iceberg (MaxFloor): only MaxFloor is displayed; when the displayed
 //     part is used up, a new one is displayed at the back of the level (new
 //     time priority).
-//   - Post-only: rejected if it would trade at once with anything.
+//   - Post-only: rejected if any resting order could trade with it at once
+//     (its own MinQty is not considered); post-only needs a resting limit
+//     order (Day, GTC, GTD). A post-only replace that loses priority is
+//     checked the same way.
+//   - Directed orders: checked before self-match prevention, so a directed
+//     order passes over its own orders without cancelling them.
 //   - Every order's accepted event comes first, even if it fills at once.
 //   - Cancel and replace find the order by the participant's current
 //     ClOrdID. A replace that changes the price or raises the quantity
@@ -63,21 +68,31 @@
 //     around the reference price — which moves to each trade's price —,
 //     duplicate ClOrdID for the trading day, unknown pair, …).
 //   - Time: GTD orders expire when a command's Time reaches their
-//     ExpireTime (CmdTick carries time when nothing else does); CmdRollDay
-//     expires Day orders, restores credit usage and starts a new ClOrdID
-//     day. Orders cancelled or expired by one command are handled in
-//     OrderID order.
+//     ExpireTime (CmdTick carries time when nothing else does), before the
+//     command acts, in (ExpireTime, OrderID) order; CmdRollDay expires Day
+//     orders, restores credit usage and starts a new ClOrdID day. Orders a
+//     command cancels or expires itself (mass cancel, roll) go in OrderID
+//     order. Market orders trade up to the band edge as it was when their
+//     matching began.
+//   - ClOrdIDs: accepted orders and accepted cancel/replace requests use
+//     up their ClOrdID for the trading day; rejected ones do not. After a
+//     replace the old ClOrdID answers "too late".
 //   - Uncrossing: resting orders may be crossed without trading (no
 //     credit, MinQty unmet, own orders with SMP off). After a command that
 //     raises or restores credit (SetCredit, RollDay) or meets a resting
 //     order's MinQty, each crossed resting order of the affected books, in
 //     time-priority order, trades as the aggressor against the orders that
 //     rested before it (at their prices), keeping its own place; passes
-//     repeat until nothing changes. So no two resting orders that are
-//     allowed to trade with each other stay crossed.
+//     repeat until nothing changes. So no two resting orders of those
+//     books that may trade stay crossed — except an order stopped by its
+//     own order under self-match prevention, and cross pairs whose credit
+//     conversion rate (a BASE/USD reference price) moved: those wait for
+//     the next command that marks the book. Uncrossing can make a resting
+//     post-only order the aggressor; it keeps its place and displayed
+//     part, so an iceberg's uncrossing fills come from its hidden part.
 //   - Time priority: an order gets a new one whenever it joins the back of
 //     a level (resting, a priority-losing replace, an iceberg refresh).
 //   - After a command's own events come its L2 changes: one EvLevel per
-//     price level whose displayed quantity changed, in the order the levels
-//     were first touched.
+//     price level whose displayed quantity or order count changed, in the
+//     order the levels were first touched.
 package engine

@@ -45,8 +45,9 @@ type expiry struct {
 type touched struct {
 	side   Side
 	inst   InstrumentID
-	price  Price
-	before Qty
+	price       Price
+	before      Qty
+	beforeCount int32
 }
 
 // Engine is the matching state machine of one shard. It is not safe for
@@ -298,14 +299,14 @@ func (e *Engine) cancelReject(cmd *Command, r Reason, o *order) {
 
 // noteLevel records a level's displayed quantity before this command first
 // changes it, so emitLevels can report each touched level once.
-func (e *Engine) noteLevel(inst InstrumentID, s Side, p Price, before Qty) {
+func (e *Engine) noteLevel(inst InstrumentID, s Side, p Price, lv *level) {
 	for i := range e.touch {
 		t := &e.touch[i]
 		if t.price == p && t.side == s && t.inst == inst {
 			return
 		}
 	}
-	e.touch = append(e.touch, touched{side: s, inst: inst, price: p, before: before})
+	e.touch = append(e.touch, touched{side: s, inst: inst, price: p, before: lv.display, beforeCount: lv.count})
 }
 
 func (e *Engine) emitLevels() {
@@ -316,7 +317,7 @@ func (e *Engine) emitLevels() {
 		if i, ok := bs.search(t.price); ok {
 			now, count = bs.levels[i].display, int64(bs.levels[i].count)
 		}
-		if now == t.before {
+		if now == t.before && count == int64(t.beforeCount) {
 			continue
 		}
 		ev := e.emit(EvLevel)
@@ -358,7 +359,7 @@ func (e *Engine) link(s int32) {
 	o := &e.orders[s]
 	bs := e.books[o.inst].side(o.side)
 	lv := bs.levelAt(o.price)
-	e.noteLevel(o.inst, o.side, o.price, lv.display)
+	e.noteLevel(o.inst, o.side, o.price, lv)
 	e.nextPrio++
 	o.prio = e.nextPrio
 	o.prev, o.next = lv.tail, nilSlot
@@ -381,7 +382,7 @@ func (e *Engine) unlink(s int32) {
 		panic(fmt.Sprintf("engine: order %d rests at price %d with no level", o.id, o.price))
 	}
 	lv := &bs.levels[i]
-	e.noteLevel(o.inst, o.side, o.price, lv.display)
+	e.noteLevel(o.inst, o.side, o.price, lv)
 	if o.prev != nilSlot {
 		e.orders[o.prev].next = o.next
 	} else {
@@ -857,7 +858,7 @@ func (e *Engine) fill(a, r int32, q Qty, px Price) bool {
 	bs := b.side(ro.side)
 	li, _ := bs.search(ro.price)
 	lv := &bs.levels[li]
-	e.noteLevel(ro.inst, ro.side, ro.price, lv.display)
+	e.noteLevel(ro.inst, ro.side, ro.price, lv)
 	if ro.cum == 0 && ro.minQty > 0 {
 		// Its MinQty is met now: it may trade with orders it skipped.
 		e.markDirty(int(ro.inst))
@@ -879,7 +880,7 @@ func (e *Engine) fill(a, r int32, q Qty, px Price) bool {
 		abs := b.side(ao.side)
 		ai, _ := abs.search(ao.price)
 		alv := &abs.levels[ai]
-		e.noteLevel(ao.inst, ao.side, ao.price, alv.display)
+		e.noteLevel(ao.inst, ao.side, ao.price, alv)
 		alv.display -= ao.display - ao.leaves
 		ao.display = ao.leaves
 	}
@@ -1078,7 +1079,7 @@ func (e *Engine) replace(cmd *Command) {
 		bs := e.books[o.inst].side(o.side)
 		li, _ := bs.search(o.price)
 		lv := &bs.levels[li]
-		e.noteLevel(o.inst, o.side, o.price, lv.display)
+		e.noteLevel(o.inst, o.side, o.price, lv)
 		o.qty = cmd.Qty
 		o.leaves = cmd.Qty - o.cum
 		nd := min(o.display, o.leaves)
@@ -1356,7 +1357,7 @@ func (e *Engine) uncrossOrder(s int32) {
 		bs := e.books[o.inst].side(o.side)
 		li, _ := bs.search(o.price)
 		lv := &bs.levels[li]
-		e.noteLevel(o.inst, o.side, o.price, lv.display)
+		e.noteLevel(o.inst, o.side, o.price, lv)
 		lv.display -= o.display - nd
 		o.display = nd
 	}

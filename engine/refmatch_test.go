@@ -74,8 +74,9 @@ type refLevelKey struct {
 }
 
 type refTouch struct {
-	key    refLevelKey
-	before engine.Qty
+	key     refLevelKey
+	before  engine.Qty
+	beforeN int
 }
 
 type refMatcher struct {
@@ -241,8 +242,8 @@ func (r *refMatcher) noteLevel(o *refOrder) {
 			return
 		}
 	}
-	q, _ := r.levelOf(k)
-	r.touch = append(r.touch, refTouch{k, q})
+	q, n := r.levelOf(k)
+	r.touch = append(r.touch, refTouch{k, q, n})
 }
 
 func (r *refMatcher) remove(o *refOrder) {
@@ -452,10 +453,11 @@ func (r *refMatcher) apply(c *engine.Command) []engine.Event {
 		}
 	}
 	clear(r.dirty)
-	// L2: each level whose displayed quantity changed, in first-touch order.
+	// L2: each level whose displayed quantity or order count changed, in
+	// first-touch order.
 	for _, t := range r.touch {
 		now, n := r.levelOf(t.key)
-		if now == t.before {
+		if now == t.before && n == t.beforeN {
 			continue
 		}
 		ev := r.emit(engine.EvLevel)

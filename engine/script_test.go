@@ -10,6 +10,9 @@ package engine_test
 //	accepted BANKA c1 #1 buy USD/CNY 1m @7.1000 day leaves=1m cum=0
 //	level USD/CNY bid 7.1000 new 1m n=1
 //
+// Command lines are those of parseCommand, plus `wait DURATION` (time
+// passes with no command).
+//
 // Directives: `reset [smp=PARTY:mode ...] [credit=A:B:limit ...] [maxlive=N]`
 // rebuilds the engine; `run` applies the command lines below it and prints
 // every event; `book SYMBOL` prints both sides of a book with every order
@@ -462,6 +465,15 @@ func (r *scriptRun) directive(cmd string, args []string, input []string) (string
 	case "run":
 		var b strings.Builder
 		for _, line := range input {
+			if d, ok := strings.CutPrefix(line, "wait "); ok {
+				// Time passes without a command.
+				dur, err := time.ParseDuration(d)
+				if err != nil {
+					return "", err
+				}
+				r.now = r.now.Add(dur)
+				continue
+			}
 			c, err := r.parseCommand(line)
 			if err != nil {
 				return "", err
