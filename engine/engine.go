@@ -43,8 +43,8 @@ type expiry struct {
 }
 
 type touched struct {
-	side   Side
-	inst   InstrumentID
+	side        Side
+	inst        InstrumentID
 	price       Price
 	before      Qty
 	beforeCount int32
