@@ -508,6 +508,13 @@ func (v *Venue) Run(ctx context.Context) error {
 // ErrBusy when a shard's input is full and ErrUnavailable once the
 // journal has failed; it never blocks.
 func (v *Venue) Submit(cmd *engine.Command) error {
+	switch cmd.Kind {
+	case engine.CmdNewOrder, engine.CmdCancel, engine.CmdReplace, engine.CmdMassCancel, engine.CmdSetCredit:
+	default:
+		// Ticks and day rolls come from the shards' own timers only: a
+		// roll to a date not after the engine's is a broken invariant.
+		return fmt.Errorf("venue: %v commands are not taken from outside", cmd.Kind)
+	}
 	if err := v.Err(); err != nil {
 		return err
 	}
