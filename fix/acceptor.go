@@ -1,0 +1,491 @@
+package fix
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/quickfixgo/quickfix"
+	qfconfig "github.com/quickfixgo/quickfix/config"
+	"github.com/quickfixgo/quickfix/datadictionary"
+
+	"fxmatch/cmd/fxmatch/venue"
+	"fxmatch/config"
+	"fxmatch/engine"
+)
+
+// VenueCompID is the venue's CompID: clients send TargetCompID(56)=FXMATCH.
+const VenueCompID = "FXMATCH"
+
+// BeginString is the only FIX version the venue speaks.
+const BeginString = quickfix.BeginStringFIX44
+
+// Dictionary is the venue's published data dictionary (FIX 4.4 plus
+// MinPriceIncrement(969) in Instrument). The acceptor validates every
+// inbound message against it.
+//
+//go:embed spec/FIX44-fxmatch.xml
+var Dictionary []byte
+
+// Options configures the acceptor. The zero value of every field but
+// DataDir is a sensible default.
+type Options struct {
+	// DataDir holds the session store (DataDir/fix-sessions). Required:
+	// sequence numbers must survive restarts.
+	DataDir string
+	// Logger gets the acceptor's log lines (nil: slog.Default()).
+	Logger *slog.Logger
+	// TLS, if not nil, makes the listener speak TLS (FIX over TLS, as
+	// dealers' engines do with SocketUseSSL / stunnel).
+	TLS *tls.Config
+	// Store configures the session store (fsync or not).
+	Store StoreOptions
+	// ExecQueue is the capacity, in events, of each participant's
+	// execution-report subscription to the hub (default 16384). A
+	// participant whose reports cannot be sent that fast is cut off.
+	ExecQueue int
+	// MarketQueue is the capacity of each market-data subscription
+	// (default 4096 events).
+	MarketQueue int
+	// OutboundMax is how many messages may be queued to one connection and
+	// not yet written to its socket before the session is disconnected as
+	// a slow consumer (default 16384).
+	OutboundMax int
+	// LogonTimeout bounds the time from connecting to a successful logon
+	// (default 10s).
+	LogonTimeout time.Duration
+	// PreLogonBytesMax bounds what a connection may send before it has
+	// logged on (default 64 KiB).
+	PreLogonBytesMax int
+	// ConnectionsMax bounds the connections open at once (default 1024).
+	ConnectionsMax int
+	// WriteTimeout bounds one socket write; a peer that reads nothing for
+	// that long is disconnected (default 30s).
+	WriteTimeout time.Duration
+	// MDSubscriptionsMax bounds the market-data subscriptions of one
+	// session (default 64).
+	MDSubscriptionsMax int
+	// Now is the clock for throttling (nil: time.Now).
+	Now func() time.Time
+}
+
+func (o *Options) defaults() {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.ExecQueue <= 0 {
+		o.ExecQueue = 16384
+	}
+	if o.MarketQueue <= 0 {
+		o.MarketQueue = 4096
+	}
+	if o.OutboundMax <= 0 {
+		o.OutboundMax = 16384
+	}
+	if o.LogonTimeout <= 0 {
+		o.LogonTimeout = 10 * time.Second
+	}
+	if o.PreLogonBytesMax <= 0 {
+		o.PreLogonBytesMax = 64 << 10
+	}
+	if o.ConnectionsMax <= 0 {
+		o.ConnectionsMax = 1024
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 30 * time.Second
+	}
+	if o.MDSubscriptionsMax <= 0 {
+		o.MDSubscriptionsMax = 64
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Store.Logger == nil {
+		o.Store.Logger = o.Logger
+	}
+}
+
+// Acceptor is the venue's FIX 4.4 front end. It is safe for concurrent use.
+type Acceptor struct {
+	v       *venue.Venue
+	cfg     *config.Config
+	log     *slog.Logger
+	opts    Options
+	qf      *quickfix.Acceptor
+	store   *Store
+	ln      *listener
+	dd      *datadictionary.DataDictionary
+	valid   quickfix.Validator
+	insts   []*instrument // by global InstrumentID
+	bySym   map[string]*instrument
+	parties map[string]*party // by CompID
+	byID    []*party          // by engine.PartyID
+	started int64
+	edgeSeq atomic.Uint64
+
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+	closing   atomic.Bool
+}
+
+// ErrNoDataDir is returned by Start without Options.DataDir.
+var ErrNoDataDir = errors.New("fix: Options.DataDir is required (the session store lives there)")
+
+// Start listens on addr ("127.0.0.1:9878"; port 0 picks a free one, see
+// Addr) and serves FIX for venue v until ctx ends or Close is called.
+//
+// Call it after venue.Open and before v.Run, so that the execution reports
+// of everything Run does (GTD expiries at start included) reach the
+// sessions; calling it later works, minus the events before it. Stop it
+// before stopping the venue (Close, or cancel ctx and wait for Done): the
+// sessions are logged out then, and cancel-on-disconnect orders reach the
+// venue while it still runs.
+//
+// Demo passwords on a non-loopback address are the configuration's
+// concern (config.CheckListeners); Start refuses them too, for callers
+// that did not check.
+func Start(ctx context.Context, v *venue.Venue, addr string, opts Options) (*Acceptor, error) {
+	opts.defaults()
+	if opts.DataDir == "" {
+		return nil, ErrNoDataDir
+	}
+	cfg := v.Config()
+	if !config.IsLoopback(addr) {
+		c := *cfg
+		c.Listen.FIX = addr
+		if err := c.CheckListeners(); err != nil {
+			return nil, err
+		}
+	}
+	dd, err := datadictionary.ParseSrc(bytes.NewReader(Dictionary))
+	if err != nil {
+		return nil, fmt.Errorf("fix: the embedded dictionary: %w", err)
+	}
+	a := &Acceptor{
+		v: v, cfg: cfg, log: opts.Logger, opts: opts, dd: dd,
+		valid: quickfix.NewValidator(quickfix.ValidatorSettings{
+			CheckFieldsOutOfOrder: true, RejectInvalidMessage: true,
+			AllowUnknownMessageFields: false, CheckUserDefinedFields: true, CheckFieldsHaveValues: true,
+		}, dd, nil),
+		bySym: map[string]*instrument{}, parties: map[string]*party{},
+		started: time.Now().Unix(),
+	}
+	for i, in := range v.Instruments() {
+		inst := newInstrument(engine.InstrumentID(i), in)
+		a.insts = append(a.insts, inst)
+		a.bySym[in.Symbol] = inst
+	}
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("fix: listen %s: %w", addr, err)
+	}
+	var inner net.Listener = ln
+	if opts.TLS != nil {
+		inner = tls.NewListener(ln, opts.TLS)
+	}
+	a.ln = &listener{Listener: inner, log: a.log, opts: &a.opts}
+	ok := false
+	defer func() {
+		if !ok {
+			a.ln.Close()
+			if a.store != nil {
+				a.store.Close()
+			}
+		}
+	}()
+
+	if a.store, err = OpenStore(filepath.Join(opts.DataDir, "fix-sessions"), opts.Store); err != nil {
+		return nil, err
+	}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+
+	tcp := ln.Addr().(*net.TCPAddr)
+	settings := quickfix.NewSettings()
+	g := settings.GlobalSettings()
+	g.Set(qfconfig.SocketAcceptHost, tcp.IP.String())
+	g.Set(qfconfig.SocketAcceptPort, strconv.Itoa(tcp.Port))
+	// Unknown CompIDs get a session of their own, created on the fly,
+	// only so that their Logon can be answered with a Logout saying why
+	// (quickfixgo drops the connection without a word otherwise).
+	g.Set(qfconfig.DynamicSessions, "Y")
+	g.Set(qfconfig.ResetOnLogon, "N")
+	g.Set(qfconfig.ResetOnLogout, "N")
+	g.Set(qfconfig.ResetOnDisconnect, "N")
+	g.Set(qfconfig.PersistMessages, "Y")
+	g.Set(qfconfig.TimeStampPrecision, "MILLIS")
+	g.Set(qfconfig.InChanCapacity, "1024")
+	// No DataDictionary setting: quickfixgo would parse the file again for
+	// every session and, on a Logon that fails validation, drop the
+	// connection without a word. The acceptor validates with its own copy
+	// in FromAdmin/FromApp instead (validate), so a bad Logon gets a
+	// Logout that says why.
+	for i := range cfg.Participants {
+		pc := &cfg.Participants[i]
+		id, _ := cfg.PartyID(pc.ID)
+		ss := quickfix.NewSessionSettings()
+		ss.Set(qfconfig.BeginString, BeginString)
+		ss.Set(qfconfig.SenderCompID, VenueCompID)
+		ss.Set(qfconfig.TargetCompID, pc.ID)
+		sid, err := settings.AddSession(ss)
+		if err != nil {
+			return nil, fmt.Errorf("fix: session for %s: %w", pc.ID, err)
+		}
+		p := newParty(a, id, pc, sid)
+		a.parties[pc.ID] = p
+		for int(id) >= len(a.byID) {
+			a.byID = append(a.byID, nil)
+		}
+		a.byID[id] = p
+	}
+
+	factory := storeFactory{st: a.store, known: a.isKnownSession}
+	qf, err := quickfix.NewAcceptor(a, factory, settings, logFactory{a.log})
+	if err != nil {
+		return nil, fmt.Errorf("fix: %w", err)
+	}
+	a.qf = qf
+	qf.SetConnectionValidator(a)
+	qf.SetNewListenerCallback(func(string, *tls.Config) (net.Listener, error) { return a.ln, nil })
+	for _, p := range a.parties {
+		if p.store, err = a.store.Session(p.sid); err != nil {
+			return nil, err
+		}
+		p.store.gated = true
+	}
+	// Subscriptions before the sessions run, so nothing published from
+	// now on is missed.
+	for _, p := range a.parties {
+		if err := p.subscribe(); err != nil {
+			return nil, err
+		}
+	}
+	if err := qf.Start(); err != nil {
+		return nil, fmt.Errorf("fix: %w", err)
+	}
+	for _, p := range a.parties {
+		p.startPumps()
+	}
+	ok = true
+	a.log.Info("fix: acceptor listening", "addr", a.ln.Addr().String(), "tls", opts.TLS != nil, "comp_id", VenueCompID, "participants", len(a.parties))
+	a.wg.Go(func() {
+		select {
+		case <-ctx.Done():
+			_ = a.Close()
+		case <-a.ctx.Done():
+		}
+	})
+	return a, nil
+}
+
+// Addr is the address the acceptor listens on.
+func (a *Acceptor) Addr() net.Addr { return a.ln.Addr() }
+
+// Close logs every session out, submits the cancel-on-disconnect mass
+// cancels of the participants that have it, stops the acceptor and closes
+// the session store. It is safe to call more than once.
+func (a *Acceptor) Close() error {
+	a.closeOnce.Do(func() {
+		a.closing.Store(true)
+		a.qf.Stop() // logs out: OnLogout runs cancel on disconnect
+		a.cancel()
+		for _, p := range a.parties {
+			p.stop()
+		}
+		a.wg.Wait()
+		a.closeErr = a.store.Close()
+		a.log.Info("fix: acceptor stopped")
+	})
+	return a.closeErr
+}
+
+// isKnownSession reports whether id is one of the configured sessions.
+func (a *Acceptor) isKnownSession(id quickfix.SessionID) bool {
+	p := a.parties[id.TargetCompID]
+	return p != nil && p.sid == id
+}
+
+func (a *Acceptor) partyOf(id quickfix.SessionID) *party {
+	if p := a.parties[id.TargetCompID]; p != nil && p.sid == id {
+		return p
+	}
+	return nil
+}
+
+func (a *Acceptor) partyName(id engine.PartyID) string {
+	if int(id) < len(a.byID) && a.byID[id] != nil {
+		return a.byID[id].name
+	}
+	return "UNKNOWN"
+}
+
+func (a *Acceptor) lookup(sym string) *instrument { return a.bySym[sym] }
+
+// Validate implements quickfix.ConnectionValidator: it runs once per
+// connection, after the first message names the session and before the
+// session sees it. A participant has at most one connection: a second one
+// is told so and closed, before any password is checked, so nobody can
+// push a logged-on dealer off the venue.
+func (a *Acceptor) Validate(c net.Conn, id quickfix.SessionID) error {
+	g, _ := c.(*guardConn)
+	p := a.partyOf(id)
+	if p == nil || g == nil {
+		return nil // unknown or misaddressed: its dynamic session says why
+	}
+	if !p.attach(g) {
+		a.log.Warn("fix: connection refused: participant already connected", "comp_id", p.name, "remote", c.RemoteAddr())
+		writeRawLogout(c, id, p.name+" is already logged on from another connection; one session per participant")
+		return fmt.Errorf("fix: %s already connected", p.name)
+	}
+	return nil
+}
+
+// writeRawLogout writes a Logout outside any session (sequence number 1),
+// for a connection refused before its session exists.
+func writeRawLogout(c net.Conn, id quickfix.SessionID, text string) {
+	m := quickfix.NewMessage()
+	m.Header.SetString(quickfix.Tag(8), BeginString)
+	m.Header.SetString(quickfix.Tag(35), "5")
+	m.Header.SetString(tagSenderCompID, id.SenderCompID)
+	m.Header.SetString(tagTargetCompID, id.TargetCompID)
+	m.Header.SetInt(quickfix.Tag(34), 1)
+	m.Header.SetField(quickfix.Tag(52), quickfix.FIXUTCTimestamp{Time: time.Now().UTC(), Precision: quickfix.Millis})
+	m.Body.SetString(tagText, text)
+	_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = c.Write(m.Bytes())
+}
+
+// ---- quickfix.Application ----
+
+func (a *Acceptor) OnCreate(quickfix.SessionID) {}
+
+func (a *Acceptor) OnLogon(id quickfix.SessionID) {
+	if p := a.partyOf(id); p != nil {
+		p.onLogon()
+	}
+}
+
+func (a *Acceptor) OnLogout(id quickfix.SessionID) {
+	if p := a.partyOf(id); p != nil {
+		p.onLogout()
+	}
+}
+
+func (a *Acceptor) ToAdmin(*quickfix.Message, quickfix.SessionID) {}
+
+func (a *Acceptor) ToApp(*quickfix.Message, quickfix.SessionID) error { return nil }
+
+// FromAdmin checks a Logon — the venue's CompID, a known participant, its
+// password, a HeartBtInt of 1 to 300 — and validates every other session
+// message against the dictionary.
+func (a *Acceptor) FromAdmin(m *quickfix.Message, id quickfix.SessionID) quickfix.MessageRejectError {
+	mt, _ := m.Header.GetBytes(quickfix.Tag(35))
+	if string(mt) != "A" {
+		return a.validate(m)
+	}
+	if why := a.checkLogon(m, id); why != "" {
+		a.log.Warn("fix: logon refused", "comp_id", id.TargetCompID, "target_comp_id", id.SenderCompID, "why", why)
+		return quickfix.RejectLogon{Text: why}
+	}
+	return nil
+}
+
+func (a *Acceptor) checkLogon(m *quickfix.Message, id quickfix.SessionID) string {
+	if id.BeginString != BeginString {
+		return "BeginString must be " + BeginString
+	}
+	if id.SenderCompID != VenueCompID {
+		return "TargetCompID(56) must be " + VenueCompID
+	}
+	p := a.partyOf(id)
+	pw, _ := bodyStr(m, tagPassword)
+	if p == nil {
+		a.cfg.VerifyPassword(id.TargetCompID, pw) // same time as a wrong password
+		return "unknown SenderCompID(49) " + strconv.Quote(id.TargetCompID) + ": not a participant of this venue"
+	}
+	if rej := a.validate(m); rej != nil {
+		return "invalid Logon: " + rej.Error() + tagSuffix(rej)
+	}
+	if !m.Body.Has(tagPassword) {
+		a.cfg.VerifyPassword(id.TargetCompID, "\x00missing") // same time as a wrong password
+		return "Password(554) missing"
+	}
+	if !a.cfg.VerifyPassword(p.name, pw) {
+		return "wrong Password(554) for " + p.name
+	}
+	if em, _ := bodyStr(m, tagEncryptMethod); em != "0" {
+		return "EncryptMethod(98) must be 0 (use TLS for encryption)"
+	}
+	hb, err := m.Body.GetInt(tagHeartBtInt)
+	if err != nil || hb < 1 || hb > 300 {
+		return "HeartBtInt(108) must be between 1 and 300 seconds"
+	}
+	// Authenticated: from here on the session's target sequence number may
+	// move (see sessionStore's gate).
+	p.store.setAuthenticated(true)
+	return ""
+}
+
+func tagSuffix(rej quickfix.MessageRejectError) string {
+	if t := rej.RefTagID(); t != nil {
+		return " (tag " + strconv.Itoa(int(*t)) + ")"
+	}
+	return ""
+}
+
+// validate checks a message against the venue's dictionary: required
+// tags, tags allowed in the message type, value types and enumerations,
+// repeating groups. Failures become session-level Rejects (3) with
+// RefSeqNum(45), RefTagID(371) and SessionRejectReason(373).
+func (a *Acceptor) validate(m *quickfix.Message) quickfix.MessageRejectError {
+	return a.valid.Validate(m)
+}
+
+// FromApp handles business messages.
+func (a *Acceptor) FromApp(m *quickfix.Message, id quickfix.SessionID) quickfix.MessageRejectError {
+	p := a.partyOf(id)
+	if p == nil || !p.loggedOn.Load() {
+		return quickfix.NewBusinessMessageRejectError("not logged on", 6, nil)
+	}
+	if rej := a.validate(m); rej != nil {
+		return rej
+	}
+	mt, _ := m.Header.GetBytes(quickfix.Tag(35))
+	switch string(mt) {
+	case "D", "F", "G", "q", "V", "x":
+	default:
+		return quickfix.NewBusinessMessageRejectError("MsgType "+string(mt)+" is not supported by the venue: it takes D, F, G, q, V and x", 3, nil)
+	}
+	if !p.allow(a.opts.Now()) {
+		p.throttled(m, string(mt))
+		return nil
+	}
+	switch string(mt) {
+	case "D":
+		return p.onNewOrder(m)
+	case "F":
+		return p.onCancel(m, false)
+	case "G":
+		return p.onCancel(m, true)
+	case "q":
+		return p.onMassCancel(m)
+	case "V":
+		p.onMarketData(m)
+	case "x":
+		p.onSecurityList(m)
+	}
+	return nil
+}

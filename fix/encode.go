@@ -1,0 +1,360 @@
+package fix
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/quickfixgo/quickfix"
+
+	"fxmatch/engine"
+)
+
+// out builds outbound messages. Each goroutine that sends owns one and
+// reuses it: quickfixgo copies a message into bytes when it is sent and
+// keeps no reference, so the field maps can be cleared and refilled for
+// the next one instead of allocating three maps per message.
+type out struct {
+	m   *quickfix.Message
+	buf []byte
+}
+
+func newOut() *out { return &out{m: quickfix.NewMessage()} }
+
+func (o *out) reset(msgType string) {
+	o.m.Header.Clear()
+	o.m.Body.Clear()
+	o.m.Trailer.Clear()
+	o.m.Header.SetString(quickfix.Tag(35), msgType)
+}
+
+func (o *out) str(tag quickfix.Tag, s string) { o.m.Body.SetString(tag, s) }
+
+func (o *out) bytes(tag quickfix.Tag, b []byte) { o.m.Body.SetBytes(tag, b) }
+
+func (o *out) char(tag quickfix.Tag, c byte) {
+	o.buf = append(o.buf[:0], c)
+	o.m.Body.SetBytes(tag, o.buf)
+}
+
+func (o *out) int(tag quickfix.Tag, v int64) {
+	o.buf = strconv.AppendInt(o.buf[:0], v, 10)
+	o.m.Body.SetBytes(tag, o.buf)
+}
+
+func (o *out) uint(tag quickfix.Tag, v uint64) {
+	o.buf = strconv.AppendUint(o.buf[:0], v, 10)
+	o.m.Body.SetBytes(tag, o.buf)
+}
+
+func (o *out) px(tag quickfix.Tag, p engine.Price, minDec int) {
+	o.buf = appendPx(o.buf[:0], p, minDec)
+	o.m.Body.SetBytes(tag, o.buf)
+}
+
+// ts writes a UTCTimestamp with milliseconds: the precision plain FIX 4.4
+// defines, so every engine parses it.
+func (o *out) ts(tag quickfix.Tag, unixNano int64) {
+	o.m.Body.SetField(tag, quickfix.FIXUTCTimestamp{Time: time.Unix(0, unixNano).UTC(), Precision: quickfix.Millis})
+}
+
+func (o *out) date(tag quickfix.Tag, d engine.Date) { o.int(tag, int64(d)) }
+
+func sideChar(s engine.Side) byte {
+	if s == engine.Sell {
+		return '2'
+	}
+	return '1'
+}
+
+// Group templates, in the venue dictionary's order.
+var (
+	contraTmpl   = quickfix.GroupTemplate{quickfix.GroupElement(tagContraBroker)}
+	partiesTmpl  = quickfix.GroupTemplate{quickfix.GroupElement(tagPartyID), quickfix.GroupElement(tagPartyIDSource), quickfix.GroupElement(tagPartyRole)}
+	mdFullTmpl   = quickfix.GroupTemplate{quickfix.GroupElement(tagMDEntryType), quickfix.GroupElement(tagMDEntryPx), quickfix.GroupElement(tagMDEntrySize), quickfix.GroupElement(tagNumberOfOrders)}
+	mdIncTmpl    = quickfix.GroupTemplate{quickfix.GroupElement(tagMDUpdateAction), quickfix.GroupElement(tagMDEntryType), quickfix.GroupElement(tagSymbol), quickfix.GroupElement(tagMDEntryPx), quickfix.GroupElement(tagMDEntrySize), quickfix.GroupElement(tagNumberOfOrders)}
+	secListTmpl  = quickfix.GroupTemplate{quickfix.GroupElement(tagSymbol), quickfix.GroupElement(tagMinPriceIncrement), quickfix.GroupElement(tagCurrency), quickfix.GroupElement(tagRoundLot), quickfix.GroupElement(tagMinTradeVol)}
+	orderIDNone  = []byte("NONE")
+	execTypeOf   = [...]byte{engine.EvAccepted: '0', engine.EvRejected: '8', engine.EvFill: 'F', engine.EvCancelled: '4', engine.EvReplaced: '5', engine.EvExpired: 'C'}
+	isOrderEvent = [...]bool{engine.EvAccepted: true, engine.EvRejected: true, engine.EvFill: true, engine.EvCancelled: true, engine.EvReplaced: true, engine.EvExpired: true}
+)
+
+// execReport fills o with the ExecutionReport of an order event: the
+// fields and transitions of RoE section 3. owner is the order's
+// participant; copyFor, if not nil, is the drop-copy participant the copy
+// goes to (the owner is then named in Parties and CopyMsgIndicator is Y).
+// It reports false for events that are not order events.
+func (a *Acceptor) execReport(o *out, ev *engine.Event, owner *party, copyFor *party) bool {
+	if int(ev.Kind) >= len(isOrderEvent) || !isOrderEvent[ev.Kind] || int(ev.Instrument) >= len(a.insts) {
+		return false
+	}
+	in := a.insts[ev.Instrument]
+	o.reset("8")
+	if ev.OrderID != 0 {
+		o.uint(tagOrderID, uint64(ev.OrderID))
+	} else {
+		o.bytes(tagOrderID, orderIDNone)
+	}
+	if !ev.ClOrdID.Empty() {
+		o.bytes(tagClOrdID, ev.ClOrdID.Bytes())
+	}
+	if ev.Kind == engine.EvReplaced || (ev.Kind == engine.EvCancelled && ev.Reason == engine.ReasonRequested) {
+		if !ev.OrigClOrdID.Empty() {
+			o.bytes(tagOrigClOrdID, ev.OrigClOrdID.Bytes())
+		}
+	}
+	o.uint(tagExecID, ev.ExecID)
+	o.char(tagExecType, execTypeOf[ev.Kind])
+	status := execTypeOf[ev.Kind]
+	switch ev.Kind {
+	case engine.EvFill:
+		status = '2'
+		if ev.LeavesQty > 0 {
+			status = '1'
+		}
+	case engine.EvReplaced:
+		status = '0'
+		if ev.CumQty > 0 {
+			status = '1'
+		}
+	}
+	o.char(tagOrdStatus, status)
+	if !ev.Account.Empty() {
+		o.bytes(tagAccount, ev.Account.Bytes())
+	}
+	o.str(tagSymbol, in.Symbol)
+	o.char(tagSide, sideChar(ev.Side))
+	o.int(tagOrderQty, int64(ev.OrderQty))
+	if ev.OrdType == engine.Market {
+		o.char(tagOrdType, '1')
+	} else {
+		o.char(tagOrdType, '2')
+		o.px(tagPrice, ev.Price, in.tickDec)
+	}
+	o.char(tagTimeInForce, byte('0'+ev.TIF))
+	if ev.TIF == engine.GTD && ev.ExpireTime != 0 {
+		o.ts(tagExpireTime, ev.ExpireTime)
+	}
+	o.int(tagLeavesQty, int64(ev.LeavesQty))
+	o.int(tagCumQty, int64(ev.CumQty))
+	o.px(tagAvgPx, ev.AvgPx, in.tickDec)
+	o.ts(tagTransactTime, ev.Time)
+	switch ev.Kind {
+	case engine.EvFill:
+		o.int(tagLastQty, int64(ev.LastQty))
+		o.px(tagLastPx, ev.LastPx, in.tickDec)
+		o.date(tagSettlDate, ev.SettlDate)
+		o.date(tagTradeDate, ev.TradeDate)
+		rg := quickfix.NewRepeatingGroup(tagNoContraBrokers, contraTmpl)
+		rg.Add().SetString(tagContraBroker, a.partyName(ev.Counterparty))
+		o.m.Body.SetGroup(rg)
+	case engine.EvRejected:
+		o.int(tagOrdRejReason, int64(ev.Reason.FIXRejReason()))
+		o.str(tagText, a.eventText(ev, owner, in))
+	case engine.EvCancelled, engine.EvExpired:
+		if ev.Reason != engine.ReasonRequested && ev.Reason != engine.ReasonNone {
+			o.str(tagText, a.eventText(ev, owner, in))
+		}
+	}
+	if copyFor != nil {
+		rg := quickfix.NewRepeatingGroup(tagNoPartyIDs, partiesTmpl)
+		g := rg.Add()
+		g.SetString(tagPartyID, owner.name)
+		g.SetString(tagPartyIDSource, "D") // proprietary: the venue's CompID
+		g.SetString(tagPartyRole, "13")    // order origination firm
+		o.m.Body.SetGroup(rg)
+		o.str(tagCopyMsgIndicator, "Y")
+	}
+	return true
+}
+
+func (a *Acceptor) eventText(ev *engine.Event, owner *party, in *instrument) string {
+	c := textCtx{inst: in, party: owner.name, ev: *ev, qty: ev.OrderQty, price: ev.Price, throttle: owner.throttleRate}
+	if ev.Reason == engine.ReasonPriceOutsideBand {
+		if b := a.v.Book(in.id); b != nil {
+			c.ref = b.RefPrice
+		}
+	}
+	return reasonText(ev.Reason, &c)
+}
+
+// edgeExecReport fills o with the ExecutionReport 150=8 of a NewOrderSingle
+// refused before it reached the engine (it has no OrderID: 37=NONE).
+func (a *Acceptor) edgeExecReport(o *out, e *orderEcho, code int, text string) {
+	o.reset("8")
+	o.bytes(tagOrderID, orderIDNone)
+	if e.clOrdID != "" {
+		o.str(tagClOrdID, e.clOrdID)
+	}
+	o.str(tagExecID, a.edgeExecID())
+	o.char(tagExecType, '8')
+	o.char(tagOrdStatus, '8')
+	if e.account != "" {
+		o.str(tagAccount, e.account)
+	}
+	o.str(tagSymbol, e.symbol)
+	o.str(tagSide, e.side)
+	if e.qty != "" {
+		o.str(tagOrderQty, e.qty)
+	}
+	if e.ordType != "" {
+		o.str(tagOrdType, e.ordType)
+	}
+	if e.price != "" {
+		o.str(tagPrice, e.price)
+	}
+	if e.tif != "" {
+		o.str(tagTimeInForce, e.tif)
+	}
+	o.int(tagLeavesQty, 0)
+	o.int(tagCumQty, 0)
+	o.int(tagAvgPx, 0)
+	o.ts(tagTransactTime, time.Now().UnixNano())
+	o.int(tagOrdRejReason, int64(code))
+	o.str(tagText, text)
+}
+
+// edgeExecID is an ExecID for a report the engine did not make: "E", the
+// acceptor's start time and a counter, so it never collides with the
+// engine's numeric ExecIDs nor with an earlier run's.
+func (a *Acceptor) edgeExecID() string {
+	n := a.edgeSeq.Add(1)
+	b := make([]byte, 0, 32)
+	b = append(b, 'E')
+	b = strconv.AppendInt(b, a.started, 36)
+	b = append(b, '-')
+	b = strconv.AppendUint(b, n, 10)
+	return string(b)
+}
+
+// cancelReject fills o with the OrderCancelReject of an engine refusal.
+func (a *Acceptor) cancelReject(o *out, ev *engine.Event, owner *party, req pendingReq) {
+	o.reset("9")
+	if ev.OrderID != 0 {
+		o.uint(tagOrderID, uint64(ev.OrderID))
+	} else {
+		o.bytes(tagOrderID, orderIDNone)
+	}
+	o.bytes(tagClOrdID, ev.ClOrdID.Bytes())
+	o.bytes(tagOrigClOrdID, ev.OrigClOrdID.Bytes())
+	status := byte('8') // no live order under OrigClOrdID
+	if ev.OrderID != 0 {
+		status = '0'
+		if ev.CumQty > 0 {
+			status = '1'
+		}
+	}
+	o.char(tagOrdStatus, status)
+	if !ev.Account.Empty() {
+		o.bytes(tagAccount, ev.Account.Bytes())
+	}
+	o.ts(tagTransactTime, ev.Time)
+	replace := ev.RespondingTo == engine.CmdReplace
+	if replace {
+		o.char(tagCxlRejResponseTo, '2')
+	} else {
+		o.char(tagCxlRejResponseTo, '1')
+	}
+	o.int(tagCxlRejReason, int64(ev.Reason.FIXCxlRejReason()))
+	var in *instrument
+	if int(ev.Instrument) < len(a.insts) {
+		in = a.insts[ev.Instrument]
+	}
+	c := textCtx{inst: in, party: owner.name, ev: *ev, qty: req.qty, price: req.price, replace: replace}
+	if ev.Reason == engine.ReasonPriceOutsideBand && in != nil {
+		if b := a.v.Book(in.id); b != nil {
+			c.ref = b.RefPrice
+		}
+	}
+	o.str(tagText, reasonText(ev.Reason, &c))
+}
+
+// edgeCancelReject fills o with the OrderCancelReject of a request refused
+// before the engine.
+func (a *Acceptor) edgeCancelReject(o *out, e *orderEcho, replace bool, code int, text string) {
+	o.reset("9")
+	o.bytes(tagOrderID, orderIDNone)
+	o.str(tagClOrdID, e.clOrdID)
+	o.str(tagOrigClOrdID, e.origClOrdID)
+	o.char(tagOrdStatus, '8')
+	if replace {
+		o.char(tagCxlRejResponseTo, '2')
+	} else {
+		o.char(tagCxlRejResponseTo, '1')
+	}
+	o.int(tagCxlRejReason, int64(code))
+	o.ts(tagTransactTime, time.Now().UnixNano())
+	o.str(tagText, text)
+}
+
+// massCancelReport fills o with an OrderMassCancelReport. refuse is the
+// MassCancelRejectReason when the request is refused (-1: accepted).
+func (a *Acceptor) massCancelReport(o *out, clOrdID, reportID, typ, symbol string, count int64, refuse int, text string) {
+	o.reset("r")
+	o.str(tagClOrdID, clOrdID)
+	o.str(tagOrderID, reportID)
+	if typ == "" {
+		typ = "7"
+	}
+	o.str(tagMassCancelRequestType, typ)
+	if refuse >= 0 {
+		o.char(tagMassCancelResponse, '0')
+		o.int(tagMassCancelRejectReason, int64(refuse))
+	} else {
+		o.str(tagMassCancelResponse, typ)
+	}
+	o.int(tagTotalAffectedOrders, count)
+	if symbol != "" && typ == "1" {
+		o.str(tagSymbol, symbol)
+	}
+	o.ts(tagTransactTime, time.Now().UnixNano())
+	if text != "" {
+		o.str(tagText, text)
+	}
+}
+
+// businessReject fills o with a BusinessMessageReject(j).
+func businessReject(o *out, refSeq int, refMsgType, refID string, reason int, text string) {
+	o.reset("j")
+	if refSeq > 0 {
+		o.int(tagRefSeqNum, int64(refSeq))
+	}
+	o.str(tagRefMsgType, refMsgType)
+	if refID != "" {
+		o.str(tagBusinessRejectRefID, refID)
+	}
+	o.int(tagBusinessRejectReason, int64(reason))
+	o.str(tagText, text)
+}
+
+// mdReject fills o with a MarketDataRequestReject(Y).
+func mdReject(o *out, reqID string, reason int, text string) {
+	o.reset("Y")
+	o.str(tagMDReqID, reqID)
+	if reason < 10 {
+		o.char(tagMDReqRejReason, byte('0'+reason))
+	} else {
+		o.char(tagMDReqRejReason, byte('A'+reason-10))
+	}
+	o.str(tagText, text)
+}
+
+// securityList fills o with the SecurityList(y) of the instruments.
+func (a *Acceptor) securityList(o *out, reqID string, insts []*instrument, result int) {
+	o.reset("y")
+	o.str(tagSecurityReqID, reqID)
+	o.str(tagSecurityResponseID, "SL-"+reqID)
+	o.int(tagSecurityRequestResult, int64(result))
+	if len(insts) == 0 {
+		return
+	}
+	rg := quickfix.NewRepeatingGroup(tagNoRelatedSym, secListTmpl)
+	for _, in := range insts {
+		g := rg.Add()
+		g.SetString(tagSymbol, in.Symbol)
+		g.SetString(tagMinPriceIncrement, in.tickText)
+		g.SetString(tagCurrency, in.Base)
+		g.SetInt(tagRoundLot, int(in.Lot))
+		g.SetInt(tagMinTradeVol, int(in.MinQty))
+	}
+	o.m.Body.SetGroup(rg)
+}

@@ -1,0 +1,599 @@
+package fix
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/quickfixgo/quickfix"
+
+	"fxmatch/cmd/fxmatch/venue"
+	"fxmatch/config"
+	"fxmatch/engine"
+	"fxmatch/engine/hub"
+)
+
+// party is one participant's FIX session and everything around it: its
+// hub subscriptions and the goroutines that turn their events into
+// messages, its throttle, its market-data subscriptions.
+//
+// Goroutines: quickfixgo's session goroutine calls FromApp and the
+// on-methods (one at a time); execPump sends the participant's execution
+// reports; dropPump its drop copies (if it has coverage); one goroutine
+// per market-data subscription. None is started per message.
+//
+// Lock order: party.mu, then hub's and quickfixgo's own locks. p.mu is
+// never held while sending.
+type party struct {
+	a            *Acceptor
+	id           engine.PartyID
+	name         string
+	cfg          *config.Participant
+	sid          quickfix.SessionID
+	store        *sessionStore
+	throttleRate int
+	covered      []bool // drop copy: covered[p]
+
+	loggedOn atomic.Bool
+	queued   atomic.Int64 // messages handed to quickfixgo since logon
+
+	// Session goroutine only.
+	bucket  tokenBucket
+	inOut   *out
+	execOut *out
+
+	mu    sync.Mutex
+	conn  *guardConn
+	exec  *hub.Sub
+	drop  *hub.Sub
+	md    map[string][]*mdSub // by MDReqID
+	mass  map[engine.ID]*massPending
+	reqs  map[engine.ID]pendingReq
+	stopC chan struct{}
+	wg    sync.WaitGroup
+}
+
+// pendingReq is what a cancel or replace request asked for, kept until
+// its answer so refusal texts can quote it (the engine's refusal event
+// describes the order, not the request).
+type pendingReq struct {
+	qty   engine.Qty
+	price engine.Price
+}
+
+// massPending collects the per-shard reports of one mass cancel.
+type massPending struct {
+	typ    string
+	symbol string
+	want   int
+	got    int
+	count  int64
+}
+
+// Bounds on the per-party request maps (requests the engine has not yet
+// answered); beyond them the extra detail is simply not kept.
+const (
+	pendingReqsMax = 65536
+	pendingMassMax = 1024
+)
+
+func newParty(a *Acceptor, id engine.PartyID, cfg *config.Participant, sid quickfix.SessionID) *party {
+	p := &party{
+		a: a, id: id, name: cfg.ID, cfg: cfg, sid: sid, throttleRate: cfg.ThrottlePerSecond,
+		inOut: newOut(), execOut: newOut(),
+		md: map[string][]*mdSub{}, mass: map[engine.ID]*massPending{}, reqs: map[engine.ID]pendingReq{},
+		stopC: make(chan struct{}),
+	}
+	p.bucket.init(cfg.ThrottlePerSecond)
+	if len(cfg.DropCopy) > 0 {
+		p.covered = make([]bool, len(a.cfg.Participants)+1)
+		for _, who := range cfg.DropCopy {
+			if who == "*" {
+				for i := 1; i < len(p.covered); i++ {
+					p.covered[i] = true
+				}
+				continue
+			}
+			if pid, ok := a.cfg.PartyID(who); ok {
+				p.covered[pid] = true
+			}
+		}
+		p.covered[id] = false // its own reports come on its own stream
+	}
+	return p
+}
+
+func (p *party) subscribe() (err error) {
+	h := p.a.v.Hub()
+	if p.exec, err = h.SubscribeParty(p.id, p.a.opts.ExecQueue); err != nil {
+		return fmt.Errorf("fix: %s: %w", p.name, err)
+	}
+	if p.covered != nil {
+		if p.drop, err = h.SubscribeDropCopy(p.covered, p.a.opts.ExecQueue); err != nil {
+			return fmt.Errorf("fix: %s drop copy: %w", p.name, err)
+		}
+	}
+	return nil
+}
+
+func (p *party) startPumps() {
+	p.wg.Go(p.execPump)
+	if p.drop != nil {
+		p.wg.Go(p.dropPump)
+	}
+}
+
+func (p *party) stop() {
+	close(p.stopC)
+	h := p.a.v.Hub()
+	p.mu.Lock()
+	exec, drop := p.exec, p.drop
+	var subs []*mdSub
+	for _, s := range p.md {
+		subs = append(subs, s...)
+	}
+	p.mu.Unlock()
+	h.Unsubscribe(exec)
+	if drop != nil {
+		h.Unsubscribe(drop)
+	}
+	for _, s := range subs {
+		s.cancel()
+	}
+	p.wg.Wait()
+}
+
+// attach makes g the participant's connection; false if it has one.
+func (p *party) attach(g *guardConn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conn != nil {
+		return false
+	}
+	if !g.setOnClose(func() { p.detach(g) }) {
+		return false
+	}
+	p.conn = g
+	return true
+}
+
+func (p *party) detach(g *guardConn) {
+	p.mu.Lock()
+	if p.conn == g {
+		p.conn = nil
+		p.store.setAuthenticated(false)
+	}
+	p.mu.Unlock()
+}
+
+func (p *party) onLogon() {
+	p.queued.Store(0)
+	p.mu.Lock()
+	c := p.conn
+	if c != nil {
+		c.written.Store(0)
+	}
+	p.mu.Unlock()
+	if c != nil {
+		c.loggedOn()
+	}
+	p.bucket.init(p.throttleRate)
+	p.loggedOn.Store(true)
+	var remote string
+	if c != nil {
+		remote = c.RemoteAddr().String()
+	}
+	p.a.log.Info("fix: logged on", "comp_id", p.name, "remote", remote)
+}
+
+func (p *party) onLogout() {
+	p.loggedOn.Store(false)
+	p.mu.Lock()
+	var subs []*mdSub
+	for id, s := range p.md {
+		subs = append(subs, s...)
+		delete(p.md, id)
+	}
+	p.mu.Unlock()
+	for _, s := range subs {
+		s.cancel()
+	}
+	p.a.log.Info("fix: logged out", "comp_id", p.name)
+	if p.cfg.CancelOnDisconnect {
+		p.cancelOnDisconnect()
+	}
+}
+
+// cancelOnDisconnect submits the participant's mass cancel. A full input
+// ring is retried for up to five seconds: giving up silently would leave
+// orders resting that the participant relies on being gone.
+func (p *party) cancelOnDisconnect() {
+	cmd := engine.Command{Kind: engine.CmdMassCancel, Party: p.id, Scope: engine.MassAll, Reason: engine.ReasonDisconnect}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := p.a.v.Submit(&cmd)
+		if err == nil {
+			p.a.log.Info("fix: cancel on disconnect submitted", "comp_id", p.name)
+			return
+		}
+		if !errors.Is(err, venue.ErrBusy) || time.Now().After(deadline) {
+			p.a.log.Error("fix: CANCEL ON DISCONNECT FAILED: the participant's orders may still rest", "comp_id", p.name, "err", err)
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// disconnect drops the participant's connection (slow consumer): the
+// session sees the socket close, logs out, and cancel on disconnect
+// follows if configured.
+func (p *party) disconnect(why string) {
+	p.mu.Lock()
+	c := p.conn
+	p.mu.Unlock()
+	if c == nil {
+		return
+	}
+	p.a.log.Warn("fix: disconnecting slow consumer", "comp_id", p.name, "why", why)
+	_ = c.Close()
+}
+
+// send hands a message to the session. quickfixgo stores it (sequence
+// number and all) and queues it for its writer: while the participant is
+// logged off, its reports wait in the store and reach it through the FIX
+// resend after its next logon. A logged-on participant whose socket has
+// fallen OutboundMax messages behind is disconnected: the queue in front
+// of the socket is bounded, as the hub's queues are.
+func (p *party) send(m *quickfix.Message) {
+	defer func() {
+		// quickfixgo closes a session's outbound channel on disconnect
+		// without the lock its senders hold; a send racing a disconnect
+		// can panic. The message is in the store by then.
+		if r := recover(); r != nil {
+			p.a.log.Debug("fix: send raced a disconnect", "comp_id", p.name, "panic", fmt.Sprint(r))
+		}
+	}()
+	if err := quickfix.SendToTarget(m, p.sid); err != nil {
+		p.a.log.Error("fix: send failed", "comp_id", p.name, "err", err)
+		return
+	}
+	if !p.loggedOn.Load() {
+		return
+	}
+	n := p.queued.Add(1)
+	p.mu.Lock()
+	c := p.conn
+	p.mu.Unlock()
+	if c != nil && n-c.written.Load() > int64(p.a.opts.OutboundMax) {
+		p.disconnect("more than " + strconv.Itoa(p.a.opts.OutboundMax) + " messages queued and not read")
+	}
+}
+
+// execPump turns the participant's hub events into ExecutionReports,
+// OrderCancelRejects and OrderMassCancelReports.
+func (p *party) execPump() {
+	o := p.execOut
+	for {
+		p.mu.Lock()
+		sub := p.exec
+		p.mu.Unlock()
+		for ev := range sub.C {
+			p.onExecEvent(o, &ev)
+		}
+		if !errors.Is(sub.Err(), hub.ErrLagged) || p.a.closing.Load() {
+			return
+		}
+		// Cut off by the hub: the reports between the cut and the new
+		// subscription are lost to this session.
+		p.a.log.Error("fix: slow consumer: execution reports fell behind and were cut off; reports published until the new subscription are not sent; disconnecting",
+			"comp_id", p.name, "queue", p.a.opts.ExecQueue)
+		next, err := p.a.v.Hub().SubscribeParty(p.id, p.a.opts.ExecQueue)
+		if err != nil {
+			return // the hub is closed: the venue is stopping
+		}
+		p.mu.Lock()
+		p.exec = next
+		p.mu.Unlock()
+		p.disconnect("execution reports fell behind the hub")
+	}
+}
+
+func (p *party) onExecEvent(o *out, ev *engine.Event) {
+	a := p.a
+	switch ev.Kind {
+	case engine.EvAccepted, engine.EvRejected, engine.EvFill, engine.EvCancelled, engine.EvReplaced, engine.EvExpired:
+		if ev.Kind == engine.EvReplaced || (ev.Kind == engine.EvCancelled && ev.Reason == engine.ReasonRequested) {
+			p.takeReq(ev.ClOrdID)
+		}
+		if a.execReport(o, ev, p, nil) {
+			p.send(o.m)
+		}
+	case engine.EvCancelRejected:
+		req := p.takeReq(ev.ClOrdID)
+		a.cancelReject(o, ev, p, req)
+		p.send(o.m)
+	case engine.EvMassCancelReport:
+		p.onMassReport(o, ev)
+	}
+}
+
+// dropPump sends copies of the covered participants' execution reports,
+// while the drop-copy session is logged on. A drop copy is a live feed:
+// what happened while it was away is in the journal, which the regulator
+// replays.
+func (p *party) dropPump() {
+	o := newOut()
+	for {
+		p.mu.Lock()
+		sub := p.drop
+		p.mu.Unlock()
+		for ev := range sub.C {
+			if !p.loggedOn.Load() || int(ev.Party) >= len(p.a.byID) || p.a.byID[ev.Party] == nil {
+				continue
+			}
+			if p.a.execReport(o, &ev, p.a.byID[ev.Party], p) {
+				p.send(o.m)
+			}
+		}
+		if !errors.Is(sub.Err(), hub.ErrLagged) || p.a.closing.Load() {
+			return
+		}
+		p.a.log.Error("fix: slow consumer: drop copies fell behind and were cut off; disconnecting", "comp_id", p.name, "queue", p.a.opts.ExecQueue)
+		next, err := p.a.v.Hub().SubscribeDropCopy(p.covered, p.a.opts.ExecQueue)
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		p.drop = next
+		p.mu.Unlock()
+		p.disconnect("drop copies fell behind the hub")
+	}
+}
+
+func (p *party) putReq(id engine.ID, r pendingReq) {
+	p.mu.Lock()
+	if len(p.reqs) < pendingReqsMax {
+		p.reqs[id] = r
+	}
+	p.mu.Unlock()
+}
+
+func (p *party) takeReq(id engine.ID) pendingReq {
+	p.mu.Lock()
+	r, ok := p.reqs[id]
+	if ok {
+		delete(p.reqs, id)
+	}
+	p.mu.Unlock()
+	return r
+}
+
+// ---- inbound (the session goroutine) ----
+
+// tokenBucket is the session's throttle: up to rate messages a second,
+// with a burst of one second's worth.
+type tokenBucket struct {
+	rate   float64
+	tokens float64
+	last   time.Time
+}
+
+func (b *tokenBucket) init(rate int) {
+	b.rate = float64(rate)
+	b.tokens = b.rate
+	b.last = time.Time{}
+}
+
+func (b *tokenBucket) allow(now time.Time) bool {
+	if b.rate <= 0 {
+		return true
+	}
+	if !b.last.IsZero() {
+		b.tokens = min(b.rate, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+func (p *party) allow(now time.Time) bool { return p.bucket.allow(now) }
+
+// throttled refuses a business message over the session's rate: an
+// ExecutionReport 150=8 103=3 for an order, the matching refusal for a
+// cancel, replace or mass cancel, a BusinessMessageReject otherwise.
+// Never silently dropped.
+func (p *party) throttled(m *quickfix.Message, mt string) {
+	o := p.inOut
+	text := reasonText(engine.ReasonThrottle, &textCtx{throttle: p.throttleRate})
+	var e orderEcho
+	e.clOrdID, _ = bodyStr(m, tagClOrdID)
+	e.origClOrdID, _ = bodyStr(m, tagOrigClOrdID)
+	e.symbol, _ = bodyStr(m, tagSymbol)
+	e.side, _ = bodyStr(m, tagSide)
+	e.ordType, _ = bodyStr(m, tagOrdType)
+	e.qty, _ = bodyStr(m, tagOrderQty)
+	e.price, _ = bodyStr(m, tagPrice)
+	e.tif, _ = bodyStr(m, tagTimeInForce)
+	e.account, _ = bodyStr(m, tagAccount)
+	switch mt {
+	case "D":
+		p.a.edgeExecReport(o, &e, engine.ReasonThrottle.FIXRejReason(), text)
+	case "F", "G":
+		p.a.edgeCancelReject(o, &e, mt == "G", 99, text)
+	case "q":
+		typ, _ := bodyStr(m, tagMassCancelRequestType)
+		p.a.massCancelReport(o, e.clOrdID, p.a.edgeExecID(), typ, e.symbol, 0, 99, text)
+	default:
+		seq, _ := m.Header.GetInt(quickfix.Tag(34))
+		ref, _ := bodyStr(m, tagMDReqID)
+		if mt == "x" {
+			ref, _ = bodyStr(m, tagSecurityReqID)
+		}
+		businessReject(o, seq, mt, ref, 0, text)
+	}
+	p.send(o.m)
+}
+
+// submitErr is the refusal for a command the venue did not take.
+func submitErr(err error) (engine.Reason, string) {
+	r := engine.ReasonUnavailable
+	if errors.Is(err, venue.ErrBusy) {
+		r = engine.ReasonBusy
+	}
+	return r, reasonText(r, &textCtx{})
+}
+
+func (p *party) onNewOrder(m *quickfix.Message) quickfix.MessageRejectError {
+	cmd, echo, _, rej, srej := decodeNewOrder(m, p.id, p.a.lookup)
+	o := p.inOut
+	if srej != nil {
+		// A missing Price on a limit order, a malformed ExpireTime: a
+		// session-level Reject, which quickfixgo sends.
+		return srej
+	}
+	if rej != nil {
+		p.a.edgeExecReport(o, &echo, rej.code, rej.text)
+		p.send(o.m)
+		return nil
+	}
+	if err := p.a.v.Submit(&cmd); err != nil {
+		r, text := submitErr(err)
+		p.a.edgeExecReport(o, &echo, r.FIXRejReason(), text)
+		p.send(o.m)
+	}
+	return nil
+}
+
+func (p *party) onCancel(m *quickfix.Message, replace bool) quickfix.MessageRejectError {
+	cmd, echo, _, rej, srej := decodeCancel(m, p.id, replace, p.a.lookup)
+	o := p.inOut
+	if srej != nil {
+		return srej
+	}
+	if rej == nil && !p.cfg.CanTrade() {
+		rej = &edgeReject{99, reasonText(engine.ReasonReadOnly, &textCtx{party: p.name})}
+	}
+	if rej != nil {
+		p.a.edgeCancelReject(o, &echo, replace, rej.code, rej.text)
+		p.send(o.m)
+		return nil
+	}
+	if replace {
+		p.putReq(cmd.ClOrdID, pendingReq{qty: cmd.Qty, price: cmd.Price})
+	}
+	if err := p.a.v.Submit(&cmd); err != nil {
+		p.takeReq(cmd.ClOrdID)
+		_, text := submitErr(err)
+		p.a.edgeCancelReject(o, &echo, replace, 99, text)
+		p.send(o.m)
+	}
+	return nil
+}
+
+func (p *party) onMassCancel(m *quickfix.Message) quickfix.MessageRejectError {
+	cmd, echo, typ, rej, srej := decodeMassCancel(m, p.id, p.a.lookup)
+	o := p.inOut
+	if srej != nil {
+		return srej
+	}
+	if rej == nil && !p.cfg.CanTrade() {
+		rej = &edgeReject{99, reasonText(engine.ReasonReadOnly, &textCtx{party: p.name})}
+	}
+	if rej != nil {
+		p.a.massCancelReport(o, echo.clOrdID, p.a.edgeExecID(), typ, echo.symbol, 0, rej.code, rej.text)
+		p.send(o.m)
+		return nil
+	}
+	want := 1
+	if cmd.Scope == engine.MassAll {
+		want = p.a.v.Shards()
+	}
+	p.mu.Lock()
+	if _, dup := p.mass[cmd.ClOrdID]; dup || len(p.mass) >= pendingMassMax {
+		p.mu.Unlock()
+		text := "clordid: a mass cancel with ClOrdID " + strconv.Quote(echo.clOrdID) + " is in progress"
+		if !dup {
+			text = "busy: too many mass cancels in progress; send again"
+		}
+		p.a.massCancelReport(o, echo.clOrdID, p.a.edgeExecID(), typ, echo.symbol, 0, 99, text)
+		p.send(o.m)
+		return nil
+	}
+	p.mass[cmd.ClOrdID] = &massPending{typ: typ, symbol: echo.symbol, want: want}
+	p.mu.Unlock()
+	if err := p.a.v.Submit(&cmd); err != nil {
+		// A mass cancel of everything goes to every shard; some may have
+		// taken it. Their cancels still report (150=4); the request as a
+		// whole is refused and late shard reports are ignored.
+		p.mu.Lock()
+		delete(p.mass, cmd.ClOrdID)
+		p.mu.Unlock()
+		_, text := submitErr(err)
+		p.a.massCancelReport(o, echo.clOrdID, p.a.edgeExecID(), typ, echo.symbol, 0, 99, text)
+		p.send(o.m)
+	}
+	return nil
+}
+
+// onMassReport sums the per-shard reports of a mass cancel and answers
+// with one OrderMassCancelReport when all have come. Reports without a
+// pending request (cancel on disconnect, a request refused meanwhile) are
+// logged only.
+func (p *party) onMassReport(o *out, ev *engine.Event) {
+	p.mu.Lock()
+	mp, ok := p.mass[ev.ClOrdID]
+	if ok {
+		mp.got++
+		mp.count += ev.Count
+		if ev.Reason != engine.ReasonNone {
+			mp.want = mp.got // refused by the engine: answer now
+		}
+		if mp.got >= mp.want {
+			delete(p.mass, ev.ClOrdID)
+		}
+	}
+	p.mu.Unlock()
+	if !ok {
+		if ev.ClOrdID.Empty() {
+			p.a.log.Info("fix: cancel on disconnect done", "comp_id", p.name, "orders", ev.Count)
+		}
+		return
+	}
+	if mp.got < mp.want {
+		return
+	}
+	refuse, text := -1, ""
+	if ev.Reason != engine.ReasonNone {
+		refuse, text = 1, reasonText(ev.Reason, &textCtx{symbol: mp.symbol, party: p.name})
+	}
+	p.a.massCancelReport(o, ev.ClOrdID.String(), strconv.FormatUint(ev.ExecID, 10), mp.typ, mp.symbol, mp.count, refuse, text)
+	p.send(o.m)
+}
+
+func (p *party) onSecurityList(m *quickfix.Message) {
+	o := p.inOut
+	reqID, _ := bodyStr(m, tagSecurityReqID)
+	typ, _ := bodyStr(m, tagSecurityListRequestType)
+	insts := p.a.insts
+	result := 0
+	switch typ {
+	case "4": // all
+	case "0": // by Symbol
+		sym, _ := bodyStr(m, tagSymbol)
+		if in := p.a.lookup(sym); in != nil {
+			insts = []*instrument{in}
+		} else {
+			insts, result = nil, 2 // no instruments found
+		}
+	default:
+		insts, result = nil, 1 // invalid or unsupported request
+	}
+	p.a.securityList(o, reqID, insts, result)
+	p.send(o.m)
+}
