@@ -37,16 +37,17 @@
 // Failure: if a write or sync fails (disk full, I/O error) — of a group
 // commit, a metadata write, a snapshot prune or a checkpoint's WAL flush —
 // the journal becomes unavailable for good. The batches in flight and
-// queued get
-// onDurable(…, err) with err wrapping ErrUnavailable ("journal:
+// queued get onDurable(…, err) with err wrapping ErrUnavailable ("journal:
 // unavailable: <cause>"), Append and PutSnapshot return it from then on,
 // Err reports it, and the writer never writes again: after a failed WAL
 // write the file's tail is unknown, and continuing would acknowledge
 // orders whose predecessors may be lost. Records of the failed group may
 // or may not be found after a restart; they were never acknowledged, and
-// recovery replays whatever is there. Pebble reports such a failure by
-// calling its logger's Fatalf; the journal's logger turns that into the
-// sticky error on the writer goroutine and into a crash anywhere else.
+// recovery replays whatever is there (always a prefix of what was
+// appended: the WAL is written in order). Pebble reports such a failure by
+// calling its logger's Fatalf; the journal turns that into the sticky
+// error wherever the journal made the write, and into a crash anywhere
+// else (a background flush or compaction that cannot write).
 //
 // Durability: DurabilitySync (the default) syncs every group commit.
 // DurabilityNone writes without sync — a machine crash loses acknowledged

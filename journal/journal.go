@@ -117,7 +117,7 @@ const formatMarker = "fxmatch-journal\x00\x01"
 
 // Journal is an open journal: one Pebble database holding the record
 // chains of any number of shards, their snapshots and metadata, and the
-// writer goroutine that group-commits them.
+// writer and acker goroutines that group-commit them.
 //
 // Lock order: Journal.mu is the only lock; callbacks run without it.
 type Journal struct {
@@ -372,12 +372,14 @@ type Appender struct {
 }
 
 // Appender returns the appender of a shard, positioned after the shard's
-// last journaled record (sequence 1 and GenesisHash for a new shard).
-// onDurable (may be nil) is called once per Append, in order, on the
-// writer goroutine: with err nil once the batch's records are durable (the
-// moment acknowledgements may leave), or with an error wrapping
-// ErrUnavailable if they never will be. It must not block and must not
-// call back into the journal. There is one Appender per shard per Journal.
+// last journaled record as its last block states it (sequence 1 and
+// GenesisHash for a new shard); recovery replays through Records (which
+// checks every link it reads) before it appends. onDurable (may be nil)
+// is called once per Append, in order, on the journal's acker goroutine:
+// with err nil once the batch's records are durable (the moment
+// acknowledgements may leave), or with an error wrapping ErrUnavailable if
+// they never will be. It must not block and must not call back into the
+// journal. There is one Appender per shard per Journal.
 func (j *Journal) Appender(shard uint16, onDurable func(first, last uint64, err error)) (*Appender, error) {
 	if err := j.Err(); err != nil {
 		return nil, err
