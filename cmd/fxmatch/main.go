@@ -39,6 +39,9 @@ Commands:
   config check FILE      validate a configuration file and summarise it
   config hash-password   read a password from standard input, print its bcrypt hash
   bench [arguments]      run the benchmarks (fxmatch bench -h)
+  replay COMMAND [flags] the regulator's read-only tools on a journal: book,
+                         order, trades, verify, export (fxmatch replay -h)
+  journal checkpoint     copy a stopped venue's journal (fxmatch journal -h)
   help                   print this help
 
 Flags of serve:
@@ -73,6 +76,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runConfig(rest, stdin, stdout, stderr)
 	case "bench":
 		return runBench(rest, stdout, stderr)
+	case "replay":
+		return runReplay(rest, stdout, stderr)
+	case "journal":
+		return runJournal(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
