@@ -115,8 +115,12 @@ func (r BenchResult) String() string {
 	fmt.Fprintf(&b, "fxmatch bench journal — %s, %d CPUs, load average %.2f at start, %.2f at end\n",
 		r.GoVersion, r.NumCPU, r.LoadAverageStart, r.LoadAverageEnd)
 	fmt.Fprintf(&b, "  dir %s (%s), durability %s, %d shard(s)\n", r.Dir, r.Filesystem, r.Durability, r.Shards)
-	fmt.Fprintf(&b, "  durable:  %d events (%d records, %.2f events/record, %.1f bytes/event) in %.2fs\n",
-		r.Events, r.Records, r.EventsPerRecord, r.BytesPerEvent, r.DurableSeconds)
+	what := "durable: "
+	if r.Durability != DurabilitySync.String() {
+		what = "acked:   " // durability none: acknowledged, NOT durable
+	}
+	fmt.Fprintf(&b, "  %s %d events (%d records, %.2f events/record, %.1f bytes/event) in %.2fs\n",
+		what, r.Events, r.Records, r.EventsPerRecord, r.BytesPerEvent, r.DurableSeconds)
 	fmt.Fprintf(&b, "            %.0f events/s, %.0f records/s, %.1f MB/s, %d commits (%.0f records/commit)\n",
 		r.DurableEventsPerSec, r.DurableRecordsPerSec, r.DurableMBPerSec, r.Commits, r.RecordsPerCommit)
 	if r.RateEventsPerSec > 0 {
