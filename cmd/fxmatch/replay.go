@@ -71,8 +71,9 @@ const journalUsage = `usage: fxmatch journal checkpoint [--data DIR | --journal 
 
 Writes a consistent copy of a STOPPED venue's journal into DIR (which must
 not exist), for fxmatch replay to read at leisure. A running venue holds its
-journal locked; its checkpoint has to be taken by the venue itself (not
-available yet): stop the venue first.
+journal locked, so it takes its own checkpoint: send it SIGUSR1
+(kill -USR1 <pid>) and it writes one to <data>/checkpoints/<UTC time> and
+logs the directory and each shard's head.
 
 Flags:
   --data DIR      the venue's data directory (default ./fxmatch-data)
@@ -537,7 +538,7 @@ func runJournal(args []string, stdout, stderr io.Writer) int {
 	rd, err := journal.OpenReader(src, journal.ReaderOptions{Options: journal.Options{Logger: logger}})
 	if err != nil {
 		if locked(err) {
-			return c.fail(fmt.Errorf("%w\nthe journal is locked by a running venue: a live checkpoint must be taken by the venue itself, which cannot be asked to yet; stop the venue (its journal is then complete) and run this again", err))
+			return c.fail(fmt.Errorf("%w\nthe journal is locked by a running venue: ask the venue for a live checkpoint with SIGUSR1 (kill -USR1 <pid>); it writes it to <data>/checkpoints/<UTC time> and logs where", err))
 		}
 		return c.fail(err)
 	}

@@ -9,12 +9,15 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"fxmatch/cmd/fxmatch/venue"
 	"fxmatch/config"
+	"fxmatch/journal"
 )
 
 // serveFlags are serve's command-line settings. Empty strings mean "not
@@ -127,12 +130,64 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitFail
 	}
 	printBanner(stdout, cfg, f.configFile, dataDir, time.Now(), v)
+	stopCheckpoints := checkpointOnSignal(ctx, v, dataDir, logger)
+	defer stopCheckpoints()
 	if err := v.Run(ctx); err != nil {
 		fmt.Fprintf(stderr, "fxmatch: %v\n", err)
 		return exitFail
 	}
 	fmt.Fprintln(stdout, "fxmatch: stopped; the journal is closed")
 	return exitOK
+}
+
+// checkpointOnSignal takes a consistent copy of the running venue's
+// journal on every SIGUSR1, into <data>/checkpoints/<UTC time> (on the data
+// filesystem: Pebble hard-links its tables into a checkpoint), and logs the
+// directory and each shard's head so the operator can note them; `fxmatch
+// replay verify --journal DIR` then proves the copy. A running venue holds
+// its journal locked, so this is the only way to copy it live.
+func checkpointOnSignal(ctx context.Context, v *venue.Venue, dataDir string, logger *slog.Logger) (stop func()) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGUSR1)
+	done, quit := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-quit:
+				return
+			case <-sig:
+			}
+			dir := filepath.Join(dataDir, "checkpoints", time.Now().UTC().Format("20060102T150405.000000Z"))
+			if err := os.MkdirAll(filepath.Dir(dir), 0o750); err != nil {
+				logger.Error("checkpoint failed", "dir", dir, "err", err)
+				continue
+			}
+			if err := v.Journal().Checkpoint(dir); err != nil {
+				logger.Error("checkpoint failed", "dir", dir, "err", err)
+				continue
+			}
+			args := []any{"dir", dir}
+			if rd, err := journal.OpenReader(dir, journal.ReaderOptions{}); err == nil {
+				if shards, err := rd.Shards(); err == nil {
+					for _, sh := range shards {
+						if h, err := rd.Head(sh); err == nil {
+							args = append(args, fmt.Sprintf("shard%d", sh), h.String())
+						}
+					}
+				}
+				rd.Close()
+			}
+			logger.Info("checkpoint written; prove it with: fxmatch replay verify --journal DIR", args...)
+		}
+	}()
+	return func() {
+		signal.Stop(sig)
+		close(quit)
+		<-done
+	}
 }
 
 // notBuilt marks a component in the banner that does not exist yet.
