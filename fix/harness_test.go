@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -104,7 +105,7 @@ func newEnv(t testing.TB, opts ...envOpt) *env {
 		o(e.cfg, &e.fopts)
 	}
 	e.log = slog.New(slog.NewTextHandler(io.MultiWriter(e.logs, logSink()), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.start()
+	e.start2("127.0.0.1:0")
 	t.Cleanup(func() {
 		e.stop()
 		if t.Failed() {
@@ -121,7 +122,9 @@ func logSink() io.Writer {
 	return io.Discard
 }
 
-func (e *env) start() {
+// start2 opens the venue on the env's data dir and starts the acceptor
+// on addr.
+func (e *env) start2(addr string) {
 	e.t.Helper()
 	v, err := venue.Open(venue.Options{Config: e.cfg, DataDir: e.dir, Logger: e.log})
 	if err != nil {
@@ -130,7 +133,7 @@ func (e *env) start() {
 	fo := e.fopts
 	fo.DataDir = e.dir
 	fo.Logger = e.log
-	a, err := fix.Start(context.Background(), v, "127.0.0.1:0", fo)
+	a, err := fix.Start(context.Background(), v, addr, fo)
 	if err != nil {
 		e.t.Fatalf("fix.Start: %v", err)
 	}
@@ -278,7 +281,7 @@ func (e *env) client(name string, opts ...func(*clientOpt)) *client {
 	}
 	go c.read(stdout)
 	e.t.Cleanup(func() {
-		c.quit()
+		c.kill() // quit waits up to a second for QuickFIX's threads
 		if e.t.Failed() {
 			c.mu.Lock()
 			e.t.Logf("qfclient %s output:\n%s", c.name, strings.Join(c.lines, "\n"))
@@ -385,10 +388,34 @@ func (c *client) expect(want string) *msg {
 
 func (c *client) expectWithin(want string, d time.Duration) *msg {
 	c.t.Helper()
+	return c.expectFunc(want, d, func(m *msg) bool { return m.is(want) })
+}
+
+// expectEntry waits for a message with want that also contains every
+// substring of entries in its raw text ("279=0|269=2|270=7.1100"), for
+// repeating groups, where get sees only the first entry.
+func (c *client) expectEntry(want string, entries ...string) *msg {
+	c.t.Helper()
+	desc := want + " containing " + strings.Join(entries, " and ")
+	return c.expectFunc(desc, 10*time.Second, func(m *msg) bool {
+		if !m.is(want) {
+			return false
+		}
+		for _, e := range entries {
+			if !strings.Contains(m.raw, "|"+e+"|") {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func (c *client) expectFunc(want string, d time.Duration, pred func(*msg) bool) *msg {
+	c.t.Helper()
 	var got *msg
 	if !c.waitFor(d, func() bool {
 		for i, m := range c.recv {
-			if !c.taken[i] && m.is(want) {
+			if !c.taken[i] && pred(m) {
 				c.taken[i] = true
 				got = m
 				return true
@@ -467,4 +494,17 @@ func now() string { return time.Now().UTC().Format("20060102-15:04:05.000") }
 // the ClOrdID and TransactTime.
 func nos(clOrdID, rest string) string {
 	return "35=D|11=" + clOrdID + "|60=" + now() + "|" + rest
+}
+
+// smallRecvBuf shrinks a test socket's receive buffer before it connects,
+// so a client that stops reading backs the venue up quickly.
+func smallRecvBuf(_, _ string, rc syscall.RawConn) error {
+	var serr error
+	err := rc.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
 }

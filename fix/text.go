@@ -82,6 +82,11 @@ func reasonText(r engine.Reason, c *textCtx) string {
 	if kw := r.Keyword(); kw != "" {
 		return kw + ": " + w
 	}
+	if r == engine.ReasonThrottle {
+		// 103=3 needs no keyword, but a dealer's code should not have to
+		// parse "exceeds limit" apart from a size or credit limit.
+		return "throttle: " + w
+	}
 	return w
 }
 
