@@ -458,8 +458,12 @@ func (s *symState) rationale(qt *Quote, in rationaleInputs) []string {
 	} else if mid-s.fair > 0.005 {
 		lean = fmt.Sprintf("%.2f ticks below the mid", mid-s.fair)
 	}
-	out = append(out, fmt.Sprintf("fair %s: microprice of bid %s × %s and offer %s × %s (queue imbalance %+.2f × weight %.2f learned from %d moves: %s)",
-		fx(qt.Fair), px(s.bidPx), groupQty(int64(s.bidQty)), px(s.askPx), groupQty(int64(s.askQty)), s.imb, s.lean.weight(), s.lean.n, lean))
+	learned := "fixed"
+	if s.lean.horizon > 0 {
+		learned = fmt.Sprintf("learned from %d moves", s.lean.n)
+	}
+	out = append(out, fmt.Sprintf("fair %s: microprice of bid %s × %s and offer %s × %s (queue imbalance %+.2f × weight %.2f, %s: %s)",
+		fx(qt.Fair), px(s.bidPx), groupQty(int64(s.bidQty)), px(s.askPx), groupQty(int64(s.askQty)), s.imb, s.lean.weight(), learned, lean))
 	ratio := in.sigma / s.in.Params.SigmaPrior
 	regime := "normal"
 	switch {
