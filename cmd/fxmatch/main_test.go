@@ -58,9 +58,9 @@ func TestServeStartsAndStops(t *testing.T) {
 		name string
 		args func(dir string) []string
 	}{
-		{"no command", func(dir string) []string { return []string{"--data", dir} }},
-		{"serve", func(dir string) []string { return []string{"serve", "--data", dir} }},
-		{"serve -data", func(dir string) []string { return []string{"serve", "-data=" + dir} }},
+		{"no command", func(dir string) []string { return []string{"--data", dir, "--fix-addr", "127.0.0.1:0"} }},
+		{"serve", func(dir string) []string { return []string{"serve", "--data", dir, "--fix-addr", "127.0.0.1:0"} }},
+		{"serve -data", func(dir string) []string { return []string{"serve", "-data=" + dir, "-fix-addr=127.0.0.1:0"} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "nested", "data")
@@ -77,7 +77,7 @@ func TestServeStartsAndStops(t *testing.T) {
 			banner := out.String()
 			for _, want := range []string{
 				dir, "shard 0       USD/CNY EUR/USD USD/JPY EUR/CNY",
-				"127.0.0.1:9878  not yet built", "127.0.0.1:8080  not yet built", "127.0.0.1:4222  not yet built",
+				"FIX 4.4       127.0.0.1:", "TargetCompID FXMATCH", "127.0.0.1:8080  not yet built", "127.0.0.1:4222  not yet built",
 				"REGULATOR (regulator, read-only, drop copy of all)", "BANKC (bank, cancel on disconnect)",
 			} {
 				if !strings.Contains(banner, want) {
@@ -117,13 +117,13 @@ func TestServeWithConfigFileAndOverrides(t *testing.T) {
 	defer cancel()
 	var out, errb syncBuffer
 	done := make(chan int, 1)
-	args := []string{"serve", "--config", file, "--data", filepath.Join(dir, "d"), "--http-addr", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"}
+	args := []string{"serve", "--config", file, "--data", filepath.Join(dir, "d"), "--fix-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"}
 	go func() { done <- run(ctx, args, strings.NewReader(""), &out, &errb) }()
 	if !checkFor(t, 10*time.Second, func() bool { return strings.Contains(out.String(), "fxmatch: running") }) {
 		cancel()
 		t.Fatalf("serve did not start; stdout:\n%s\nstderr:\n%s", out.String(), errb.String())
 	}
-	for _, want := range []string{"shard 0       EUR/USD:", "shard 1       EUR/CNY:", "0.0.0.0:9878", "HTTP          127.0.0.1:0", "trade date 2026-11-25", "durability    none"} {
+	for _, want := range []string{"shard 0       EUR/USD:", "shard 1       EUR/CNY:", "FIX 4.4       127.0.0.1:", "HTTP          127.0.0.1:0", "trade date 2026-11-25", "durability    none"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, out.String())
 		}

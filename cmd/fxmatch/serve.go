@@ -17,6 +17,7 @@ import (
 
 	"fxmatch/cmd/fxmatch/venue"
 	"fxmatch/config"
+	"fxmatch/fix"
 	"fxmatch/journal"
 )
 
@@ -129,10 +130,30 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "fxmatch: %v\n", err)
 		return exitFail
 	}
-	printBanner(stdout, cfg, f.configFile, dataDir, time.Now(), v)
+	// The FIX front end starts before the venue runs, so every execution
+	// report reaches its session, and stops before it, so that sessions are
+	// logged out and cancel-on-disconnect orders still reach the shards.
+	// Its lifetime is managed here (Close below), not through ctx.
+	acc, err := fix.Start(context.Background(), v, cfg.Listen.FIX, fix.Options{DataDir: dataDir, Logger: logger})
+	if err != nil {
+		fmt.Fprintf(stderr, "fxmatch: FIX listener %s: %v\n", cfg.Listen.FIX, err)
+		return exitFail
+	}
+	printBanner(stdout, cfg, f.configFile, dataDir, time.Now(), v, acc.Addr().String())
 	stopCheckpoints := checkpointOnSignal(ctx, v, dataDir, logger)
 	defer stopCheckpoints()
-	if err := v.Run(ctx); err != nil {
+	vctx, stopVenue := context.WithCancel(context.Background())
+	defer stopVenue()
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-vctx.Done():
+		}
+		acc.Close()
+		stopVenue()
+	}()
+	if err := v.Run(vctx); err != nil {
+		acc.Close()
 		fmt.Fprintf(stderr, "fxmatch: %v\n", err)
 		return exitFail
 	}
@@ -194,7 +215,7 @@ func checkpointOnSignal(ctx context.Context, v *venue.Venue, dataDir string, log
 const notBuilt = "not yet built: nothing listens here yet"
 
 // printBanner says what runs where, and what does not run yet.
-func printBanner(w io.Writer, cfg *config.Config, configFile, dataDir string, now time.Time, v *venue.Venue) {
+func printBanner(w io.Writer, cfg *config.Config, configFile, dataDir string, now time.Time, v *venue.Venue, fixAddr string) {
 	source := "built-in demo (`fxmatch config example` prints it)"
 	if configFile != "" {
 		source = configFile
@@ -216,7 +237,7 @@ func printBanner(w io.Writer, cfg *config.Config, configFile, dataDir string, no
 		fmt.Fprintf(w, "  shard %-7d %s: matching; trade date %04d-%02d-%02d; journal at seq %d\n",
 			i, strings.Join(sh.Instruments, " "), date/10000, date/100%100, date%100, seq)
 	}
-	fmt.Fprintf(w, "  FIX 4.4       %s  %s\n", cfg.Listen.FIX, notBuilt)
+	fmt.Fprintf(w, "  FIX 4.4       %s  TargetCompID FXMATCH; dictionary: fix/spec/FIX44-fxmatch.xml\n", fixAddr)
 	fmt.Fprintf(w, "  HTTP          %s  %s\n", cfg.Listen.HTTP, notBuilt)
 	fmt.Fprintf(w, "  NATS          %s  %s\n", cfg.Listen.NATS, notBuilt)
 	fmt.Fprintln(w, "fxmatch: running; stop with Ctrl-C (SIGINT) or SIGTERM")
