@@ -1,6 +1,7 @@
 package fix
 
 import (
+	"bytes"
 	"errors"
 	"log/slog"
 	"net"
@@ -68,9 +69,15 @@ type guardConn struct {
 	net.Conn
 	l        *listener
 	preLogon atomic.Bool
-	read     int64 // bytes read before logon (reader goroutine only)
 	written  atomic.Int64
 	wtimeout time.Duration
+
+	// The reader goroutine's framing state (see Read).
+	read    int64  // bytes read before logon
+	raw     []byte // bytes read and not yet framed
+	ready   []byte // whole, checked frames not yet handed to quickfixgo
+	chunk   []byte
+	garbled int
 
 	mu      sync.Mutex
 	closed  bool
@@ -84,20 +91,205 @@ func newGuardConn(c net.Conn, l *listener) *guardConn {
 	return g
 }
 
+// Read hands quickfixgo whole, well-formed FIX messages only. It frames
+// the byte stream itself — BeginString FIX.4.4, BodyLength, MsgType
+// first, CheckSum right — because quickfixgo neither checks the CheckSum
+// nor survives every malformed frame: its message parser indexes out of
+// range on some (found by FuzzInbound), and a panic on a session's
+// goroutine would end the process. A garbled message (FIX's term: wrong
+// length or checksum, no MsgType) is discarded, as the FIX session
+// protocol prescribes; the gap it leaves in the sequence numbers is
+// recovered by the usual ResendRequest. Before logon, anything that is not
+// a well-formed message closes the connection.
 func (g *guardConn) Read(b []byte) (int, error) {
-	if g.preLogon.Load() {
-		if g.read >= int64(g.l.opts.PreLogonBytesMax) {
-			return 0, errPreLogonTooLong
-		}
-		if rest := int64(g.l.opts.PreLogonBytesMax) - g.read; int64(len(b)) > rest {
-			b = b[:rest]
+	for len(g.ready) == 0 {
+		if err := g.fill(); err != nil {
+			return 0, err
 		}
 	}
-	n, err := g.Conn.Read(b)
-	if g.preLogon.Load() {
+	n := copy(b, g.ready)
+	g.ready = g.ready[n:]
+	if len(g.ready) == 0 {
+		g.ready = g.ready[:0:cap(g.ready)]
+	}
+	return n, nil
+}
+
+// fill reads once from the socket and frames what it can.
+func (g *guardConn) fill() error {
+	if g.chunk == nil {
+		g.chunk = make([]byte, 4096)
+	}
+	pre := g.preLogon.Load()
+	buf := g.chunk
+	if pre {
+		rest := int64(g.l.opts.PreLogonBytesMax) - g.read
+		if rest <= 0 {
+			return errPreLogonTooLong
+		}
+		if int64(len(buf)) > rest {
+			buf = buf[:rest]
+		}
+	}
+	n, err := g.Conn.Read(buf)
+	if pre {
 		g.read += int64(n)
 	}
-	return n, err
+	g.raw = append(g.raw, buf[:n]...)
+	if ferr := g.frame(pre); ferr != nil {
+		return ferr
+	}
+	if err != nil && len(g.ready) == 0 {
+		return err
+	}
+	return nil
+}
+
+// errGarbage: a connection sent something that is not FIX before logon.
+var errGarbage = errors.New("fix: not a FIX 4.4 message before logon")
+
+// frame moves the whole frames at the start of g.raw to g.ready.
+func (g *guardConn) frame(preLogon bool) error {
+	raw := g.raw
+	for len(raw) > 0 {
+		f, used, st := nextFrame(raw)
+		switch st {
+		case frameShort:
+			// nextFrame never asks for more than maxFrameBytes in all.
+			g.raw = append(g.raw[:0], raw...)
+			return nil
+		case frameOK:
+			g.ready = append(g.ready, f...)
+		}
+		if st == frameGarbled {
+			if preLogon {
+				g.raw = g.raw[:0]
+				return errGarbage
+			}
+			g.garbled++
+			if g.garbled <= 10 || g.garbled%1000 == 0 {
+				g.l.log.Warn("fix: garbled message discarded (wrong BodyLength or CheckSum, or not FIX 4.4)",
+					"remote", g.RemoteAddr(), "bytes", used, "garbled_total", g.garbled)
+			}
+		}
+		raw = raw[used:]
+	}
+	g.raw = g.raw[:0]
+	return nil
+}
+
+// Frame statuses.
+const (
+	frameOK      = iota
+	frameShort   // more bytes needed
+	frameGarbled // the bytes used are not a message: skip them
+)
+
+// maxFrameBytes bounds one inbound message (a MarketDataRequest for every
+// symbol is well under 4 KiB).
+const maxFrameBytes = 64 << 10
+
+var framePrefix = []byte("8=FIX.4.4\x019=")
+
+// nextFrame finds the message at the start of b: its bytes, how many bytes
+// of b it (or the garbage before it) takes, and a status. A frame is
+// "8=FIX.4.4|9=N|35=…|…|10=ddd|" (| for SOH) with exactly N bytes from
+// 35= to the SOH before 10=, every field tag=value with a numeric tag,
+// and ddd the sum of the bytes before 10= modulo 256.
+func nextFrame(b []byte) (frame []byte, used int, status int) {
+	if !bytes.HasPrefix(b, framePrefix) {
+		if len(b) < len(framePrefix) && bytes.HasPrefix(framePrefix, b) {
+			return nil, 0, frameShort
+		}
+		// Skip to the next BeginString (or all but a possible partial one).
+		if i := bytes.Index(b[1:], framePrefix[:10]); i >= 0 {
+			return nil, i + 1, frameGarbled
+		}
+		return nil, max(1, len(b)-len(framePrefix)), frameGarbled
+	}
+	p := len(framePrefix)
+	j := p
+	for j < len(b) && j-p <= 6 && b[j] >= '0' && b[j] <= '9' {
+		j++
+	}
+	if j == len(b) {
+		return nil, 0, frameShort
+	}
+	if b[j] != 1 || j == p || j-p > 6 {
+		return nil, 1, frameGarbled
+	}
+	n := 0
+	for _, c := range b[p:j] {
+		n = n*10 + int(c-'0')
+	}
+	bodyStart := j + 1
+	end := bodyStart + n + 7 // "10=ddd|"
+	if n < 5 || end > maxFrameBytes {
+		return nil, 1, frameGarbled
+	}
+	if len(b) < end {
+		return nil, 0, frameShort
+	}
+	body := b[bodyStart : bodyStart+n]
+	tr := b[bodyStart+n : end]
+	if !bytes.HasPrefix(body, []byte("35=")) || body[n-1] != 1 ||
+		tr[0] != '1' || tr[1] != '0' || tr[2] != '=' || tr[6] != 1 {
+		return nil, 1, frameGarbled
+	}
+	sum := 0
+	for _, c := range b[:bodyStart+n] {
+		sum += int(c)
+	}
+	want := 0
+	for _, c := range tr[3:6] {
+		if c < '0' || c > '9' {
+			return nil, 1, frameGarbled
+		}
+		want = want*10 + int(c-'0')
+	}
+	if sum%256 != want || !fieldsOK(body) {
+		return nil, 1, frameGarbled
+	}
+	return b[:end], end, frameOK
+}
+
+// fieldsOK checks that every field is tag=value with a numeric tag of at
+// most 9 digits and a value that is not empty, that BeginString,
+// BodyLength, MsgType and CheckSum appear nowhere else, and that there is
+// no XmlData (212/213). Each rule stands between quickfixgo and a panic:
+// it reads XmlData by its declared length, past the end of the message if
+// told to, and its integer parser indexes the first byte of an empty
+// value (an empty MsgSeqNum would end the process).
+func fieldsOK(body []byte) bool {
+	first := true
+	for len(body) > 0 {
+		eq := bytes.IndexByte(body, '=')
+		if eq <= 0 || eq > 9 {
+			return false
+		}
+		tag := 0
+		for _, c := range body[:eq] {
+			if c < '0' || c > '9' {
+				return false
+			}
+			tag = tag*10 + int(c-'0')
+		}
+		switch tag {
+		case 0, 8, 9, 10, 212, 213:
+			return false
+		case 35:
+			if !first {
+				return false
+			}
+		}
+		first = false
+		end := bytes.IndexByte(body[eq:], 1)
+		if end <= 1 {
+			return false // no SOH, or an empty value
+		}
+		body = body[eq+end+1:]
+	}
+	return true
 }
 
 func (g *guardConn) Write(b []byte) (int, error) {

@@ -313,7 +313,7 @@ func (ss *sessionStore) putMsg(b *pebble.Batch, seq int, msg []byte) {
 	ss.saves++
 	if ss.saves%pruneEvery == 0 && seq > ss.st.max {
 		var lo, hi [128]byte
-		_ = b.DeleteRange(ss.msgKey(lo[:0], 0), ss.msgKey(hi[:0], seq-ss.st.max), nil)
+		_ = b.DeleteRange(ss.msgKey(lo[:0], 0), ss.msgKey(hi[:0], seq-ss.st.max+1), nil)
 	}
 }
 

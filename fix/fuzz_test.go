@@ -1,0 +1,235 @@
+package fix
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/quickfixgo/quickfix"
+	"github.com/quickfixgo/quickfix/datadictionary"
+
+	"fxmatch/config"
+	"fxmatch/engine"
+)
+
+func demoInstruments(t testing.TB) (lookupFunc, []*instrument) {
+	t.Helper()
+	ec, err := config.Demo().EngineConfig(0, 20261125)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var insts []*instrument
+	by := map[string]*instrument{}
+	for i, in := range ec.Instruments {
+		ins := newInstrument(engine.InstrumentID(i), in)
+		insts = append(insts, ins)
+		by[in.Symbol] = ins
+	}
+	return func(s string) *instrument { return by[s] }, insts
+}
+
+// fixMsg frames "35=D|11=…" (| for SOH) as a FIX 4.4 message from BANKA.
+func fixMsg(body string) []byte {
+	mt, rest, _ := strings.Cut(body, "|")
+	b := "35=" + mt + "\x0134=2\x0149=BANKA\x0152=20261125-10:00:00.000\x0156=FXMATCH\x01" + strings.ReplaceAll(rest, "|", "\x01") + "\x01"
+	out := "8=FIX.4.4\x019=" + itoa(len(b)) + "\x01" + b
+	sum := 0
+	for i := 0; i < len(out); i++ {
+		sum += int(out[i])
+	}
+	return []byte(out + "10=" + itoa3(sum%256) + "\x01")
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; n > 0; n /= 10 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+	}
+	return string(b)
+}
+
+func itoa3(n int) string { s := itoa(n); return strings.Repeat("0", 3-len(s)) + s }
+
+// FuzzInbound drives the inbound path — quickfixgo's parser, the
+// dictionary validation, the venue's decoders and the edge reports built
+// from what they return — with arbitrary bytes. None of it may panic: a
+// panic on a session goroutine would take the venue down.
+func FuzzInbound(f *testing.F) {
+	for _, s := range []string{
+		"D|11=c1|55=USD/CNY|54=1|60=20261125-10:00:00|38=1000000|40=2|44=7.1000|59=6|126=20261125-11:00:00|110=100000|111=200000|18=6|1=ACC|15=USD|63=3",
+		"D|11=c2|55=EUR/USD|54=2|60=20261125-10:00:00|38=1e6|40=1",
+		"D|11=c3|55=USD/JPY|54=1|60=20261125-10:00:00|38=-5|40=2|44=150.0001",
+		"D|11=c4|55=USD/CNY|54=1|60=20261125-10:00:00|38=99999999999999999999999|40=2|44=0.000000001",
+		"F|11=x1|41=c1|55=USD/CNY|54=1|60=20261125-10:00:00",
+		"G|11=x2|41=c1|55=USD/CNY|54=1|60=20261125-10:00:00|38=2000000|40=2|44=7.1010",
+		"q|11=m1|530=1|55=USD/CNY|60=20261125-10:00:00",
+		"q|11=m2|530=7|60=20261125-10:00:00",
+		"V|262=r1|263=1|264=0|265=1|267=3|269=0|269=1|269=2|146=2|55=USD/CNY|55=EUR/USD",
+		"V|262=r2|263=2|264=5|267=1|269=9|146=1|55=XXX",
+		"x|320=s1|559=0|55=USD/JPY",
+		"A|98=0|108=30|141=Y|554=demo",
+	} {
+		f.Add(fixMsg(s))
+		m := fixMsg(s)
+		i := bytes.Index(m, []byte("35="))
+		f.Add(m[i : len(m)-7]) // the body alone
+	}
+	f.Add(append(fixMsg("D|11=c9|55=USD/CNY|54=1|60=20261125-10:00:00|38=100000|40=1"), []byte("8=FIX.4.4\x019=5\x0135=0\x0110=000\x01garbage")...))
+	inboundSetup(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		// The bytes as a message body with the right BodyLength and
+		// CheckSum (so mutations get past the framer), then the bytes as
+		// they came: the connection's framer (guardConn.Read) and each
+		// frame as the session would see it.
+		if _, used, st := nextFrame(frameBody(data)); st == frameOK {
+			inbound(t, frameBody(data)[:used])
+		}
+		for len(data) > 0 {
+			frame, used, st := nextFrame(data)
+			if st == frameShort {
+				return
+			}
+			if used <= 0 || used > len(data) {
+				t.Fatalf("nextFrame used %d of %d bytes", used, len(data))
+			}
+			data = data[used:]
+			if st == frameOK {
+				inbound(t, append([]byte(nil), frame...))
+			}
+		}
+	})
+}
+
+// frameBody wraps a body in BeginString, BodyLength and CheckSum.
+func frameBody(body []byte) []byte {
+	out := append([]byte("8=FIX.4.4\x019="+itoa(len(body))+"\x01"), body...)
+	sum := 0
+	for _, c := range out {
+		sum += int(c)
+	}
+	return append(out, "10="+itoa3(sum%256)+"\x01"...)
+}
+
+func inboundSetup(f *testing.F) {
+	dd, err := datadictionary.ParseSrc(bytes.NewReader(Dictionary))
+	if err != nil {
+		f.Fatal(err)
+	}
+	fuzzValid = quickfix.NewValidator(quickfix.ValidatorSettings{CheckFieldsOutOfOrder: true, RejectInvalidMessage: true, CheckUserDefinedFields: true, CheckFieldsHaveValues: true}, dd, nil)
+	fuzzLookup, fuzzInsts = demoInstruments(f)
+}
+
+var (
+	fuzzValid  quickfix.Validator
+	fuzzLookup lookupFunc
+	fuzzInsts  []*instrument
+)
+
+// inbound is what the session and FromApp do with one framed message.
+func inbound(t *testing.T, raw []byte) {
+	a := &Acceptor{insts: fuzzInsts}
+	o := newOut()
+	lookup := fuzzLookup
+	valid := fuzzValid
+	{
+		m := quickfix.NewMessage()
+		if err := quickfix.ParseMessage(m, bytes.NewBuffer(raw)); err != nil {
+			return
+		}
+		_ = valid.Validate(m)
+		check := func(cmd engine.Command, e orderEcho, rej *edgeReject, srej quickfix.MessageRejectError) {
+			if srej != nil {
+				_ = srej.Error()
+				return
+			}
+			if rej != nil {
+				a.edgeExecReport(o, &e, rej.code, rej.text)
+				_ = o.m.String()
+				a.edgeCancelReject(o, &e, true, rej.code, rej.text)
+				_ = o.m.String()
+				return
+			}
+			if cmd.Kind == engine.CmdNewOrder && cmd.ClOrdID.Empty() && e.clOrdID != "" {
+				t.Fatalf("ClOrdID %q lost", e.clOrdID)
+			}
+		}
+		cmd, e, _, rej, srej := decodeNewOrder(m, 1, lookup)
+		check(cmd, e, rej, srej)
+		cmd, e, _, rej, srej = decodeCancel(m, 1, false, lookup)
+		check(cmd, e, rej, srej)
+		cmd, e, _, rej, srej = decodeCancel(m, 1, true, lookup)
+		check(cmd, e, rej, srej)
+		cmd, e, _, rej, srej = decodeMassCancel(m, 1, lookup)
+		check(cmd, e, rej, srej)
+		if req, rej := decodeMarketData(raw); rej != nil {
+			mdReject(o, req.reqID, rej.code, rej.text)
+			_ = o.m.String()
+		}
+	}
+}
+
+// The words of every reason, and the keyword rule of OrdRejReason 99.
+func TestReasonTexts(t *testing.T) {
+	_, insts := demoInstruments(t)
+	usdcny := insts[0]
+	c := &textCtx{inst: usdcny, party: "BANKA", price: 710005000, qty: 150000, ref: 710000000, throttle: 50}
+	cases := map[engine.Reason]string{
+		engine.ReasonPriceNotTick:     "tick: price 7.10005 is not a multiple of the tick 0.0001",
+		engine.ReasonQtyNotLot:        "OrderQty 150000 is not a multiple of the lot 100000",
+		engine.ReasonRisk:             "risk: blocked by pre-trade risk scoring",
+		engine.ReasonReadOnly:         "readonly: BANKA is a read-only participant (drop copy and replay) and may not trade",
+		engine.ReasonThrottle:         "throttle: more than 50 messages a second on this session; the message was not processed",
+		engine.ReasonBusy:             "busy: the venue's input queue is full; the message was not processed, send it again",
+		engine.ReasonUnavailable:      "unavailable: the venue cannot journal orders at the moment and takes none",
+		engine.ReasonPriceOutsideBand: "band: price 7.1001 is outside the price band 6.9580 to 7.2420 (±2% around the reference price 7.1000)",
+	}
+	for r, want := range cases {
+		cc := *c
+		if r == engine.ReasonPriceOutsideBand {
+			cc.price = 710010000
+		}
+		if got := reasonText(r, &cc); got != want {
+			t.Errorf("%v: %q, want %q", r, got, want)
+		}
+	}
+	for r := engine.ReasonUnknownSymbol; r <= engine.ReasonReplaceMismatch; r++ {
+		got := reasonText(r, c)
+		if got == "" || got == r.String() {
+			t.Errorf("%v has no words", r)
+		}
+		if r.FIXRejReason() == 99 && r <= engine.ReasonUnavailable && !strings.HasPrefix(got, r.Keyword()+": ") {
+			t.Errorf("%v maps to 103=99 but %q does not start with a keyword", r, got)
+		}
+	}
+}
+
+func TestParseFixed(t *testing.T) {
+	for _, c := range []struct {
+		s     string
+		scale int32
+		v     int64
+		r     fixedResult
+	}{
+		{"7.1000", 8, 710000000, fixedOK},
+		{"7.10005", 8, 710005000, fixedOK},
+		{"7.100000001", 8, 0, fixedInexact},
+		{"1000000", 0, 1000000, fixedOK},
+		{"1000000.000", 0, 1000000, fixedOK},
+		{"1000000.5", 0, 0, fixedInexact},
+		{"-3", 0, -3, fixedOK},
+		{"1e6", 0, 0, fixedSyntax},
+		{"+5", 0, 0, fixedSyntax},
+		{".", 0, 0, fixedSyntax},
+		{"", 0, 0, fixedSyntax},
+		{"99999999999999999999", 0, 0, fixedOverflow},
+		{"46116860184.27387905", 8, 0, fixedOverflow},
+	} {
+		v, r := parseFixed(c.s, c.scale)
+		if v != c.v || r != c.r {
+			t.Errorf("parseFixed(%q, %d) = %d, %d; want %d, %d", c.s, c.scale, v, r, c.v, c.r)
+		}
+	}
+}

@@ -1,0 +1,125 @@
+package fix
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"github.com/quickfixgo/quickfix"
+)
+
+var testSID = quickfix.SessionID{BeginString: "FIX.4.4", SenderCompID: "FXMATCH", TargetCompID: "BANKA"}
+
+// A SIGKILL right after the store's commits loses nothing: the commit
+// returned only after the WAL record reached the kernel (see store.go).
+// The child process writes, then kills itself; the parent reopens.
+func TestStoreSurvivesSIGKILL(t *testing.T) {
+	const n = 500
+	if dir := os.Getenv("FIX_STORE_CHILD"); dir != "" {
+		st, err := OpenStore(dir, StoreOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ss, err := st.Session(testSID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ss.gated = false
+		for i := 1; i <= n; i++ {
+			if err := ss.SaveMessageAndIncrNextSenderMsgSeqNum(i, []byte(fmt.Sprintf("message %d", i))); err != nil {
+				t.Fatal(err)
+			}
+			if err := ss.IncrNextTargetMsgSeqNum(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {}
+	}
+	dir := filepath.Join(t.TempDir(), "fix-sessions")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestStoreSurvivesSIGKILL$")
+	cmd.Env = append(os.Environ(), "FIX_STORE_CHILD="+dir)
+	out, err := cmd.CombinedOutput()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("child did not die of SIGKILL: %v\n%s", err, out)
+	}
+	st, err := OpenStore(dir, StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ss, err := st.Session(testSID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, tg := ss.NextSenderMsgSeqNum(), ss.NextTargetMsgSeqNum(); s != n+1 || tg != n+1 {
+		t.Fatalf("after SIGKILL: next sender %d, next target %d; want %d and %d", s, tg, n+1, n+1)
+	}
+	msgs, err := ss.GetMessages(n-1, n)
+	if err != nil || len(msgs) != 2 || string(msgs[1]) != fmt.Sprintf("message %d", n) {
+		t.Fatalf("messages %q, %v", msgs, err)
+	}
+}
+
+func TestStore(t *testing.T) {
+	dir := t.TempDir()
+	st, err := OpenStore(dir, StoreOptions{MessagesMax: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss, err := st.Session(testSID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ss.NextSenderMsgSeqNum() != 1 || ss.NextTargetMsgSeqNum() != 1 || ss.CreationTime().IsZero() {
+		t.Fatalf("new session: %d %d %v", ss.NextSenderMsgSeqNum(), ss.NextTargetMsgSeqNum(), ss.CreationTime())
+	}
+	created := ss.CreationTime()
+	for i := 1; i <= pruneEvery+20; i++ {
+		if err := ss.SaveMessageAndIncrNextSenderMsgSeqNum(i, []byte(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The gate: before authentication the target number does not move.
+	ss.gated = true
+	_ = ss.IncrNextTargetMsgSeqNum()
+	_ = ss.SetNextTargetMsgSeqNum(50)
+	if got := ss.NextTargetMsgSeqNum(); got != 1 {
+		t.Fatalf("gated target moved to %d", got)
+	}
+	ss.setAuthenticated(true)
+	_ = ss.SetNextTargetMsgSeqNum(7)
+	// Old messages were pruned at the last multiple of pruneEvery.
+	var got [][]byte
+	_ = ss.IterateMessages(1, pruneEvery+20, func(b []byte) error { got = append(got, b); return nil })
+	if want := 20 + 10; len(got) != want || !bytes.Equal(got[len(got)-1], []byte(fmt.Sprint(pruneEvery+20))) {
+		t.Fatalf("%d messages kept, want %d", len(got), want)
+	}
+	st.Close()
+
+	st, err = OpenStore(dir, StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ss, _ = st.Session(testSID)
+	if ss.NextSenderMsgSeqNum() != pruneEvery+21 || ss.NextTargetMsgSeqNum() != 7 || !ss.CreationTime().Equal(created) {
+		t.Fatalf("reopened: %d %d %v", ss.NextSenderMsgSeqNum(), ss.NextTargetMsgSeqNum(), ss.CreationTime())
+	}
+	if err := ss.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ := ss.GetMessages(1, 1<<20)
+	if ss.NextSenderMsgSeqNum() != 1 || ss.NextTargetMsgSeqNum() != 1 || len(msgs) != 0 {
+		t.Fatalf("after reset: %d %d, %d messages", ss.NextSenderMsgSeqNum(), ss.NextTargetMsgSeqNum(), len(msgs))
+	}
+	// Another session's state is its own.
+	other, _ := st.Session(quickfix.SessionID{BeginString: "FIX.4.4", SenderCompID: "FXMATCH", TargetCompID: "BANKB"})
+	if other.NextSenderMsgSeqNum() != 1 {
+		t.Fatal("sessions share state")
+	}
+}
