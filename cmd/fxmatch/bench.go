@@ -10,6 +10,7 @@ import (
 )
 
 const benchUsage = `usage: fxmatch bench engine [flags]
+       fxmatch bench journal [flags]   (fxmatch bench journal --help)
 
 Measures the matching engine on a seeded, realistic interbank FX workload
 (package fxmatch/engine/enginebench): the matching core alone (throughput,
@@ -34,11 +35,14 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, benchUsage)
 		return exitOK
 	}
+	if len(args) > 0 && args[0] == "journal" {
+		return runBenchJournal(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "engine" {
 		if len(args) == 0 {
-			fmt.Fprintf(stderr, "fxmatch bench: which benchmark? (engine)\n\n")
+			fmt.Fprintf(stderr, "fxmatch bench: which benchmark? (engine, journal)\n\n")
 		} else {
-			fmt.Fprintf(stderr, "fxmatch bench: unknown benchmark %q (want engine)\n\n", args[0])
+			fmt.Fprintf(stderr, "fxmatch bench: unknown benchmark %q (want engine or journal)\n\n", args[0])
 		}
 		fmt.Fprint(stderr, benchUsage)
 		return exitUsage

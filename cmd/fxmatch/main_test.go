@@ -268,3 +268,30 @@ func TestBenchIsDispatched(t *testing.T) {
 		t.Errorf("bench is not dispatched: %s", errs)
 	}
 }
+
+func TestBenchJournalFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bench", "journal", "--durability", "maybe"}, `--durability "maybe"`},
+		{[]string{"bench", "journal", "--events", "5"}, "--events 5"},
+		{[]string{"bench", "journal", "--shards", "0"}, "--shards 0"},
+		{[]string{"bench", "journal", "extra"}, `unexpected argument "extra"`},
+	} {
+		code, _, errs := runCmd(t, "", tc.args...)
+		if code != exitUsage || !strings.Contains(errs, tc.want) {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d naming %q", tc.args, code, errs, exitUsage, tc.want)
+		}
+	}
+}
+
+func TestBenchJournalRuns(t *testing.T) {
+	code, out, errs := runCmd(t, "", "bench", "journal", "--dir", t.TempDir(), "--events", "30000", "--rate", "20000", "--duration", "200ms", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, `"durable_events_per_sec"`) || !strings.Contains(out, `"replay`) {
+		t.Fatalf("no durable throughput in the JSON:\n%s", out)
+	}
+}
