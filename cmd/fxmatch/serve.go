@@ -29,6 +29,8 @@ type serveFlags struct {
 	fixAddr    string
 	httpAddr   string
 	natsListen string
+	// snapshotEvery: commands between engine snapshots (recovery time).
+	snapshotEvery uint64
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
@@ -41,6 +43,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
 	fs.StringVar(&f.fixAddr, "fix-addr", "", "FIX listen address")
 	fs.StringVar(&f.httpAddr, "http-addr", "", "HTTP listen address")
 	fs.StringVar(&f.natsListen, "nats-listen", "", "NATS listen address")
+	fs.Uint64Var(&f.snapshotEvery, "snapshot-every", 100_000, "commands between engine snapshots")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return f, exitOK, false
@@ -49,6 +52,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
 	}
 	if fs.NArg() > 0 {
 		return f, usageError(stderr, "serve: unexpected argument %q (flags only)", fs.Arg(0)), false
+	}
+	if f.snapshotEvery < 1 || f.snapshotEvery > 1<<40 {
+		return f, usageError(stderr, "serve: --snapshot-every %d: want 1 to %d commands", f.snapshotEvery, uint64(1)<<40), false
 	}
 	for _, a := range []struct{ flag, value string }{
 		{"--fix-addr", f.fixAddr}, {"--http-addr", f.httpAddr}, {"--nats-listen", f.natsListen},
@@ -125,7 +131,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "fxmatch: WARNING: durability is none: acknowledgements are NOT durable; a crash of the machine loses acknowledged orders. Benchmarks only.")
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	v, err := venue.Open(venue.Options{Config: cfg, DataDir: dataDir, Logger: logger})
+	v, err := venue.Open(venue.Options{Config: cfg, DataDir: dataDir, Logger: logger, SnapshotEvery: f.snapshotEvery})
 	if err != nil {
 		fmt.Fprintf(stderr, "fxmatch: %v\n", err)
 		return exitFail
