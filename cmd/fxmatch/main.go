@@ -42,6 +42,10 @@ Commands:
   replay COMMAND [flags] the regulator's read-only tools on a journal: book,
                          order, trades, verify, export (fxmatch replay -h)
   journal checkpoint     copy a stopped venue's journal (fxmatch journal -h)
+  score [flags]          score a stream of orders for pre-trade fraud, JSON lines in and out
+                         (fxmatch score -h)
+  sim KIND [flags]       run a simulator (fxmatch sim -h lists the kinds)
+  eval fraud [flags]     evaluate the fraud scorer against baselines on labelled streams
   help                   print this help
 
 Flags of serve:
@@ -51,6 +55,8 @@ Flags of serve:
   --fix-addr ADDR        FIX listen address, host:port (overrides listen.fix)
   --http-addr ADDR       HTTP listen address (overrides listen.http)
   --nats-listen ADDR     embedded NATS listen address (overrides listen.nats)
+  --snapshot-every N     commands between engine snapshots, bounding recovery
+                         time (default 100000)
 
 Run with no arguments to start the demo venue on loopback.
 `
@@ -80,6 +86,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runReplay(rest, stdout, stderr)
 	case "journal":
 		return runJournal(rest, stdout, stderr)
+	case "score":
+		return runScore(rest, stdin, stdout, stderr)
+	case "sim":
+		return runSim(rest, stdout, stderr)
+	case "eval":
+		return runEval(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
