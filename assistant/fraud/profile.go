@@ -3,7 +3,7 @@ package fraud
 import "math"
 
 // A profile is everything the scorer remembers about one account, in a
-// fixed size (about 1.7 KB): the account's usual sizes, hours, order
+// fixed size (about 2.4 KB): the account's usual sizes, hours, order
 // types, pairs and sources as decayed histograms and small sets, its
 // recent order times, its open orders and its recent fills. Nothing in it
 // grows with the account's history; every set has a fixed number of slots
@@ -14,6 +14,7 @@ type profile struct {
 	partH   uint64 // fnv64(participant)
 	orders  uint32 // orders seen, not decayed: how much history the features stand on
 	logins  uint32 // logins seen, not decayed
+	first   int64  // when the account was first seen
 
 	sizes sizeHist
 	hours [24]float32 // decayed order count per hour of day (UTC)
@@ -272,6 +273,17 @@ func (p *profile) touchSource(ts int64, h uint64, order bool) {
 	if order {
 		s.orders++
 	}
+}
+
+// otherSources counts the sources in the account's set other than h.
+func (p *profile) otherSources(h uint64) int {
+	n := 0
+	for i := range p.sources {
+		if s := &p.sources[i]; s.hash != 0 && s.hash != h {
+			n++
+		}
+	}
+	return n
 }
 
 // lastOtherSource is the latest time any source other than h was used, 0

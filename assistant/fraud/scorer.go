@@ -89,8 +89,9 @@ func (c Config) withDefaults() (Config, error) {
 // concurrent use: one goroutine owns it (the NATS endpoint's handler, fed
 // the venue's execution events and the orders to score in sequence order).
 // Memory is bounded by the configuration: MaxAccounts profiles of about
-// 1.7 KB, MaxSources source entries of about 140 bytes, MaxSymbols pairs,
-// plus the keys' strings.
+// 2.4 KB, MaxSources source entries of about 150 bytes, MaxSymbols pairs,
+// plus the keys' strings and the maps' overhead (about 50 MB with the
+// defaults, reserved up front for the profiles).
 type Scorer struct {
 	cfg    Config
 	w      Weights
@@ -205,7 +206,7 @@ func (s *Scorer) account(ev *Event) (*profile, int32) {
 		s.lru.touch(i)
 	}
 	p := &s.prof[i]
-	*p = profile{account: ev.Account, acctH: fnv64(ev.Account)}
+	*p = profile{account: ev.Account, acctH: fnv64(ev.Account), first: ev.TS}
 	if ev.Participant != "" {
 		p.partH = fnv64(ev.Participant)
 	}
@@ -313,6 +314,24 @@ func (s *Scorer) shareSource(ts int64, p, q *profile) bool {
 	return false
 }
 
+// participantNetwork reports whether source h was used within the last
+// day by another account of p's participant: then it is the bank's own
+// network (a new gateway, a disaster-recovery site), not a stranger's
+// device, whatever p's own history says.
+func (s *Scorer) participantNetwork(ts int64, h uint64, p *profile) bool {
+	e := s.srcs.get(h)
+	if e == nil || p.partH == 0 {
+		return false
+	}
+	for k := range e.accts {
+		a := &e.accts[k]
+		if a.acctH != 0 && a.acctH != p.acctH && a.partH == p.partH && ts-a.last <= usPerDay {
+			return true
+		}
+	}
+	return false
+}
+
 // Feature thresholds. Each is the point past which an observation starts
 // to count, chosen so that an honest account crosses it rarely.
 const (
@@ -330,6 +349,7 @@ const (
 	washCrossAge   = 5 * usPerMin
 	washCrossBand  = 0.001 // prices within 10 bps count as crossing
 	sessionWindow  = 2 * usPerHour
+	steadyAge      = 5 * usPerDay // history before "always used one source" means something
 	burstMinOrders = 2
 	typ60Rate      = 0.02  // EWMA weight of an order's minute in the usual burstiness
 	typ60RateBurst = 0.002 // the same, for a minute three times busier than usual
@@ -392,7 +412,7 @@ func (s *Scorer) order(ts int64, ev *Event) Result {
 		f[FeatHour] = min(max(0, math.Log(0.125/pr)), 5)
 		why[FeatHour] = Reason{A: float64(hour), B: float64(p.hours[hour]) / max(tot, 1)}
 	}
-	if (warm || p.logins >= srcWarmLogins) && srcH != 0 {
+	if (warm || p.logins >= srcWarmLogins) && srcH != 0 && !s.participantNetwork(ts, srcH, p) {
 		if sl := p.source(srcH); sl == nil || !sl.established(ts) {
 			f[FeatNewSource] = 1
 			seen := -1.0
@@ -403,6 +423,10 @@ func (s *Scorer) order(ts int64, ev *Event) Result {
 			if other := p.lastOtherSource(srcH); other > 0 && ts-other <= sessionWindow {
 				f[FeatOtherSession] = 1
 				why[FeatOtherSession] = Reason{A: float64(ts-other) / float64(usPerMin)}
+			}
+			if age := ts - p.first; age >= steadyAge && p.otherSources(srcH) == 1 {
+				f[FeatSteadySource] = 1
+				why[FeatSteadySource] = Reason{A: float64(age / usPerDay)}
 			}
 		}
 	}

@@ -59,7 +59,9 @@ import (
 //     every account in session trades about three times as often, 1–2×
 //     its usual size and more aggressively;
 //   - new_device: an honest account moves to a new device for good, or
-//     (1% of sessions) switches to a new phone halfway through the day.
+//     (1% of sessions) switches to a new phone halfway through the day, or
+//     its bank runs a day from its disaster-recovery gateway (each bank
+//     one day in 50).
 
 // Label kinds. The fraud kinds are the episodes the scorer must catch;
 // the hard negatives are honest orders that look like them.
@@ -197,6 +199,7 @@ type gen struct {
 	volStart int64
 	volEnd   int64
 	qe       map[int]bool
+	dr       []bool // participants running from their DR site today
 	plan     map[int][]func()
 	stats    SimStats
 	w        *bufio.Writer
@@ -498,6 +501,12 @@ func (g *gen) runDay(d int) {
 			m[i] = m[i-1] * math.Exp(sd*season*r.NormFloat64())
 		}
 	}
+	// Now and then a bank runs a day from its disaster-recovery site:
+	// every account on its gateway logs in from the DR gateway instead.
+	g.dr = g.dr[:0]
+	for range g.parts {
+		g.dr = append(g.dr, r.Float64() < 1.0/50)
+	}
 	for _, a := range g.accts {
 		if d < a.startDay {
 			continue
@@ -530,6 +539,10 @@ func (g *gen) session(a *simAccount) {
 		// (a hotel, a VPN exit, a home line), once. Honest, unlabelled.
 		src = "net-" + strconv.FormatUint(r.Uint64()>>32|1<<31, 16)
 	}
+	dr := a.primary[:3] == "gw-" && g.dr[a.part]
+	if dr {
+		src = a.primary + "-dr"
+	}
 	login := g.at(start) - int64(r.Float64()*float64(10*usPerMin))
 	login = max(login, g.dayStart)
 	g.emit(Event{TS: login, Kind: KindLogin, Participant: g.parts[a.part], Account: a.id, Source: src})
@@ -550,7 +563,7 @@ func (g *gen) session(a *simAccount) {
 			return LabelQuarterEnd
 		case g.day == g.volDay && ts >= g.volStart && ts < g.volEnd:
 			return LabelVolatileDay
-		case a.newDeviceDay == g.day && src == a.newDevice:
+		case a.newDeviceDay == g.day && src == a.newDevice, dr:
 			return LabelNewDevice
 		}
 		return ""

@@ -342,8 +342,9 @@ func runEvalFraud(args []string, stdout, stderr io.Writer) int {
 		list = append(list, v)
 	}
 	var summary strings.Builder
-	fmt.Fprintf(&summary, "\n%-6s %8s %8s %10s %12s %10s %10s   (scorer; rules, z-score ROC-AUC)\n",
-		"seed", "ROC-AUC", "PR-AUC", "rec@1%FPR", "ATO-first", "HN-flag", "before")
+	fmt.Fprintf(&summary, "\nsummary, the scorer at its 1%%-FPR threshold (ROC-AUC of the rules and z-score baselines at the end):\n")
+	fmt.Fprintf(&summary, "%-6s %8s %8s %9s %9s %7s %8s %8s %8s %8s %8s %16s\n",
+		"seed", "ROC-AUC", "PR-AUC", "recall", "ATO-1st", "before", "HN-all", "newpair", "qtr-end", "volday", "newdev", "rules/z-score")
 	for _, seed := range list {
 		p := fraud.SimParams{Seed: seed, Accounts: *accounts, Days: *days}
 		e, st, err := simulateAndReplay(p, cfg, *fit)
@@ -356,9 +357,11 @@ func runEvalFraud(args []string, stdout, stderr io.Writer) int {
 		report(e)
 		fmt.Fprintln(stdout)
 		a := e.AtFPR[fraud.MethodScorer]
-		fmt.Fprintf(&summary, "%-6d %8.4f %8.4f %9.1f%% %11.1f%% %9.1f%% %10.2f   (%.4f, %.4f)\n",
-			seed, e.AUC[fraud.MethodScorer], e.PRAUC[fraud.MethodScorer], 100*a.Recall, 100*a.FirstOrder,
-			100*a.HardNegFlag, a.BeforeMean, e.AUC[fraud.MethodRules], e.AUC[fraud.MethodZScore])
+		fmt.Fprintf(&summary, "%-6d %8.4f %8.4f %8.1f%% %8.1f%% %7.2f %7.1f%% %7.1f%% %7.1f%% %7.1f%% %7.1f%% %8.4f/%.4f\n",
+			seed, e.AUC[fraud.MethodScorer], e.PRAUC[fraud.MethodScorer], 100*a.Recall, 100*a.FirstOrder, a.BeforeMean,
+			100*a.HardNegFlag, 100*a.HardNegKind[fraud.LabelNewPair], 100*a.HardNegKind[fraud.LabelQuarterEnd],
+			100*a.HardNegKind[fraud.LabelVolatileDay], 100*a.HardNegKind[fraud.LabelNewDevice],
+			e.AUC[fraud.MethodRules], e.AUC[fraud.MethodZScore])
 	}
 	if len(list) > 1 {
 		fmt.Fprint(stdout, summary.String())
