@@ -57,10 +57,10 @@ type Options struct {
 	// MarketQueue is the capacity of each market-data subscription
 	// (default 4096 events).
 	MarketQueue int
-	// OutboundMax is how many messages may be queued to one connection and
-	// not yet written to its socket before the session is disconnected as
-	// a slow consumer (default 16384).
-	OutboundMax int
+	// OutboundBytesMax bounds what may wait for one connection's socket;
+	// a session whose peer lets more pile up is disconnected as a slow
+	// consumer (default 8 MiB, some 30,000 ExecutionReports).
+	OutboundBytesMax int
 	// LogonTimeout bounds the time from connecting to a successful logon
 	// (default 10s).
 	LogonTimeout time.Duration
@@ -89,8 +89,8 @@ func (o *Options) defaults() {
 	if o.MarketQueue <= 0 {
 		o.MarketQueue = 4096
 	}
-	if o.OutboundMax <= 0 {
-		o.OutboundMax = 16384
+	if o.OutboundBytesMax <= 0 {
+		o.OutboundBytesMax = 8 << 20
 	}
 	if o.LogonTimeout <= 0 {
 		o.LogonTimeout = 10 * time.Second

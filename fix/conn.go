@@ -58,19 +58,40 @@ func (l *listener) Close() error {
 	return l.Listener.Close()
 }
 
-// guardConn is one accepted connection. Until the session logs on it has
-// a read deadline (LogonTimeout) and a byte budget (PreLogonBytesMax);
-// afterwards quickfixgo's heartbeats look after a silent peer. Every write
-// has a deadline (WriteTimeout), so a peer that stops reading entirely is
-// cut off rather than holding the session forever. It counts the messages
-// written (quickfixgo's writer calls Write once per message), which is how
-// the acceptor sees how far a session's outbound queue has fallen behind.
+// guardConn is one accepted connection.
+//
+// Reading: until the session logs on it has a read deadline (LogonTimeout)
+// and a byte budget (PreLogonBytesMax); afterwards quickfixgo's heartbeats
+// look after a silent peer. Read frames messages itself (see Read).
+//
+// Writing: Write appends to a buffer and returns; the connection's own
+// writer goroutine (flush) sends what has gathered in one write(2). Two
+// reasons. quickfixgo hands each message to its writer goroutine through
+// an unbuffered channel with a non-blocking send, and when the writer is
+// busy in a write it re-notifies itself and tries again at once — a spin
+// that took more than half the CPU of a 2-core machine under load; a Write
+// that never blocks ends it. And the buffer is the session's bounded
+// outbound queue: a peer that lets it grow past OutboundBytesMax, or whose
+// socket takes no bytes for WriteTimeout, is disconnected as a slow
+// consumer instead of holding memory or the session.
+//
+// When nothing is buffered and no write is in flight, Write writes to the
+// socket itself (on quickfixgo's writer goroutine): a lone
+// ExecutionReport does not wait for the writer goroutine to wake up.
 type guardConn struct {
 	net.Conn
 	l        *listener
 	preLogon atomic.Bool
-	written  atomic.Int64
 	wtimeout time.Duration
+	who      atomic.Pointer[string] // the participant, once known
+
+	wmu     sync.Mutex
+	wbuf    []byte // bytes written by quickfixgo, not yet sent
+	wspare  []byte
+	writing bool // a goroutine is in a socket write
+	wclosed bool
+	wake    chan struct{}
+	done    chan struct{} // closed when the writer has stopped
 
 	// The reader goroutine's framing state (see Read).
 	read    int64  // bytes read before logon
@@ -85,9 +106,10 @@ type guardConn struct {
 }
 
 func newGuardConn(c net.Conn, l *listener) *guardConn {
-	g := &guardConn{Conn: c, l: l, wtimeout: l.opts.WriteTimeout}
+	g := &guardConn{Conn: c, l: l, wtimeout: l.opts.WriteTimeout, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	g.preLogon.Store(true)
 	_ = c.SetReadDeadline(time.Now().Add(l.opts.LogonTimeout))
+	go g.flush()
 	return g
 }
 
@@ -292,18 +314,113 @@ func fieldsOK(body []byte) bool {
 	return true
 }
 
+// errSlowConsumer: the peer does not read what the venue sends.
+var errSlowConsumer = errors.New("fix: slow consumer: the outbound buffer is full")
+
+// Write sends b at once if the socket is idle, else queues it for the
+// writer goroutine; it never waits behind another write.
 func (g *guardConn) Write(b []byte) (int, error) {
+	g.wmu.Lock()
+	if g.wclosed {
+		g.wmu.Unlock()
+		return 0, net.ErrClosed
+	}
+	if len(g.wbuf)+len(b) > g.l.opts.OutboundBytesMax {
+		g.wmu.Unlock()
+		g.l.log.Warn("fix: disconnecting slow consumer: outbound buffer full", "comp_id", g.name(),
+			"remote", g.RemoteAddr(), "buffered_bytes_max", g.l.opts.OutboundBytesMax)
+		g.abort()
+		return 0, errSlowConsumer
+	}
+	if !g.writing && len(g.wbuf) == 0 {
+		// Fast path: write it now.
+		g.writing = true
+		g.wmu.Unlock()
+		err := g.sockWrite(b)
+		g.wmu.Lock()
+		g.writing = false
+		pending := len(g.wbuf) > 0
+		g.wmu.Unlock()
+		if err != nil {
+			g.abort()
+			return 0, err
+		}
+		if pending {
+			g.kick()
+		}
+		return len(b), nil
+	}
+	g.wbuf = append(g.wbuf, b...)
+	g.wmu.Unlock()
+	g.kick()
+	return len(b), nil
+}
+
+func (g *guardConn) kick() {
+	select {
+	case g.wake <- struct{}{}:
+	default:
+	}
+}
+
+// sockWrite writes to the socket with the write deadline, and says so in
+// the log when the deadline is what failed.
+func (g *guardConn) sockWrite(b []byte) error {
 	if g.wtimeout > 0 {
 		_ = g.Conn.SetWriteDeadline(time.Now().Add(g.wtimeout))
 	}
-	n, err := g.Conn.Write(b)
-	g.written.Add(1)
-	if err != nil {
-		// A write that failed or timed out leaves the FIX stream broken:
-		// close, so the session sees the disconnect at once.
-		_ = g.Close()
+	_, err := g.Conn.Write(b)
+	if err != nil && isTimeoutErr(err) {
+		g.l.log.Warn("fix: disconnecting slow consumer: a write took longer than the write timeout", "comp_id", g.name(),
+			"remote", g.RemoteAddr(), "write_timeout", g.wtimeout)
 	}
-	return n, err
+	return err
+}
+
+func (g *guardConn) name() string {
+	if p := g.who.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// flush is the connection's writer goroutine: it sends what gathered
+// while a write was in flight, in one write.
+func (g *guardConn) flush() {
+	defer close(g.done)
+	for range g.wake {
+		g.wmu.Lock()
+		closing := g.wclosed
+		if g.writing || len(g.wbuf) == 0 {
+			g.wmu.Unlock()
+			if closing && !g.writing {
+				return
+			}
+			continue
+		}
+		buf := g.wbuf
+		g.wbuf = g.wspare[:0]
+		g.writing = true
+		g.wmu.Unlock()
+		err := g.sockWrite(buf)
+		g.wmu.Lock()
+		g.wspare = buf[:0]
+		g.writing = false
+		more := len(g.wbuf) > 0
+		g.wmu.Unlock()
+		if err != nil {
+			g.abort()
+			return
+		}
+		if more || closing {
+			g.kick()
+		}
+	}
+}
+
+func isTimeoutErr(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // loggedOn lifts the pre-logon limits.
@@ -324,7 +441,14 @@ func (g *guardConn) setOnClose(fn func()) bool {
 	return true
 }
 
-func (g *guardConn) Close() error {
+// Close sends what is buffered (a Logout saying why, typically), waiting
+// at most a second, and closes the connection.
+func (g *guardConn) Close() error { return g.close(true) }
+
+// abort closes without sending what is buffered.
+func (g *guardConn) abort() { _ = g.close(false) }
+
+func (g *guardConn) close(drain bool) error {
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()
@@ -333,6 +457,20 @@ func (g *guardConn) Close() error {
 	g.closed = true
 	fn := g.onClose
 	g.mu.Unlock()
+
+	g.wmu.Lock()
+	g.wclosed = true
+	if !drain {
+		g.wbuf = g.wbuf[:0]
+	}
+	g.wmu.Unlock()
+	g.kick()
+	if drain {
+		select {
+		case <-g.done:
+		case <-time.After(2 * time.Second):
+		}
+	}
 	err := g.Conn.Close()
 	g.l.open.Add(-1)
 	if fn != nil {

@@ -105,7 +105,7 @@ type edgeReject struct {
 // orderEcho is what an edge reject echoes of the request, as written.
 type orderEcho struct {
 	clOrdID, origClOrdID, symbol, side, ordType, tif, account string
-	qty, price                                                 string
+	qty, price                                                string
 }
 
 func bodyStr(m *quickfix.Message, tag quickfix.Tag) (string, bool) {

@@ -297,10 +297,12 @@ func (e *env) client(name string, opts ...func(*clientOpt)) *client {
 	return c
 }
 
-func withPassword(pw string) func(*clientOpt)   { return func(o *clientOpt) { o.password = pw } }
-func withStore(dir string) func(*clientOpt)     { return func(o *clientOpt) { o.store = dir } }
-func withSettings(kv ...string) func(*clientOpt) { return func(o *clientOpt) { o.settings = append(o.settings, kv...) } }
-func noWait() func(*clientOpt)                  { return func(o *clientOpt) { o.noWait = true } }
+func withPassword(pw string) func(*clientOpt) { return func(o *clientOpt) { o.password = pw } }
+func withStore(dir string) func(*clientOpt)   { return func(o *clientOpt) { o.store = dir } }
+func withSettings(kv ...string) func(*clientOpt) {
+	return func(o *clientOpt) { o.settings = append(o.settings, kv...) }
+}
+func noWait() func(*clientOpt) { return func(o *clientOpt) { o.noWait = true } }
 
 func (c *client) read(r io.Reader) {
 	sc := bufio.NewScanner(r)

@@ -38,7 +38,6 @@ type party struct {
 	covered      []bool // drop copy: covered[p]
 
 	loggedOn atomic.Bool
-	queued   atomic.Int64 // messages handed to quickfixgo since logon
 
 	// Session goroutine only.
 	bucket  tokenBucket
@@ -157,6 +156,7 @@ func (p *party) attach(g *guardConn) bool {
 		return false
 	}
 	p.conn = g
+	g.who.Store(&p.name)
 	return true
 }
 
@@ -170,12 +170,8 @@ func (p *party) detach(g *guardConn) {
 }
 
 func (p *party) onLogon() {
-	p.queued.Store(0)
 	p.mu.Lock()
 	c := p.conn
-	if c != nil {
-		c.written.Store(0)
-	}
 	p.mu.Unlock()
 	if c != nil {
 		c.loggedOn()
@@ -244,9 +240,8 @@ func (p *party) disconnect(why string) {
 // send hands a message to the session. quickfixgo stores it (sequence
 // number and all) and queues it for its writer: while the participant is
 // logged off, its reports wait in the store and reach it through the FIX
-// resend after its next logon. A logged-on participant whose socket has
-// fallen OutboundMax messages behind is disconnected: the queue in front
-// of the socket is bounded, as the hub's queues are.
+// resend after its next logon. The queue in front of the socket is the
+// connection's bounded buffer (guardConn).
 func (p *party) send(m *quickfix.Message) {
 	defer func() {
 		// quickfixgo closes a session's outbound channel on disconnect
@@ -258,17 +253,6 @@ func (p *party) send(m *quickfix.Message) {
 	}()
 	if err := quickfix.SendToTarget(m, p.sid); err != nil {
 		p.a.log.Error("fix: send failed", "comp_id", p.name, "err", err)
-		return
-	}
-	if !p.loggedOn.Load() {
-		return
-	}
-	n := p.queued.Add(1)
-	p.mu.Lock()
-	c := p.conn
-	p.mu.Unlock()
-	if c != nil && n-c.written.Load() > int64(p.a.opts.OutboundMax) {
-		p.disconnect("more than " + strconv.Itoa(p.a.opts.OutboundMax) + " messages queued and not read")
 	}
 }
 

@@ -1,6 +1,7 @@
 package fix
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -42,7 +43,7 @@ func (q qfLog) OnEvent(s string) {
 			break
 		}
 	}
-	q.l.Log(nil, level, "fix: quickfix: "+s, "comp_id", q.comp)
+	q.l.Log(context.Background(), level, "fix: quickfix: "+s, "comp_id", q.comp)
 }
 
 func (q qfLog) OnEventf(format string, args ...any) { q.OnEvent(fmt.Sprintf(format, args...)) }

@@ -248,7 +248,7 @@ func (e *env) restartOn(addr string) *env {
 // line, and its orders are cancelled if it has cancel on disconnect.
 func TestSlowConsumer(t *testing.T) {
 	e := newEnv(t, func(_ *config.Config, o *fix.Options) {
-		o.OutboundMax = 200
+		o.OutboundBytesMax = 64 << 10
 		o.MarketQueue = 256
 	})
 	// BANKC (cancel on disconnect) logs on over a raw socket with a small
