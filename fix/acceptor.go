@@ -434,8 +434,16 @@ func (a *Acceptor) checkLogon(m *quickfix.Message, id quickfix.SessionID) string
 		return "HeartBtInt(108) must be between 1 and 300 seconds"
 	}
 	// Authenticated: from here on the session's target sequence number may
-	// move (see sessionStore's gate).
+	// move (see sessionStore's gate), and the connection's pre-logon limits
+	// go — now, before the Logon reply is sent, since the dealer may send
+	// the moment it has the reply.
 	p.store.setAuthenticated(true)
+	p.mu.Lock()
+	c := p.conn
+	p.mu.Unlock()
+	if c != nil {
+		c.loggedOn()
+	}
 	return ""
 }
 

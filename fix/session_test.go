@@ -90,6 +90,20 @@ func TestBadInput(t *testing.T) {
 	if !f.closed(15 * time.Second) {
 		t.Error("flooding connection not closed")
 	}
+	// After logon, a garbled message (wrong CheckSum; an empty MsgSeqNum,
+	// which would panic quickfixgo's parser) is discarded and the session
+	// goes on; the gap it leaves is recovered by a ResendRequest.
+	gr := dialRaw(t, e.a.Addr().String())
+	gr.logon("BANKC", config.DemoPassword)
+	bad := gr.build(nos("g1", "55=USD/CNY|54=1|38=100000|40=2|44=7.0000"))
+	bad[len(bad)-2]++ // the CheckSum's last digit
+	gr.conn.Write(bad)
+	gr.conn.Write(frame([]byte("35=0\x0149=BANKC\x0156=FXMATCH\x0134=\x0152=20261125-10:00:00\x01")))
+	gr.send(nos("g2", "55=USD/CNY|54=1|38=100000|40=2|44=7.0000")) // MsgSeqNum one too high now
+	gr.expect("35=2|7=2", 5*time.Second)                           // the venue asks for the garbled one
+	if !strings.Contains(e.logs.String(), "garbled message discarded") {
+		t.Error("no log line for the garbled message")
+	}
 	// The venue and the session go on.
 	a.send(nos("ok1", "55=USD/CNY|54=1|38=1000000|40=2|44=7.1000"))
 	a.expect("35=8|11=ok1|150=0")
