@@ -158,7 +158,9 @@ func (g *guardConn) fill() error {
 		g.read += int64(n)
 	}
 	g.raw = append(g.raw, buf[:n]...)
-	if ferr := g.frame(pre); ferr != nil {
+	// Again: the logon may have been accepted while this Read waited, and
+	// what arrived since was sent after the dealer had the Logon reply.
+	if ferr := g.frame(g.preLogon.Load()); ferr != nil {
 		return ferr
 	}
 	if err != nil && len(g.ready) == 0 {
