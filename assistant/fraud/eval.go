@@ -61,6 +61,7 @@ type OpPoint struct {
 	BeforeMedian  float64            // fraud orders passed before an episode's first alert (missed episodes count all theirs)
 	BeforeMean    float64
 	HardNegFlag   float64 // share of hard-negative orders alerted
+	HardNegIssue  float64 // the same over the issue's three kinds (new pair, quarter end, volatile day)
 	HardNegKind   map[string]float64
 }
 
@@ -259,8 +260,16 @@ func (e *Evaluation) opPoint(alert func(i int) bool) OpPoint {
 	for k, n := range kindN {
 		op.KindRecall[k] = kindTP[k] / n
 	}
+	issueN := 0.0
 	for k, n := range e.HardNegByKind {
+		if k != LabelNewDevice {
+			op.HardNegIssue += op.HardNegKind[k]
+			issueN += float64(n)
+		}
 		op.HardNegKind[k] /= float64(n)
+	}
+	if issueN > 0 {
+		op.HardNegIssue /= issueN
 	}
 	if e.HardNeg > 0 {
 		op.HardNegFlag /= float64(e.HardNeg)
@@ -346,6 +355,7 @@ func (e *Evaluation) Report(w io.Writer) {
 	row("  fraud orders before first alert, median", func(m int) string { return fmt.Sprintf("%.1f", e.AtFPR[m].BeforeMedian) })
 	row("  fraud orders before first alert, mean", func(m int) string { return fmt.Sprintf("%.2f", e.AtFPR[m].BeforeMean) })
 	row("  hard negatives flagged", func(m int) string { return pct(e.AtFPR[m].HardNegFlag) })
+	row("    the issue's three kinds", func(m int) string { return pct(e.AtFPR[m].HardNegIssue) })
 	for _, k := range HardNegativeKinds {
 		row(fmt.Sprintf("    %s (%d)", k, e.HardNegByKind[k]), func(m int) string { return pct(e.AtFPR[m].HardNegKind[k]) })
 	}

@@ -210,13 +210,17 @@ func (r *Reason) AppendText(dst []byte) []byte {
 		return append(dst, r.S...)
 	case FeatLayers:
 		dst = strconv.AppendInt(dst, int64(r.A), 10)
-		dst = append(dst, " other large passive orders on the same side of "...)
+		if r.A == 1 {
+			dst = append(dst, " other large passive order on the same side of "...)
+		} else {
+			dst = append(dst, " other large passive orders on the same side of "...)
+		}
 		dst = append(dst, r.S...)
 		return append(dst, " in the last minute (layering)"...)
 	case FeatSpoofHist:
 		dst = append(dst, "pulled "...)
 		dst = strconv.AppendFloat(dst, r.A, 'f', 1, 64)
-		return append(dst, " large orders within seconds of a fill on the other side (last day, decayed)"...)
+		return append(dst, " large orders within seconds of a fill on the other side (last hours, decayed)"...)
 	case FeatSrcShared:
 		dst = append(dst, "source "...)
 		dst = append(dst, r.S...)
@@ -230,7 +234,7 @@ func (r *Reason) AppendText(dst []byte) []byte {
 	case FeatWashHist:
 		dst = append(dst, "traded "...)
 		dst = strconv.AppendFloat(dst, r.A, 'f', 1, 64)
-		return append(dst, " times against accounts sharing its source (last week, decayed)"...)
+		return append(dst, " times against accounts sharing its source (last hours, decayed)"...)
 	}
 	return append(dst, "unknown reason"...)
 }

@@ -342,9 +342,10 @@ func runEvalFraud(args []string, stdout, stderr io.Writer) int {
 		list = append(list, v)
 	}
 	var summary strings.Builder
-	fmt.Fprintf(&summary, "\nsummary, the scorer at its 1%%-FPR threshold (ROC-AUC of the rules and z-score baselines at the end):\n")
-	fmt.Fprintf(&summary, "%-6s %8s %8s %9s %9s %7s %8s %8s %8s %8s %8s %16s\n",
-		"seed", "ROC-AUC", "PR-AUC", "recall", "ATO-1st", "before", "HN-all", "newpair", "qtr-end", "volday", "newdev", "rules/z-score")
+	fmt.Fprintf(&summary, "\nsummary, the scorer at its 1%%-FPR threshold (ROC-AUC of the rules and z-score baselines at the end;\n"+
+		"HN-3: hard negatives of the issue's three kinds, new pair, quarter end and volatile day):\n")
+	fmt.Fprintf(&summary, "%-6s %8s %8s %9s %9s %7s %8s %8s %8s %8s %8s %8s %16s\n",
+		"seed", "ROC-AUC", "PR-AUC", "recall", "ATO-1st", "before", "HN-all", "HN-3", "newpair", "qtr-end", "volday", "newdev", "rules/z-score")
 	for _, seed := range list {
 		p := fraud.SimParams{Seed: seed, Accounts: *accounts, Days: *days}
 		e, st, err := simulateAndReplay(p, cfg, *fit)
@@ -357,9 +358,9 @@ func runEvalFraud(args []string, stdout, stderr io.Writer) int {
 		report(e)
 		fmt.Fprintln(stdout)
 		a := e.AtFPR[fraud.MethodScorer]
-		fmt.Fprintf(&summary, "%-6d %8.4f %8.4f %8.1f%% %8.1f%% %7.2f %7.1f%% %7.1f%% %7.1f%% %7.1f%% %7.1f%% %8.4f/%.4f\n",
+		fmt.Fprintf(&summary, "%-6d %8.4f %8.4f %8.1f%% %8.1f%% %7.2f %7.1f%% %7.1f%% %7.1f%% %7.1f%% %7.1f%% %7.1f%% %8.4f/%.4f\n",
 			seed, e.AUC[fraud.MethodScorer], e.PRAUC[fraud.MethodScorer], 100*a.Recall, 100*a.FirstOrder, a.BeforeMean,
-			100*a.HardNegFlag, 100*a.HardNegKind[fraud.LabelNewPair], 100*a.HardNegKind[fraud.LabelQuarterEnd],
+			100*a.HardNegFlag, 100*a.HardNegIssue, 100*a.HardNegKind[fraud.LabelNewPair], 100*a.HardNegKind[fraud.LabelQuarterEnd],
 			100*a.HardNegKind[fraud.LabelVolatileDay], 100*a.HardNegKind[fraud.LabelNewDevice],
 			e.AUC[fraud.MethodRules], e.AUC[fraud.MethodZScore])
 	}
