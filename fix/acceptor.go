@@ -48,7 +48,7 @@ type Options struct {
 	// TLS, if not nil, makes the listener speak TLS (FIX over TLS, as
 	// dealers' engines do with SocketUseSSL / stunnel).
 	TLS *tls.Config
-	// Store configures the session store (fsync or not).
+	// Store configures the session store (fsync or not, messages kept).
 	Store StoreOptions
 	// ExecQueue is the capacity, in events, of each participant's
 	// execution-report subscription to the hub (default 16384). A
@@ -139,6 +139,7 @@ type Acceptor struct {
 	closeOnce sync.Once
 	closeErr  error
 	closing   atomic.Bool
+	done      chan struct{}
 }
 
 // ErrNoDataDir is returned by Start without Options.DataDir.
@@ -146,15 +147,23 @@ var ErrNoDataDir = errors.New("fix: Options.DataDir is required (the session sto
 
 // Start listens on addr ("127.0.0.1:9878"; port 0 picks a free one, see
 // Addr) and serves FIX for venue v until ctx ends or Close is called.
+// opts.DataDir is required (the session store lives in
+// DataDir/fix-sessions); everything else has a default.
 //
-// Call it after venue.Open and before v.Run, so that the execution reports
-// of everything Run does (GTD expiries at start included) reach the
-// sessions; calling it later works, minus the events before it. Stop it
-// before stopping the venue (Close, or cancel ctx and wait for Done): the
-// sessions are logged out then, and cancel-on-disconnect orders reach the
-// venue while it still runs.
+// Order matters, both ways. Call Start after venue.Open and before v.Run,
+// so the reports of everything Run does (GTD expiries at start included)
+// reach the sessions. Stop the acceptor before the venue: Close logs the
+// sessions out and submits the cancel-on-disconnect mass cancels, which
+// the venue must still be running to take. In fxmatch serve:
 //
-// Demo passwords on a non-loopback address are the configuration's
+//	a, err := fix.Start(ctx, v, cfg.Listen.FIX, fix.Options{DataDir: dataDir, Logger: logger})
+//	if err != nil { … }
+//	runCtx, stopVenue := context.WithCancel(context.Background())
+//	go func() { <-ctx.Done(); a.Close(); stopVenue() }()
+//	err = v.Run(runCtx)
+//
+// (When ctx ends, the acceptor also closes itself; Done is closed once it
+// has.) Demo passwords on a non-loopback address are the configuration's
 // concern (config.CheckListeners); Start refuses them too, for callers
 // that did not check.
 func Start(ctx context.Context, v *venue.Venue, addr string, opts Options) (*Acceptor, error) {
@@ -181,7 +190,7 @@ func Start(ctx context.Context, v *venue.Venue, addr string, opts Options) (*Acc
 			AllowUnknownMessageFields: false, CheckUserDefinedFields: true, CheckFieldsHaveValues: true,
 		}, dd, nil),
 		bySym: map[string]*instrument{}, parties: map[string]*party{},
-		started: time.Now().Unix(),
+		started: time.Now().Unix(), done: make(chan struct{}),
 	}
 	for i, in := range v.Instruments() {
 		inst := newInstrument(engine.InstrumentID(i), in)
@@ -308,9 +317,13 @@ func (a *Acceptor) Close() error {
 		a.wg.Wait()
 		a.closeErr = a.store.Close()
 		a.log.Info("fix: acceptor stopped")
+		close(a.done)
 	})
 	return a.closeErr
 }
+
+// Done is closed when the acceptor has stopped.
+func (a *Acceptor) Done() <-chan struct{} { return a.done }
 
 // isKnownSession reports whether id is one of the configured sessions.
 func (a *Acceptor) isKnownSession(id quickfix.SessionID) bool {
