@@ -135,7 +135,6 @@ type Acceptor struct {
 
 	ctx       context.Context
 	cancel    context.CancelFunc
-	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
 	closing   atomic.Bool
@@ -290,13 +289,13 @@ func Start(ctx context.Context, v *venue.Venue, addr string, opts Options) (*Acc
 	}
 	ok = true
 	a.log.Info("fix: acceptor listening", "addr", a.ln.Addr().String(), "tls", opts.TLS != nil, "comp_id", VenueCompID, "participants", len(a.parties))
-	a.wg.Go(func() {
+	go func() { // not waited for by Close, which it calls
 		select {
 		case <-ctx.Done():
 			_ = a.Close()
 		case <-a.ctx.Done():
 		}
-	})
+	}()
 	return a, nil
 }
 
@@ -314,7 +313,6 @@ func (a *Acceptor) Close() error {
 		for _, p := range a.parties {
 			p.stop()
 		}
-		a.wg.Wait()
 		a.closeErr = a.store.Close()
 		a.log.Info("fix: acceptor stopped")
 		close(a.done)

@@ -1,6 +1,7 @@
 package fix_test
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -342,4 +343,29 @@ func selfSigned(t *testing.T) tls.Certificate {
 		t.Fatal(err)
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// Cancelling Start's context stops the acceptor (and cancels BANKC's
+// orders on the way: it has cancel on disconnect).
+func TestStopByContext(t *testing.T) {
+	e := newEnv(t)
+	e.a.Close() // one acceptor per process: quickfixgo's session registry is global
+	ctx, cancel := context.WithCancel(context.Background())
+	dir := t.TempDir()
+	a, err := fix.Start(ctx, e.v, "127.0.0.1:0", fix.Options{DataDir: dir, Logger: e.log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dialRaw(t, a.Addr().String())
+	c.logon("BANKC", config.DemoPassword)
+	c.send(nos("c1", "55=USD/CNY|54=2|38=1000000|40=2|44=7.1100"))
+	c.expect("35=8|11=c1|150=0", 5*time.Second)
+	cancel()
+	select {
+	case <-a.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("acceptor did not stop")
+	}
+	id, _ := e.v.Instrument("USD/CNY")
+	waitBook(t, e, id, func(_, asks int) bool { return asks == 0 })
 }
