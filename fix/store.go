@@ -546,7 +546,7 @@ func (ss *sessionStore) resetLocked() error {
 // Close does nothing: the Store owns the files.
 func (ss *sessionStore) Close() error { return nil }
 
-// storeFactory hands quickfixgo its stores: the Pebble store for the
+// storeFactory hands quickfixgo its stores: the file store for the
 // configured participants' sessions, a memory store for anything else (a
 // dynamic session for an unknown CompID, which exists only to say why it
 // is refused and must leave nothing on disk).
