@@ -3,6 +3,7 @@ package fix_test
 import (
 	"context"
 	"crypto/ecdsa"
+	"errors"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
@@ -368,4 +369,14 @@ func TestStopByContext(t *testing.T) {
 	}
 	id, _ := e.v.Instrument("USD/CNY")
 	waitBook(t, e, id, func(_, asks int) bool { return asks == 0 })
+}
+
+// Demo credentials are accepted on loopback only: Start refuses another
+// address while a participant has the demo password.
+func TestDemoPasswordsOnlyOnLoopback(t *testing.T) {
+	e := newEnv(t)
+	_, err := fix.Start(context.Background(), e.v, "0.0.0.0:0", fix.Options{DataDir: t.TempDir(), Logger: e.log})
+	if !errors.Is(err, config.ErrInsecureListener) {
+		t.Fatalf("Start on 0.0.0.0 with demo passwords: %v", err)
+	}
 }
