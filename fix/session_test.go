@@ -380,3 +380,24 @@ func TestDemoPasswordsOnlyOnLoopback(t *testing.T) {
 		t.Fatalf("Start on 0.0.0.0 with demo passwords: %v", err)
 	}
 }
+
+// ResetSeqNumFlag(141)=Y on Logon starts both sides over at 1; without it
+// a dealer engine that lost its numbers is refused.
+func TestResetSeqNumFlag(t *testing.T) {
+	e := newEnv(t)
+	a := e.client("BANKA")
+	a.send(nos("r1", "55=USD/CNY|54=1|38=100000|40=2|44=7.0000"))
+	a.expect("35=8|11=r1|150=0")
+	a.quit()
+	// A fresh engine (MsgSeqNum 1) without a reset: too low.
+	b := e.client("BANKA", noWait())
+	if lo := b.expect("35=5"); !strings.Contains(lo.get("58"), "MsgSeqNum too low") {
+		t.Fatalf("logout %s", lo)
+	}
+	b.kill()
+	// With 141=Y: accepted, both sides at 1.
+	c := e.client("BANKA", withSettings("ResetOnLogon=Y"))
+	c.expect("35=A|34=1|141=Y")
+	c.send(nos("r2", "55=USD/CNY|54=1|38=100000|40=2|44=7.0000"))
+	c.expect("35=8|11=r2|150=0|34=2")
+}
