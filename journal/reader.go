@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"math"
 	"slices"
+	"strconv"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -591,4 +592,18 @@ func (j *Journal) SetMeta(name string, value []byte) error {
 		return err
 	}
 	return j.guard(func() error { return j.db.Set(k, value, pebble.Sync) })
+}
+
+// Metadata names the venue writes and the regulator's tools read. They
+// live here, with the journal, so writer and readers cannot drift apart.
+const (
+	// MetaConfig holds the canonical JSON []engine.Config (one per shard,
+	// TradeDate zero) the journal was written under.
+	MetaConfig = "config"
+)
+
+// MetaGenesisTradeDate names the metadata holding the trade date shard's
+// engine was created with (decimal YYYYMMDD): replay from genesis needs it.
+func MetaGenesisTradeDate(shard int) string {
+	return "shard/" + strconv.Itoa(shard) + "/genesis-trade-date"
 }

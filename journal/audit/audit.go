@@ -42,9 +42,9 @@ var (
 // The metadata the venue writes (cmd/fxmatch/venue: checkConfig,
 // genesisKey). The names are the venue's; the tests build their journals
 // with the real venue, so a rename there fails here.
-const metaConfig = "config"
+const metaConfig = journal.MetaConfig
 
-func genesisKey(shard int) string { return "shard/" + strconv.Itoa(shard) + "/genesis-trade-date" }
+func genesisKey(shard int) string { return journal.MetaGenesisTradeDate(shard) }
 
 // placeholderDate is the trade date given to the engine of a shard that
 // has no records and no genesis date: an engine must have a valid date,

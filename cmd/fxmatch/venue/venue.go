@@ -182,9 +182,9 @@ func (v *Venue) checkConfig() error {
 	if err != nil {
 		return err
 	}
-	old, err := v.j.Reader().Meta("config")
+	old, err := v.j.Reader().Meta(journal.MetaConfig)
 	if errors.Is(err, journal.ErrNotFound) {
-		return v.j.SetMeta("config", canon)
+		return v.j.SetMeta(journal.MetaConfig, canon)
 	}
 	if err != nil {
 		return err
@@ -213,7 +213,7 @@ func canonicalConfig(cfg *config.Config) ([]byte, error) {
 
 // genesisKey names the metadata holding the trade date a shard's engine
 // was created with: replay from the start needs it.
-func genesisKey(si int) string { return "shard/" + strconv.Itoa(si) + "/genesis-trade-date" }
+func genesisKey(si int) string { return journal.MetaGenesisTradeDate(si) }
 
 // EngineFor rebuilds shard si's engine from the journal: the latest
 // snapshot, then every later record replayed and compared. It returns the
