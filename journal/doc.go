@@ -64,9 +64,10 @@
 //	'V'                               format marker "fxmatch-journal\x00\x01"
 //
 // Metadata names are slash-separated, the first element a namespace owned
-// by one part of the venue: "config…" and "genesis/…" (the venue: the
-// configuration the journal was written under, each shard's first trade
-// date), "fix/<session>/…" (reserved for FIX session sequence numbers).
+// by one part of the venue: MetaConfig ("config", the configuration the
+// journal was written under) and MetaGenesisTradeDate ("shard/N/genesis-
+// trade-date", each shard's first trade date), both written by the venue;
+// "fix/<session>/…" is reserved (FIX sessions keep their own store today).
 // Metadata is written synced outside the group commit (SetMeta).
 //
 // One block holds the records of one shard from one group commit, split
