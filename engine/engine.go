@@ -834,14 +834,35 @@ func (e *Engine) match(s int32, lim Price) Reason {
 	return ReasonNone
 }
 
-func (e *Engine) cancelResting(s int32, reason Reason) {
+func (e *Engine) cancelResting(s int32, reason Reason) { e.remove(s, EvCancelled, reason) }
+
+// remove takes a resting order out of the book for good and reports it
+// with an event of kind (cancelled, expired) and reason; the event is
+// returned for the caller to complete (valid until the next emit).
+func (e *Engine) remove(s int32, kind EventKind, reason Reason) *Event {
 	o := &e.orders[s]
 	e.unlink(s)
 	e.live--
 	o.leaves, o.display = 0, 0
-	ev := e.emitOrder(EvCancelled, o)
+	ev := e.emitOrder(kind, o)
 	ev.Reason = reason
 	e.release(s)
+	return ev
+}
+
+// trimDisplay makes a resting order show no more than it has left,
+// adjusting its level.
+func (e *Engine) trimDisplay(o *order) {
+	nd := min(o.display, o.leaves)
+	if nd == o.display {
+		return
+	}
+	bs := e.books[o.inst].side(o.side)
+	li, _ := bs.search(o.price)
+	lv := &bs.levels[li]
+	e.noteLevel(o.inst, o.side, o.price, lv)
+	lv.display -= o.display - nd
+	o.display = nd
 }
 
 // fill trades q at px between the incoming order in slot a and the resting
@@ -873,16 +894,11 @@ func (e *Engine) fill(a, r int32, q Qty, px Price) bool {
 	}
 	ro.display -= q
 	lv.display -= q
-	if ao.live && ao.display > ao.leaves {
+	if ao.live {
 		// Uncrossing: the aggressor rests and keeps its place, but it can
 		// never show more than it has left — in its level and in the fill
 		// event below.
-		abs := b.side(ao.side)
-		ai, _ := abs.search(ao.price)
-		alv := &abs.levels[ai]
-		e.noteLevel(ao.inst, ao.side, ao.price, alv)
-		alv.display -= ao.display - ao.leaves
-		ao.display = ao.leaves
+		e.trimDisplay(ao)
 	}
 	b.ref = px
 	e.nextTrade++
@@ -1016,13 +1032,8 @@ func (e *Engine) cancel(cmd *Command) {
 	e.ids.put(e.reqPos, false, e.reqFP, o.id, nilSlot)
 	orig := o.clOrdID
 	o.clOrdID = cmd.ClOrdID
-	e.unlink(s)
-	e.live--
-	o.leaves, o.display = 0, 0
-	ev := e.emitOrder(EvCancelled, o)
-	ev.Reason = ReasonRequested
+	ev := e.remove(s, EvCancelled, ReasonRequested)
 	ev.OrigClOrdID = orig
-	e.release(s)
 }
 
 func (e *Engine) replace(cmd *Command) {
@@ -1076,15 +1087,9 @@ func (e *Engine) replace(cmd *Command) {
 	}
 	keep := cmd.Price == o.price && cmd.Qty <= o.qty
 	if keep {
-		bs := e.books[o.inst].side(o.side)
-		li, _ := bs.search(o.price)
-		lv := &bs.levels[li]
-		e.noteLevel(o.inst, o.side, o.price, lv)
 		o.qty = cmd.Qty
 		o.leaves = cmd.Qty - o.cum
-		nd := min(o.display, o.leaves)
-		lv.display -= o.display - nd
-		o.display = nd
+		e.trimDisplay(o)
 		ev := e.emitOrder(EvReplaced, o)
 		ev.OrigClOrdID = orig
 		return
@@ -1197,12 +1202,7 @@ func (e *Engine) expireDue(now int64) {
 		x := e.expiries[0]
 		e.popExpiry()
 		if o := &e.orders[x.slot]; o.live && o.id == x.oid {
-			e.unlink(x.slot)
-			e.live--
-			o.leaves, o.display = 0, 0
-			ev := e.emitOrder(EvExpired, o)
-			ev.Reason = ReasonGTDExpired
-			e.release(x.slot)
+			e.remove(x.slot, EvExpired, ReasonGTDExpired)
 		}
 	}
 }
@@ -1226,13 +1226,7 @@ func (e *Engine) rollDay(cmd *Command) {
 	}
 	e.collect(func(o *order) bool { return o.tif == Day })
 	for _, s := range e.scratch {
-		o := &e.orders[s]
-		e.unlink(s)
-		e.live--
-		o.leaves, o.display = 0, 0
-		ev := e.emitOrder(EvExpired, o)
-		ev.Reason = ReasonDayEnd
-		e.release(s)
+		e.remove(s, EvExpired, ReasonDayEnd)
 	}
 	clear(e.used)
 	for i := range e.books {
@@ -1351,14 +1345,7 @@ func (e *Engine) uncrossOrder(s int32) {
 	}
 	if o.leaves == 0 {
 		e.kill(s)
-		return
 	}
-	if nd := min(o.display, o.leaves); nd != o.display {
-		bs := e.books[o.inst].side(o.side)
-		li, _ := bs.search(o.price)
-		lv := &bs.levels[li]
-		e.noteLevel(o.inst, o.side, o.price, lv)
-		lv.display -= o.display - nd
-		o.display = nd
-	}
+	// Its display already follows its leaves: fill trims a resting
+	// aggressor's display at each fill.
 }
