@@ -108,6 +108,21 @@ type orderEcho struct {
 	qty, price                                                string
 }
 
+// readEcho reads the order fields a report echoes back to the client, as
+// the client wrote them (absent fields are empty).
+func readEcho(m *quickfix.Message) (e orderEcho) {
+	e.clOrdID, _ = bodyStr(m, tagClOrdID)
+	e.origClOrdID, _ = bodyStr(m, tagOrigClOrdID)
+	e.symbol, _ = bodyStr(m, tagSymbol)
+	e.side, _ = bodyStr(m, tagSide)
+	e.ordType, _ = bodyStr(m, tagOrdType)
+	e.tif, _ = bodyStr(m, tagTimeInForce)
+	e.account, _ = bodyStr(m, tagAccount)
+	e.qty, _ = bodyStr(m, tagOrderQty)
+	e.price, _ = bodyStr(m, tagPrice)
+	return e
+}
+
 func bodyStr(m *quickfix.Message, tag quickfix.Tag) (string, bool) {
 	b, err := m.Body.GetBytes(tag)
 	if err != nil {
@@ -254,14 +269,7 @@ type lookupFunc func(symbol string) *instrument
 func decodeNewOrder(m *quickfix.Message, party engine.PartyID, lookup lookupFunc) (cmd engine.Command, echo orderEcho, in *instrument, rej *edgeReject, srej quickfix.MessageRejectError) {
 	cmd.Kind = engine.CmdNewOrder
 	cmd.Party = party
-	echo.clOrdID, _ = bodyStr(m, tagClOrdID)
-	echo.symbol, _ = bodyStr(m, tagSymbol)
-	echo.side, _ = bodyStr(m, tagSide)
-	echo.ordType, _ = bodyStr(m, tagOrdType)
-	echo.tif, _ = bodyStr(m, tagTimeInForce)
-	echo.account, _ = bodyStr(m, tagAccount)
-	echo.qty, _ = bodyStr(m, tagOrderQty)
-	echo.price, _ = bodyStr(m, tagPrice)
+	echo = readEcho(m)
 
 	if !m.Body.Has(tagOrderQty) {
 		return cmd, echo, nil, nil, quickfix.RequiredTagMissing(tagOrderQty)
@@ -345,12 +353,7 @@ func decodeCancel(m *quickfix.Message, party engine.PartyID, replace bool, looku
 		cmd.Kind = engine.CmdReplace
 	}
 	cmd.Party = party
-	echo.clOrdID, _ = bodyStr(m, tagClOrdID)
-	echo.origClOrdID, _ = bodyStr(m, tagOrigClOrdID)
-	echo.symbol, _ = bodyStr(m, tagSymbol)
-	echo.side, _ = bodyStr(m, tagSide)
-	echo.ordType, _ = bodyStr(m, tagOrdType)
-	echo.account, _ = bodyStr(m, tagAccount)
+	echo = readEcho(m)
 	if replace {
 		if !m.Body.Has(tagOrderQty) {
 			return cmd, echo, nil, nil, quickfix.RequiredTagMissing(tagOrderQty)

@@ -395,16 +395,7 @@ func (p *party) allow(now time.Time) bool { return p.bucket.allow(now) }
 func (p *party) throttled(m *quickfix.Message, mt string) {
 	o := p.inOut
 	text := reasonText(engine.ReasonThrottle, &textCtx{throttle: p.throttleRate})
-	var e orderEcho
-	e.clOrdID, _ = bodyStr(m, tagClOrdID)
-	e.origClOrdID, _ = bodyStr(m, tagOrigClOrdID)
-	e.symbol, _ = bodyStr(m, tagSymbol)
-	e.side, _ = bodyStr(m, tagSide)
-	e.ordType, _ = bodyStr(m, tagOrdType)
-	e.qty, _ = bodyStr(m, tagOrderQty)
-	e.price, _ = bodyStr(m, tagPrice)
-	e.tif, _ = bodyStr(m, tagTimeInForce)
-	e.account, _ = bodyStr(m, tagAccount)
+	e := readEcho(m)
 	switch mt {
 	case "D":
 		p.a.edgeExecReport(o, &e, engine.ReasonThrottle.FIXRejReason(), text)
