@@ -1,6 +1,7 @@
 package fix
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -417,11 +418,27 @@ func (p *party) throttled(m *quickfix.Message, mt string) {
 
 // submitErr is the refusal for a command the venue did not take.
 func submitErr(err error) (engine.Reason, string) {
+	var block *venue.RiskBlock
+	if errors.As(err, &block) {
+		// Pre-trade scoring's own words: "risk: <reasons>".
+		return engine.ReasonRisk, block.Error()
+	}
 	r := engine.ReasonUnavailable
 	if errors.Is(err, venue.ErrBusy) {
 		r = engine.ReasonBusy
 	}
 	return r, reasonText(r, &textCtx{})
+}
+
+// origin is where this session's orders come from, for pre-trade scoring.
+func (p *party) origin() venue.Origin {
+	o := venue.Origin{Channel: "fix", Session: p.name}
+	p.mu.Lock()
+	if p.conn != nil {
+		o.Source = p.conn.RemoteAddr().String()
+	}
+	p.mu.Unlock()
+	return o
 }
 
 func (p *party) onNewOrder(m *quickfix.Message) quickfix.MessageRejectError {
@@ -437,7 +454,7 @@ func (p *party) onNewOrder(m *quickfix.Message) quickfix.MessageRejectError {
 		p.send(o.m)
 		return nil
 	}
-	if err := p.a.v.Submit(&cmd); err != nil {
+	if err := p.a.v.SubmitOrder(context.Background(), &cmd, p.origin()); err != nil {
 		r, text := submitErr(err)
 		p.a.edgeExecReport(o, &echo, r.FIXRejReason(), text)
 		p.send(o.m)
@@ -462,7 +479,11 @@ func (p *party) onCancel(m *quickfix.Message, replace bool) quickfix.MessageReje
 	if replace {
 		p.putReq(cmd.ClOrdID, pendingReq{qty: cmd.Qty, price: cmd.Price})
 	}
-	if err := p.a.v.Submit(&cmd); err != nil {
+	submit := p.a.v.Submit
+	if replace {
+		submit = func(c *engine.Command) error { return p.a.v.SubmitOrder(context.Background(), c, p.origin()) }
+	}
+	if err := submit(&cmd); err != nil {
 		p.takeReq(cmd.ClOrdID)
 		_, text := submitErr(err)
 		p.a.edgeCancelReject(o, &echo, replace, 99, text)
