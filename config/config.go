@@ -118,6 +118,11 @@ type Participant struct {
 	// hash-password`). Empty means an empty password, which is accepted
 	// only while every listener is on loopback (see CheckListeners).
 	PasswordHash string `toml:"password_hash"`
+	// APITokenHash is the SHA-256 (64 hex digits) of the participant's
+	// HTTP API bearer token (made by `fxmatch config hash-token`). Empty:
+	// no HTTP access, except that a participant with the demo or an empty
+	// password gets the demo token (see APITokenHashes).
+	APITokenHash string `toml:"api_token_hash"`
 	// SMP is the self-match-prevention mode: cancel-resting (the default
 	// when empty), cancel-incoming, cancel-both or off.
 	SMP string `toml:"smp"`

@@ -70,6 +70,10 @@ func (c *Config) CheckListeners() error {
 	isDemo := map[string]bool{}
 	for i := range c.Participants {
 		p := &c.Participants[i]
+		if p.APITokenHash != "" && p.APITokenHash == HashAPIToken(DemoAPIToken(p.ID)) {
+			weak = append(weak, fmt.Sprintf("%s (demo API token)", p.ID))
+			continue
+		}
 		if p.PasswordHash == "" {
 			weak = append(weak, fmt.Sprintf("%s (empty password)", p.ID))
 			continue

@@ -141,6 +141,9 @@ func (c *Config) validateParticipants() error {
 				return c.errf(key+".password_hash", "", "not a bcrypt hash (%v); make one with `fxmatch config hash-password`", err)
 			}
 		}
+		if err := checkAPITokenHash(p.APITokenHash); err != nil {
+			return c.errf(key+".api_token_hash", "", "%v", err)
+		}
 		if _, err := engine.ParseSMPMode(p.SMP); err != nil {
 			return c.errf(key+".smp", p.SMP, "unknown mode %q (want cancel-resting, cancel-incoming, cancel-both or off)", p.SMP)
 		}

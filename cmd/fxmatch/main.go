@@ -38,6 +38,7 @@ Commands:
   config example         print a fully commented example configuration (the demo)
   config check FILE      validate a configuration file and summarise it
   config hash-password   read a password from standard input, print its bcrypt hash
+  config hash-token      print a fresh random HTTP API token and its api_token_hash
   bench [arguments]      run the benchmarks (fxmatch bench -h)
   replay COMMAND [flags] the regulator's read-only tools on a journal: book,
                          order, trades, verify, export (fxmatch replay -h)

@@ -58,9 +58,15 @@ func TestServeStartsAndStops(t *testing.T) {
 		name string
 		args func(dir string) []string
 	}{
-		{"no command", func(dir string) []string { return []string{"--data", dir, "--fix-addr", "127.0.0.1:0"} }},
-		{"serve", func(dir string) []string { return []string{"serve", "--data", dir, "--fix-addr", "127.0.0.1:0"} }},
-		{"serve -data", func(dir string) []string { return []string{"serve", "-data=" + dir, "-fix-addr=127.0.0.1:0"} }},
+		{"no command", func(dir string) []string {
+			return []string{"--data", dir, "--fix-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}
+		}},
+		{"serve", func(dir string) []string {
+			return []string{"serve", "--data", dir, "--fix-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}
+		}},
+		{"serve -data", func(dir string) []string {
+			return []string{"serve", "-data=" + dir, "-fix-addr=127.0.0.1:0", "-http-addr=127.0.0.1:0"}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "nested", "data")
@@ -77,7 +83,7 @@ func TestServeStartsAndStops(t *testing.T) {
 			banner := out.String()
 			for _, want := range []string{
 				dir, "shard 0       USD/CNY EUR/USD USD/JPY EUR/CNY",
-				"FIX 4.4       127.0.0.1:", "TargetCompID FXMATCH", "127.0.0.1:8080  not yet built", "127.0.0.1:4222  not yet built",
+				"FIX 4.4       127.0.0.1:", "TargetCompID FXMATCH", "HTTP          http://127.0.0.1:", "127.0.0.1:4222  not yet built",
 				"REGULATOR (regulator, read-only, drop copy of all)", "BANKC (bank, cancel on disconnect)",
 			} {
 				if !strings.Contains(banner, want) {
@@ -123,7 +129,7 @@ func TestServeWithConfigFileAndOverrides(t *testing.T) {
 		cancel()
 		t.Fatalf("serve did not start; stdout:\n%s\nstderr:\n%s", out.String(), errb.String())
 	}
-	for _, want := range []string{"shard 0       EUR/USD:", "shard 1       EUR/CNY:", "FIX 4.4       127.0.0.1:", "HTTP          127.0.0.1:0", "trade date 2026-11-25", "durability    none"} {
+	for _, want := range []string{"shard 0       EUR/USD:", "shard 1       EUR/CNY:", "FIX 4.4       127.0.0.1:", "HTTP          http://127.0.0.1:", "trade date 2026-11-25", "durability    none"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, out.String())
 		}

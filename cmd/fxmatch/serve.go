@@ -145,7 +145,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "fxmatch: FIX listener %s: %v\n", cfg.Listen.FIX, err)
 		return exitFail
 	}
-	printBanner(stdout, cfg, f.configFile, dataDir, time.Now(), v, acc.Addr().String())
+	httpf, err := startHTTP(v, cfg.Listen.HTTP, nil, logger)
+	if err != nil {
+		acc.Close()
+		fmt.Fprintf(stderr, "fxmatch: %v\n", err)
+		return exitFail
+	}
+	defer httpf.Close()
+	printBanner(stdout, cfg, f.configFile, dataDir, time.Now(), v, acc.Addr().String(), httpf.Addr())
 	stopCheckpoints := checkpointOnSignal(ctx, v, dataDir, logger)
 	defer stopCheckpoints()
 	vctx, stopVenue := context.WithCancel(context.Background())
@@ -155,6 +162,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		case <-ctx.Done():
 		case <-vctx.Done():
 		}
+		httpf.Close()
 		acc.Close()
 		stopVenue()
 	}()
@@ -221,7 +229,7 @@ func checkpointOnSignal(ctx context.Context, v *venue.Venue, dataDir string, log
 const notBuilt = "not yet built: nothing listens here yet"
 
 // printBanner says what runs where, and what does not run yet.
-func printBanner(w io.Writer, cfg *config.Config, configFile, dataDir string, now time.Time, v *venue.Venue, fixAddr string) {
+func printBanner(w io.Writer, cfg *config.Config, configFile, dataDir string, now time.Time, v *venue.Venue, fixAddr, httpAddr string) {
 	source := "built-in demo (`fxmatch config example` prints it)"
 	if configFile != "" {
 		source = configFile
@@ -244,7 +252,7 @@ func printBanner(w io.Writer, cfg *config.Config, configFile, dataDir string, no
 			i, strings.Join(sh.Instruments, " "), date/10000, date/100%100, date%100, seq)
 	}
 	fmt.Fprintf(w, "  FIX 4.4       %s  TargetCompID FXMATCH; dictionary: fix/spec/FIX44-fxmatch.xml\n", fixAddr)
-	fmt.Fprintf(w, "  HTTP          %s  %s\n", cfg.Listen.HTTP, notBuilt)
+	fmt.Fprintf(w, "  HTTP          http://%s/api/v1  Bearer tokens; API described at /openapi.json\n", httpAddr)
 	fmt.Fprintf(w, "  NATS          %s  %s\n", cfg.Listen.NATS, notBuilt)
 	fmt.Fprintln(w, "fxmatch: running; stop with Ctrl-C (SIGINT) or SIGTERM")
 }
