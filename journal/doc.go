@@ -51,7 +51,9 @@
 //
 // Durability: DurabilitySync (the default) syncs every group commit.
 // DurabilityNone writes without sync — a machine crash loses acknowledged
-// records — and exists for benchmarks; Open logs it at error level.
+// records — and exists for benchmarks; Open logs it at error level. With
+// nothing to wait for, the writer acknowledges each group itself right
+// after applying it, without handing it to the acker.
 //
 // # Keys
 //

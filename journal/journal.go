@@ -375,7 +375,8 @@ type Appender struct {
 // last journaled record as its last block states it (sequence 1 and
 // GenesisHash for a new shard); recovery replays through Records (which
 // checks every link it reads) before it appends. onDurable (may be nil)
-// is called once per Append, in order, on the journal's acker goroutine:
+// is called once per Append, in order, on the journal's acker goroutine
+// (its writer goroutine with DurabilityNone, where there is no sync to wait for):
 // with err nil once the batch's records are durable (the moment
 // acknowledgements may leave), or with an error wrapping ErrUnavailable if
 // they never will be. It must not block and must not call back into the
@@ -625,6 +626,14 @@ func (j *Journal) writer() {
 		j.mu.Unlock()
 
 		job.err = j.apply(job)
+		if job.err == nil && !j.wo.Sync {
+			// Nothing to wait for: acknowledge here rather than wake the
+			// acker (a goroutine hand-off is most of a NoSync commit's
+			// latency). Every earlier job was finished here too, so the
+			// order of acknowledgements is kept.
+			j.finish(job)
+			continue
+		}
 		j.jobs <- job
 		if job.err != nil {
 			return
@@ -637,29 +646,7 @@ func (j *Journal) writer() {
 func (j *Journal) acker() {
 	defer close(j.done)
 	for job := range j.jobs {
-		err := job.err
-		if err == nil && j.wo.Sync {
-			err = job.batch.SyncWait()
-		}
-		if ferr := j.Err(); ferr != nil {
-			err = ferr // already failed: this group was never synced as a whole
-		} else if err != nil {
-			err = j.fail(err)
-		}
-		j.ack(job.segs, err)
-		if err == nil {
-			j.stats.commits.Add(1)
-			j.stats.records.Add(job.records)
-			j.stats.bytes.Add(job.bytes)
-			j.stats.blocks.Add(job.block)
-			j.pruneSnapshots(job.segs)
-		}
-		j.mu.Lock()
-		j.putSegmentsLocked(job.segs)
-		j.mu.Unlock()
-		clear(job.segs)
-		job.batch.Reset()
-		j.freeJobs <- job
+		j.finish(job)
 	}
 	// The writer has stopped. If it stopped on a failure, what is still
 	// queued will never be written: report it lost, after everything
@@ -673,6 +660,35 @@ func (j *Journal) acker() {
 		j.mu.Unlock()
 		j.ack(q, err)
 	}
+}
+
+// finish waits for a group commit's sync (in sync mode), acknowledges it
+// and recycles it. The acker runs it for every job in sync mode; in
+// NoSync mode the writer runs it itself for the jobs that applied.
+func (j *Journal) finish(job *commitJob) {
+	err := job.err
+	if err == nil && j.wo.Sync {
+		err = job.batch.SyncWait()
+	}
+	if ferr := j.Err(); ferr != nil {
+		err = ferr // already failed: this group was never synced as a whole
+	} else if err != nil {
+		err = j.fail(err)
+	}
+	j.ack(job.segs, err)
+	if err == nil {
+		j.stats.commits.Add(1)
+		j.stats.records.Add(job.records)
+		j.stats.bytes.Add(job.bytes)
+		j.stats.blocks.Add(job.block)
+		j.pruneSnapshots(job.segs)
+	}
+	j.mu.Lock()
+	j.putSegmentsLocked(job.segs)
+	j.mu.Unlock()
+	clear(job.segs)
+	job.batch.Reset()
+	j.freeJobs <- job
 }
 
 // takeLocked moves the next group commit's segments from the queue to

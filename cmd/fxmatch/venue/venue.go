@@ -9,8 +9,13 @@
 //	                         └─ stage.Deliver: journal.Append (encode, chain)
 //	                                            + keep the batch's events
 //	journal writer ── group commit + Sync ── onDurable(first, last)
-//	                         │
-//	publisher goroutine ── hub.Publish(events up to last) ──> subscribers
+//	(acker goroutine)        │
+//	                         └─ hub.Publish(events up to last) ──> subscribers
+//
+// The hub is published to from onDurable itself, on the journal's acker
+// goroutine (its writer with durability none): Publish never blocks, and
+// a publisher goroutine of its own would put one more goroutine wake-up
+// between a batch becoming durable and its ExecutionReports.
 //
 // Recovery (Open): for each shard, the latest snapshot is restored (its
 // state hash checked) and the journal after it is replayed through the
@@ -305,6 +310,7 @@ func (v *Venue) openShard(si int, now time.Time) (*shardRun, error) {
 	sr := &shardRun{v: v, idx: si, eng: eng, lastSnap: last, recoveredDate: eng.TradeDate(), recoveredSeq: last}
 	sr.durable.Store(last)
 	sr.published.Store(last)
+	sr.releaseUpTo = last
 	for li, in := range eng.Instruments() {
 		g := v.symbols[in.Symbol]
 		v.where[g] = instLoc{shard: si, local: engine.InstrumentID(li)}
@@ -312,7 +318,6 @@ func (v *Venue) openShard(si int, now time.Time) (*shardRun, error) {
 		sr.global = append(sr.global, g)
 	}
 	sr.pending = make(chan pendingBatch, v.opts.PendingBatches)
-	sr.durableCh = make(chan struct{}, 1)
 	app, err := v.j.Appender(uint16(si), sr.onDurable)
 	if err != nil {
 		return nil, err
@@ -354,12 +359,19 @@ type shardRun struct {
 	recoveredSeq  uint64
 
 	// pending holds batches whose events wait for durability, in order.
+	// Deliver queues a batch before it hands it to the journal, so the
+	// batch is there by the time onDurable reports it.
 	pending   chan pendingBatch
 	durable   atomic.Uint64
 	published atomic.Uint64 // the last seq whose events the hub has
-	durableCh chan struct{} // 1-buffered wake-up for the publisher
 	failErr   atomic.Pointer[error]
 	free      sync.Pool
+
+	// relMu serialises release: onDurable on the journal's goroutine and
+	// Run's final release after the journal has closed.
+	relMu       sync.Mutex
+	relNext     *pendingBatch // taken from pending, not yet durable
+	releaseUpTo uint64
 }
 
 type pendingBatch struct {
@@ -373,10 +385,6 @@ type pendingBatch struct {
 // publisher, and takes a snapshot when one is due. Events are translated
 // to global instrument ids in the copy only.
 func (sr *shardRun) Deliver(b *shard.Batch) error {
-	if err := sr.app.Append(b.Commands, b.Events, b.Ends); err != nil {
-		sr.v.fail(err)
-		return err
-	}
 	buf, _ := sr.free.Get().(*[]engine.Event)
 	if buf == nil {
 		buf = new([]engine.Event)
@@ -388,6 +396,10 @@ func (sr *shardRun) Deliver(b *shard.Batch) error {
 	*buf = evs
 	last := b.Commands[len(b.Commands)-1].Seq
 	sr.pending <- pendingBatch{last: last, events: buf}
+	if err := sr.app.Append(b.Commands, b.Events, b.Ends); err != nil {
+		sr.v.fail(err)
+		return err
+	}
 	if last-sr.lastSnap >= sr.v.opts.SnapshotEvery {
 		sr.snapBuf = sr.eng.AppendSnapshot(sr.snapBuf[:0])
 		if err := sr.app.PutSnapshot(last, journal.Hash(sha256.Sum256(sr.snapBuf)), sr.snapBuf); err != nil {
@@ -399,48 +411,45 @@ func (sr *shardRun) Deliver(b *shard.Batch) error {
 	return nil
 }
 
-// onDurable runs on the journal's writer goroutine; it must not block.
+// onDurable runs on the journal's goroutine; it must not block. It
+// releases the batches that became durable to the hub, in order. Once the
+// journal has failed nothing more is published: those events were never
+// durable.
 func (sr *shardRun) onDurable(first, last uint64, err error) {
 	if err != nil {
 		sr.failErr.Store(&err)
 		sr.v.fail(err)
-	} else {
-		sr.durable.Store(last)
+		return
 	}
-	select {
-	case sr.durableCh <- struct{}{}:
-	default:
-	}
+	sr.durable.Store(last)
+	sr.release(last)
 }
 
-// publish releases durable batches to the hub, in order, until ctx ends.
-// Once the journal has failed nothing more is published: those events were
-// never durable.
-func (sr *shardRun) publish(ctx context.Context) {
-	var next *pendingBatch
+// release publishes the pending batches up to seq durable. A batch is in
+// pending before the journal has it (Deliver), so the channel never has
+// to be waited for here.
+func (sr *shardRun) release(durable uint64) {
+	sr.relMu.Lock()
+	defer sr.relMu.Unlock()
+	if sr.failErr.Load() != nil {
+		return
+	}
 	for {
-		if next == nil {
+		if sr.relNext == nil {
 			select {
 			case pb := <-sr.pending:
-				next = &pb
-			case <-ctx.Done():
+				sr.relNext = &pb
+			default:
 				return
 			}
 		}
-		for next.last > sr.durable.Load() {
-			if sr.failErr.Load() != nil {
-				return
-			}
-			select {
-			case <-sr.durableCh:
-			case <-ctx.Done():
-				return
-			}
+		if sr.relNext.last > durable {
+			return
 		}
-		sr.v.hub.Publish(*next.events)
-		sr.published.Store(next.last)
-		sr.free.Put(next.events)
-		next = nil
+		sr.v.hub.Publish(*sr.relNext.events)
+		sr.published.Store(sr.relNext.last)
+		sr.free.Put(sr.relNext.events)
+		sr.relNext = nil
 	}
 }
 
@@ -468,10 +477,7 @@ func (v *Venue) Run(ctx context.Context) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make(chan error, len(v.shards))
-	pubCtx, stopPub := context.WithCancel(context.Background())
-	var pubs sync.WaitGroup
 	for _, sr := range v.shards {
-		pubs.Go(func() { sr.publish(pubCtx) })
 		wg.Go(func() {
 			if err := sr.sh.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				errs <- fmt.Errorf("shard %d: %w", sr.idx, err)
@@ -480,19 +486,13 @@ func (v *Venue) Run(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
-	// The shards have stopped: what they handed the journal is committed by
-	// Close; the publishers then release what became durable (bounded: a
-	// failed journal publishes nothing more).
+	// The shards have stopped: what they handed the journal is committed
+	// and reported durable by Close (a failed journal publishes nothing
+	// more); release what is left, in case.
 	jerr := v.j.Close()
-	deadline := time.Now().Add(2 * time.Second)
 	for _, sr := range v.shards {
-		sr.onDurable(0, sr.app.Durable(), nil)
-		for sr.published.Load() < sr.app.Durable() && sr.failErr.Load() == nil && time.Now().Before(deadline) {
-			time.Sleep(100 * time.Microsecond)
-		}
+		sr.release(sr.app.Durable())
 	}
-	stopPub()
-	pubs.Wait()
 	v.hub.Close()
 	v.closed.Store(true)
 	close(errs)
