@@ -65,6 +65,18 @@ func (k Kind) String() string {
 // MarshalText makes Kind a word in JSON.
 func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
+// UnmarshalText reads the word back, so that Go clients of the assistant's
+// chat endpoint can decode a Result.
+func (k *Kind) UnmarshalText(b []byte) error {
+	for _, c := range []Kind{KindClarify, KindOrder, KindQuestion} {
+		if string(b) == c.String() {
+			*k = c
+			return nil
+		}
+	}
+	return fmt.Errorf("chat: unknown kind %q", b)
+}
+
 // Result is the parse of one message: exactly one of Order, Question and
 // Clarify is set, as Kind says.
 type Result struct {
@@ -122,6 +134,17 @@ func (k QuestionKind) String() string {
 
 // MarshalText makes QuestionKind a word in JSON.
 func (k QuestionKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText reads the word back.
+func (k *QuestionKind) UnmarshalText(b []byte) error {
+	for c := BestBid; c <= Depth; c++ {
+		if string(b) == c.String() {
+			*k = c
+			return nil
+		}
+	}
+	return fmt.Errorf("chat: unknown question kind %q", b)
+}
 
 // Question is a market-data question about one instrument.
 type Question struct {
@@ -191,6 +214,17 @@ func (r Reason) String() string {
 
 // MarshalText makes Reason a word in JSON.
 func (r Reason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText reads the word back.
+func (r *Reason) UnmarshalText(b []byte) error {
+	for i, name := range reasonNames {
+		if name != "" && string(b) == name {
+			*r = Reason(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("chat: unknown reason %q", b)
+}
 
 // Clarify is a question to ask the dealer back.
 type Clarify struct {

@@ -451,3 +451,27 @@ func checkOrder(t *testing.T, msg string, ins []engine.Instrument, o *Order) {
 		t.Fatalf("Parse(%q): confirmation %q", msg, o.Confirm)
 	}
 }
+
+// TestResultJSONRoundTrip: a Result written as JSON (the assistant's chat
+// endpoint) reads back into the same Result.
+func TestResultJSONRoundTrip(t *testing.T) {
+	for _, msg := range []string{"buy 5m usdcny at 7.1020", "depth eur/usd", "buy usdcny", "sell 1m usdcny at 7.5000"} {
+		r := Parse(msg, demo())
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Result
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("%q: %s: %v", msg, b, err)
+		}
+		b2, _ := json.Marshal(back)
+		if string(b) != string(b2) {
+			t.Errorf("%q: %s read back as %s", msg, b, b2)
+		}
+	}
+	var k Kind
+	if err := json.Unmarshal([]byte(`"sideways"`), &k); err == nil {
+		t.Error("an unknown kind was read")
+	}
+}

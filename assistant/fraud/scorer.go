@@ -173,7 +173,7 @@ func (s *Scorer) Score(ev *Event) Result {
 	s.lastTS = ts
 	switch ev.Kind {
 	case KindOrder:
-		return s.order(ts, ev)
+		return s.order(ts, ev, true)
 	case KindLogin:
 		s.login(ts, ev)
 	case KindCancel:
@@ -362,9 +362,30 @@ var (
 	ln4 = math.Log(4)
 )
 
-// order scores an order, then learns from it.
-func (s *Scorer) order(ts int64, ev *Event) Result {
-	p, idx := s.account(ev)
+// Preview scores an order as Score would, without learning from it: a
+// dealer asking "would this pass?" must not make the order it then sends
+// look like the second of a burst. The account's profile is not created
+// or made more recent (an unknown account is scored against an empty
+// profile), and the scorer's clock does not move. ev must be an order.
+func (s *Scorer) Preview(ev *Event) Result {
+	if ev.Kind != KindOrder {
+		return Result{}
+	}
+	return s.order(max(ev.TS, s.lastTS), ev, false)
+}
+
+// order scores an order, then learns from it if learn is set.
+func (s *Scorer) order(ts int64, ev *Event, learn bool) Result {
+	var p *profile
+	var idx int32
+	if learn {
+		p, idx = s.account(ev)
+	} else if p = s.lookup(ev.Account); p == nil {
+		p = &profile{account: ev.Account, acctH: fnv64(ev.Account), first: ts}
+		if ev.Participant != "" {
+			p.partH = fnv64(ev.Participant)
+		}
+	}
 	sym := s.syms.id(ev.Symbol)
 	srcH := sourceHash(ev.Source)
 	q := ev.Qty
@@ -543,7 +564,9 @@ func (s *Scorer) order(ts int64, ev *Event) Result {
 		r.addReason(rs)
 	}
 
-	s.learnOrder(ts, ev, p, idx, sym, srcH, cls, n60, logR, large)
+	if learn {
+		s.learnOrder(ts, ev, p, idx, sym, srcH, cls, n60, logR, large)
+	}
 	return r
 }
 

@@ -487,3 +487,30 @@ func TestEveryReasonReads(t *testing.T) {
 		}
 	}
 }
+
+// TestPreviewDoesNotLearn: a preview scores like Score but leaves the
+// scorer as it was, so the order sent after it is scored exactly as if
+// there had been no preview (and a preview of an unknown account creates
+// no profile).
+func TestPreviewDoesNotLearn(t *testing.T) {
+	a, b := warmScenario(t), warmScenario(t)
+	ev := Event{TS: a.ts, Kind: KindOrder, Participant: "BANK1", Account: "ACC3", Source: "dev-evil", OrderID: "p1",
+		Symbol: "EUR/USD", Side: SideSell, Qty: 40e6, OrdType: OrdMarket, TIF: TIFIOC, Mid: 1.08}
+	n := a.s.Accounts()
+	for k := 0; k < 5; k++ {
+		p := a.s.Preview(&ev)
+		if !p.Scored || p.Action == Allow {
+			t.Fatalf("preview %d: %+v, want a scored, flagged result", k, p)
+		}
+	}
+	stranger := ev
+	stranger.Account, stranger.Participant = "NOBODY", "NOBANK"
+	a.s.Preview(&stranger)
+	if a.s.Accounts() != n {
+		t.Fatalf("previews changed the profiles held: %d, then %d", n, a.s.Accounts())
+	}
+	ra, rb := a.s.Score(&ev), b.s.Score(&ev)
+	if ra.Score != rb.Score || ra.Features != rb.Features {
+		t.Fatalf("after previews: score %v features %v; without: %v %v", ra.Score, ra.Features, rb.Score, rb.Features)
+	}
+}
