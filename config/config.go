@@ -58,6 +58,8 @@ type Config struct {
 	// dates; they do not stop trading.
 	Holidays map[string][]string `toml:"holidays"`
 	Shards   []Shard             `toml:"shard"`
+	// Risk is the pre-trade scoring policy (risk.go).
+	Risk Risk `toml:"risk"`
 
 	// Where the configuration came from, for error messages only: the file
 	// name and the line of each key path (see positions.go). Empty for a

@@ -44,6 +44,7 @@ func (c *Config) Validate() error {
 	for _, check := range []func() error{
 		c.validateVenue, c.validateListen, c.validateParticipants,
 		c.validateCredit, c.validateInstruments, c.validateHolidays, c.validateShards,
+		c.validateRisk,
 	} {
 		if err := check(); err != nil {
 			return err

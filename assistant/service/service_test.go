@@ -12,34 +12,13 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
+	"fxmatch/assistant/internal/natstest"
 	"fxmatch/config"
 )
 
-// runNATS starts a NATS server in-process on a free loopback port, as the
-// nats-server project's own tests do, and stops it when the test ends.
-func runNATS(t testing.TB) *server.Server {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(5 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	t.Cleanup(ns.Shutdown)
-	return ns
-}
+func runNATS(t testing.TB) *server.Server { return natstest.Run(t) }
 
-func connect(t testing.TB, ns *server.Server) *nats.Conn {
-	t.Helper()
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	return nc
-}
+func connect(t testing.TB, ns *server.Server) *nats.Conn { return natstest.Connect(t, ns) }
 
 // startService runs the assistant for the demo configuration on ns, with
 // a fast quote interval.
@@ -63,19 +42,9 @@ func startService(t testing.TB, ns *server.Server, mod func(*Options)) *Service 
 	return s
 }
 
-// checkFor polls f until it returns nil or the time is up (nats-server's
-// habit: no sleeps standing in for synchronisation).
 func checkFor(t testing.TB, total time.Duration, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(total)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = f(); err == nil {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("after %v: %v", total, err)
+	natstest.CheckFor(t, total, f)
 }
 
 // request sends a request and returns the body, or the micro error's code
@@ -360,5 +329,29 @@ func TestChat(t *testing.T) {
 	}
 	if _, code, _ := request(t, nc, SubjectChat, "[1]"); code != CodeBadRequest {
 		t.Errorf("bad body: code %q", code)
+	}
+}
+
+// TestScoreRequestAppendJSON: the hand-written encoder reads back as the
+// same request through encoding/json, escapes included.
+func TestScoreRequestAppendJSON(t *testing.T) {
+	for _, r := range []ScoreRequest{
+		order("a\"b\\c\n", "5000000", time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)),
+		{Participant: "P", ClOrdID: "x", OrigClOrdID: "w", Symbol: "EUR/USD", Side: "sell", OrdType: "market", TIF: "ioc", Qty: "100000", Preview: true},
+		{},
+	} {
+		b := r.AppendJSON(nil)
+		var back ScoreRequest
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		if back != r {
+			t.Errorf("%s read back as %+v, want %+v", b, back, r)
+		}
+	}
+	r := order("id", "5000000", time.Now())
+	buf := make([]byte, 0, 512)
+	if n := testing.AllocsPerRun(100, func() { buf = r.AppendJSON(buf[:0]) }); n != 0 {
+		t.Errorf("AppendJSON allocates %.0f times", n)
 	}
 }

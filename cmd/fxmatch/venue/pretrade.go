@@ -32,10 +32,39 @@ func (b *RiskBlock) Error() string {
 
 func (b *RiskBlock) Is(target error) bool { return target == ErrRiskBlocked }
 
+// Screener decides whether an order may be sequenced: nil lets it
+// through, a *RiskBlock refuses it (assistant/risk.Gate scores it on the
+// assistant over NATS). It must return within its own deadline whatever
+// happens to the assistant: SubmitOrder waits for it. It is called from
+// every front end's goroutines at once.
+type Screener interface {
+	Screen(ctx context.Context, cmd *engine.Command, o Origin) error
+}
+
+// screenerBox lets an interface value sit behind an atomic pointer.
+type screenerBox struct{ s Screener }
+
+// SetScreener installs pre-trade scoring for every later SubmitOrder (nil
+// removes it). Set it before the front ends start taking orders.
+func (v *Venue) SetScreener(s Screener) {
+	if s == nil {
+		v.screener.Store(nil)
+		return
+	}
+	v.screener.Store(&screenerBox{s})
+}
+
 // SubmitOrder is how the front ends (FIX, HTTP) enter an order or a
-// replace: it is scored before it is sequenced, then submitted.
-//
-// Pre-trade scoring is not wired in yet: SubmitOrder is Submit.
+// replace: it is scored by the screener, if one is set, before it is
+// sequenced, then submitted. Without a screener it is Submit plus one
+// atomic load. A refusal is a *RiskBlock (errors.Is ErrRiskBlocked); the
+// order never reaches the engine or the journal (the screener logs and
+// alerts it).
 func (v *Venue) SubmitOrder(ctx context.Context, cmd *engine.Command, o Origin) error {
+	if b := v.screener.Load(); b != nil && (cmd.Kind == engine.CmdNewOrder || cmd.Kind == engine.CmdReplace) {
+		if err := b.s.Screen(ctx, cmd, o); err != nil {
+			return err
+		}
+	}
 	return v.Submit(cmd)
 }

@@ -107,6 +107,8 @@ type Venue struct {
 	failed atomic.Pointer[error]
 	ran    atomic.Bool
 	closed atomic.Bool
+	// screener is pre-trade scoring (pretrade.go); nil: none.
+	screener atomic.Pointer[screenerBox]
 }
 
 type instLoc struct {
