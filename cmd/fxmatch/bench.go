@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 const benchUsage = `usage: fxmatch bench engine [flags]
        fxmatch bench journal [flags]   (fxmatch bench journal --help)
+       fxmatch bench fix [flags]       (fxmatch bench fix --help)
 
 Measures the matching engine on a seeded, realistic interbank FX workload
 (package fxmatch/engine/enginebench): the matching core alone (throughput,
@@ -29,8 +31,8 @@ Flags:
                   (default 3 for the core, 2 per input)
 `
 
-// runBench is `fxmatch bench`: today one benchmark, engine.
-func runBench(args []string, stdout, stderr io.Writer) int {
+// runBench is `fxmatch bench`: engine, journal or fix.
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && isHelp(args[0]) {
 		fmt.Fprint(stdout, benchUsage)
 		return exitOK
@@ -38,11 +40,14 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "journal" {
 		return runBenchJournal(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "fix" {
+		return runBenchFix(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "engine" {
 		if len(args) == 0 {
-			fmt.Fprintf(stderr, "fxmatch bench: which benchmark? (engine, journal)\n\n")
+			fmt.Fprintf(stderr, "fxmatch bench: which benchmark? (engine, journal, fix)\n\n")
 		} else {
-			fmt.Fprintf(stderr, "fxmatch bench: unknown benchmark %q (want engine or journal)\n\n", args[0])
+			fmt.Fprintf(stderr, "fxmatch bench: unknown benchmark %q (want engine, journal or fix)\n\n", args[0])
 		}
 		fmt.Fprint(stderr, benchUsage)
 		return exitUsage

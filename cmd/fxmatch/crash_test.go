@@ -11,15 +11,14 @@ package main
 //   - the venue restarted on it (recovery = latest snapshot + replay) shows
 //     the same book as a replay from genesis.
 //
-// The client is a minimal FIX 4.4 speaker written here on a raw socket, so
-// the test depends on nothing but the binary.
+// The client is fixbench's raw FIX 4.4 client on a plain socket, so the
+// test depends on nothing but the binary.
 
 import (
-	"bufio"
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"os/exec"
@@ -32,6 +31,7 @@ import (
 	"time"
 
 	"fxmatch/engine"
+	"fxmatch/fix/fixbench"
 	"fxmatch/journal/audit"
 )
 
@@ -103,90 +103,54 @@ func (p *venueProc) stop(t *testing.T) {
 	}
 }
 
-// rawFIX is a minimal FIX 4.4 initiator: enough to log on, send orders and
-// read what comes back.
+// rawFIX is the test's side of a FIX session: fixbench's raw client (the
+// load generator's) with the messages turned into maps for the checks.
 type rawFIX struct {
-	conn   net.Conn
+	c      *fixbench.Client
 	sender string
-	seq    int
-	mu     sync.Mutex
 	in     chan map[int]string
 	groups chan []map[int]string // market data entries, per W message
 }
 
 func dialFIX(t *testing.T, addr, sender string) *rawFIX {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	c, err := fixbench.Dial(context.Background(), addr, fixbench.DialOptions{Sender: sender, Password: "demo"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &rawFIX{conn: c, sender: sender, in: make(chan map[int]string, 1<<16), groups: make(chan []map[int]string, 16)}
+	f := &rawFIX{c: c, sender: sender, in: make(chan map[int]string, 1<<16), groups: make(chan []map[int]string, 16)}
 	go f.read()
-	f.send("A", "98=0|108=30|141=Y|554=demo")
-	select {
-	case m, ok := <-f.in:
-		if !ok || m[35] != "A" {
-			t.Fatalf("%s: logon answered with %v", sender, m)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%s: no logon answer", sender)
-	}
 	return f
 }
 
+// send sends body ("tag=value|tag=value", | for SOH) after the header.
 func (f *rawFIX) send(msgType, body string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.seq++
-	now := time.Now().UTC().Format("20060102-15:04:05.000")
-	b := fmt.Sprintf("35=%s|49=%s|56=FXMATCH|34=%d|52=%s|%s|", msgType, f.sender, f.seq, now, body)
-	b = strings.ReplaceAll(b, "|", "\x01")
-	msg := fmt.Sprintf("8=FIX.4.4\x019=%d\x01%s", len(b), b)
-	sum := 0
-	for i := 0; i < len(msg); i++ {
-		sum += int(msg[i])
-	}
-	msg += fmt.Sprintf("10=%03d\x01", sum%256)
-	f.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	_, err := io.WriteString(f.conn, msg)
-	return err
+	_ = f.c.Conn().SetWriteDeadline(time.Now().Add(5 * time.Second))
+	return f.c.Send(msgType, []byte(strings.ReplaceAll(body, "|", "\x01")+"\x01"))
 }
 
-// read splits the stream into messages (at 10=xxx) and their fields.
+// read turns each message into its fields (the client answers test
+// requests itself).
 func (f *rawFIX) read() {
 	defer close(f.in)
-	r := bufio.NewReaderSize(f.conn, 1<<16)
-	var fields []string
 	for {
-		field, err := r.ReadString('\x01')
+		msg, err := f.c.Next()
 		if err != nil {
 			return
 		}
-		field = strings.TrimSuffix(field, "\x01")
-		fields = append(fields, field)
-		if !strings.HasPrefix(field, "10=") {
-			continue
-		}
 		m := map[int]string{}
 		var entries []map[int]string
-		for _, fl := range fields {
-			k, v, _ := strings.Cut(fl, "=")
-			tag, _ := strconv.Atoi(k)
+		for tag, v := range msg.Fields() {
 			if tag == 269 {
 				entries = append(entries, map[int]string{})
 			}
 			if len(entries) > 0 && (tag == 269 || tag == 270 || tag == 271) {
-				entries[len(entries)-1][tag] = v
+				entries[len(entries)-1][tag] = string(v)
 			}
-			m[tag] = v
+			m[tag] = string(v)
 		}
-		fields = fields[:0]
 		if m[35] == "W" {
 			f.groups <- entries
-			continue
-		}
-		if m[35] == "1" { // test request: answer with a heartbeat
-			f.send("0", "112="+m[112])
 			continue
 		}
 		f.in <- m

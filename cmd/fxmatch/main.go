@@ -82,7 +82,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "config":
 		return runConfig(rest, stdin, stdout, stderr)
 	case "bench":
-		return runBench(rest, stdout, stderr)
+		return runBench(ctx, rest, stdout, stderr)
 	case "replay":
 		return runReplay(rest, stdout, stderr)
 	case "journal":

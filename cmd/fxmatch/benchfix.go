@@ -1,0 +1,454 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"fxmatch/config"
+	"fxmatch/fix/fixbench"
+)
+
+const benchFixUsage = `usage: fxmatch bench fix [flags]
+
+A FIX 4.4 load generator (package fxmatch/fix/fixbench) against a venue
+over loopback: each session sends NewOrderSingles open-loop on a fixed
+schedule at the offered rate, and the latency of each order is taken from
+its INTENDED send time (no coordinated omission) to the ExecutionReport
+150=0 acknowledging it: HdrHistogram p50/p99/p99.9/max, the orders sent,
+acknowledged, rejected (by 103 and Text) and missing, and the achieved
+rate. "lag" is how late the generator itself sent (it spins one core to
+keep its schedule at high rates).
+
+Without --addr the bench starts the venue itself: this binary's "serve" as
+a child process on a temporary data directory, with the demo
+configuration changed in two ways — durability as --durability says, and
+the per-session throttle raised to 10,000,000 messages a second so that it
+measures the venue, not its throttle — on 127.0.0.1 port 0; it stops the
+venue and removes the directory at the end.
+
+Sessions log on as the demo participants BANKA, BANKB, BROKER1 and BANKC
+(password demo, ResetSeqNumFlag 141=Y): at most 4 sessions in the demo
+configuration (a participant has one session at a time; REGULATOR may not
+trade). Orders are USD/CNY 1m, buys at 7.0500 and sells at 7.1500, so they
+never trade; with --mix cancel each rests until the session's next order
+carries its cancel (2 messages per order), with --mix ioc the venue
+cancels it at once (1 message per order). Either way the book stays
+bounded for any duration.
+
+Flags:
+  --sessions N       sessions, 1 to 4 (default 1)
+  --rate R           offered orders a second over all sessions (default 10000);
+                     with --find-max, the first step's rate
+  --duration D       measured length of each run (default 5s)
+  --warmup D         sent at the same rate before each run, not measured (default 1s)
+  --mix M            cancel (default) or ioc
+  --durability MODE  sync, none or both (default both: none, then sync);
+                     only without --addr (a running venue has its own)
+  --addr HOST:PORT   a running venue's FIX address instead of starting one;
+                     it must run the demo participants (or see --participants),
+                     and its throttle applies
+  --participants L   comma-separated CompIDs to log on as instead of the demo's
+                     (with --password)
+  --password P       their password (default demo)
+  --find-max         raise the rate ×--factor per run until p99 exceeds
+                     10× the first run's p99 or --p99-limit, or more than 1%
+                     of orders are rejected, missing or behind; report the
+                     highest rate sustained
+  --factor F         the find-max step factor (default 1.5)
+  --p99-limit D      the find-max p99 ceiling (default 5ms)
+  --max-rate R       the find-max search's upper bound (default 2000000)
+  --json             one JSON object instead of the table
+`
+
+// benchFixFlags is the parsed command line of `fxmatch bench fix`.
+type benchFixFlags struct {
+	sessions     int
+	rate         float64
+	duration     time.Duration
+	warmup       time.Duration
+	mix          string
+	durability   string
+	addr         string
+	participants []string
+	password     string
+	findMax      bool
+	factor       float64
+	p99Limit     time.Duration
+	maxRate      float64
+	json         bool
+}
+
+// demoBenchParticipants are the demo's trading participants in the order
+// sessions take them.
+var demoBenchParticipants = []string{"BANKA", "BANKB", "BROKER1", "BANKC"}
+
+func parseBenchFixFlags(args []string) (benchFixFlags, error) {
+	var f benchFixFlags
+	fs := flag.NewFlagSet("fxmatch bench fix", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.IntVar(&f.sessions, "sessions", 1, "")
+	rate := fs.String("rate", "10000", "")
+	fs.DurationVar(&f.duration, "duration", 5*time.Second, "")
+	fs.DurationVar(&f.warmup, "warmup", time.Second, "")
+	fs.StringVar(&f.mix, "mix", string(fixbench.MixCancel), "")
+	fs.StringVar(&f.durability, "durability", "", "")
+	fs.StringVar(&f.addr, "addr", "", "")
+	parts := fs.String("participants", "", "")
+	fs.StringVar(&f.password, "password", config.DemoPassword, "")
+	fs.BoolVar(&f.findMax, "find-max", false, "")
+	fs.Float64Var(&f.factor, "factor", 1.5, "")
+	fs.DurationVar(&f.p99Limit, "p99-limit", 5*time.Millisecond, "")
+	maxRate := fs.String("max-rate", "2000000", "")
+	fs.BoolVar(&f.json, "json", false, "")
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	var err error
+	if f.rate, err = strconv.ParseFloat(*rate, 64); err != nil || !(f.rate > 0) || f.rate > 10_000_000 {
+		return f, fmt.Errorf("--rate %q: want a number of orders a second above 0 and at most 10000000", *rate)
+	}
+	if f.maxRate, err = strconv.ParseFloat(*maxRate, 64); err != nil || !(f.maxRate > 0) || f.maxRate > 10_000_000 {
+		return f, fmt.Errorf("--max-rate %q: want a number of orders a second above 0 and at most 10000000", *maxRate)
+	}
+	switch {
+	case f.duration <= 0 || f.duration > 10*time.Minute:
+		return f, fmt.Errorf("--duration %v: want more than 0 and at most 10m", f.duration)
+	case f.warmup < 0 || f.warmup > time.Minute:
+		return f, fmt.Errorf("--warmup %v: want 0 to 1m", f.warmup)
+	case f.mix != string(fixbench.MixCancel) && f.mix != string(fixbench.MixIOC):
+		return f, fmt.Errorf("--mix %q: want cancel or ioc", f.mix)
+	case !(f.factor > 1) || f.factor > 10:
+		return f, fmt.Errorf("--factor %v: want more than 1 and at most 10", f.factor)
+	case f.p99Limit <= 0:
+		return f, fmt.Errorf("--p99-limit %v: want more than 0", f.p99Limit)
+	}
+	if *parts != "" {
+		for _, p := range strings.Split(*parts, ",") {
+			if p = strings.TrimSpace(p); p == "" {
+				return f, fmt.Errorf("--participants %q: an empty CompID", *parts)
+			}
+			f.participants = append(f.participants, p)
+		}
+		if f.sessions > len(f.participants) {
+			return f, fmt.Errorf("--sessions %d: only %d --participants given", f.sessions, len(f.participants))
+		}
+	} else {
+		if f.sessions < 1 || f.sessions > len(demoBenchParticipants) {
+			return f, fmt.Errorf("--sessions %d: want 1 to 4 (the demo has four trading participants, one session each)", f.sessions)
+		}
+		f.participants = demoBenchParticipants
+	}
+	if f.sessions < 1 {
+		return f, fmt.Errorf("--sessions %d: want at least 1", f.sessions)
+	}
+	f.participants = f.participants[:f.sessions]
+	if f.addr != "" {
+		if _, _, err := net.SplitHostPort(f.addr); err != nil {
+			return f, fmt.Errorf("--addr %q is not a host:port address (e.g. 127.0.0.1:9878)", f.addr)
+		}
+		if f.durability != "" {
+			return f, fmt.Errorf("--durability %q: only without --addr (a running venue has its own durability)", f.durability)
+		}
+	} else {
+		switch f.durability {
+		case "":
+			f.durability = "both"
+		case config.DurabilitySync, config.DurabilityNone, "both":
+		default:
+			return f, fmt.Errorf("--durability %q: want sync, none or both", f.durability)
+		}
+	}
+	return f, nil
+}
+
+// benchFixReport is the --json output.
+type benchFixReport struct {
+	// Target is "spawned" (the bench started the venue) or the --addr.
+	Target string `json:"target"`
+	// LoadAvg is /proc/loadavg's 1-minute figure when the bench started:
+	// the machine is shared, and figures mean little without it.
+	LoadAvg string        `json:"loadavg_1m,omitempty"`
+	Runs    []benchFixRun `json:"runs"`
+}
+
+type benchFixRun struct {
+	// Durability is the spawned venue's ("sync", "none"), or "" for --addr.
+	Durability string                  `json:"durability,omitempty"`
+	Result     *fixbench.Result        `json:"result,omitempty"`
+	FindMax    *fixbench.FindMaxResult `json:"find_max,omitempty"`
+}
+
+func runBenchFix(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprint(stdout, benchFixUsage)
+		return exitOK
+	}
+	f, err := parseBenchFixFlags(args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, benchFixUsage)
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "fxmatch bench fix: %v\n\n%s", err, benchFixUsage)
+		return exitUsage
+	}
+	rep := benchFixReport{Target: f.addr, LoadAvg: loadAvg()}
+	var modes []string
+	switch f.durability {
+	case "":
+		modes = []string{""}
+	case "both":
+		modes = []string{config.DurabilityNone, config.DurabilitySync}
+		rep.Target = "spawned"
+	default:
+		modes = []string{f.durability}
+		rep.Target = "spawned"
+	}
+	if !f.json {
+		fmt.Fprintf(stdout, "fxmatch bench fix: %d session(s) %s, mix %s, %v per run after %v warmup; load average %s\n",
+			f.sessions, strings.Join(f.participants, " "), f.mix, f.duration, f.warmup, rep.LoadAvg)
+		fixbench.WriteTextHeader(stdout)
+	}
+	for _, mode := range modes {
+		addr := f.addr
+		var child *benchVenue
+		if addr == "" {
+			exe, err := os.Executable()
+			if err != nil {
+				fmt.Fprintf(stderr, "fxmatch bench fix: %v\n", err)
+				return exitFail
+			}
+			expected := int(f.rate * (f.warmup + f.duration).Seconds() * 2)
+			if f.findMax {
+				expected = 1_000_000
+			}
+			child, err = startBenchVenue(exe, mode, expected)
+			if err != nil {
+				fmt.Fprintf(stderr, "fxmatch bench fix: %v\n", err)
+				return exitFail
+			}
+			addr = child.fix
+		}
+		o := fixbench.Options{
+			Addr: addr, Participants: f.participants, Password: f.password,
+			Rate: f.rate, Duration: f.duration, Warmup: f.warmup, Mix: fixbench.Mix(f.mix),
+		}
+		label := mode
+		if label == "" {
+			label = "-"
+		}
+		run := benchFixRun{Durability: mode}
+		if f.findMax {
+			run.FindMax, err = fixbench.FindMax(ctx, o, fixbench.FindMaxOptions{
+				Factor: f.factor, P99Limit: f.p99Limit, MaxRate: f.maxRate,
+				Progress: func(st fixbench.Step) {
+					if !f.json {
+						fixbench.WriteTextRow(stdout, label, st.Result)
+						if !st.Sustained {
+							fmt.Fprintf(stdout, "           ↳ not sustained: %s\n", st.Why)
+						}
+					}
+				},
+			})
+			if err == nil && !f.json {
+				fmt.Fprintf(stdout, "%-10s max sustained %.0f orders/s (%s)\n", label, run.FindMax.MaxSustainedRate, run.FindMax.StoppedBecause)
+			}
+		} else {
+			run.Result, err = fixbench.Run(ctx, o)
+			if err == nil && !f.json {
+				fixbench.WriteTextRow(stdout, label, run.Result)
+			}
+		}
+		if child != nil {
+			if serr := child.stop(); serr != nil && err == nil {
+				err = serr
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "fxmatch bench fix: %v\n", err)
+			return exitFail
+		}
+		rep.Runs = append(rep.Runs, run)
+	}
+	if f.json {
+		b, err := fixbench.MarshalIndent(rep)
+		if err != nil {
+			fmt.Fprintf(stderr, "fxmatch bench fix: %v\n", err)
+			return exitFail
+		}
+		fmt.Fprintf(stdout, "%s\n", b)
+	}
+	return exitOK
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	first, _, _ := strings.Cut(string(b), " ")
+	return first
+}
+
+// benchVenue is a venue the bench started as a child process.
+type benchVenue struct {
+	cmd    *exec.Cmd
+	dir    string
+	fix    string
+	stderr *tailBuffer
+	done   chan error
+}
+
+// benchVenueConfig is the demo configuration with the bench's changes:
+// durability, throttle out of the way, the ClOrdID index sized for the
+// run's orders so it does not grow while measured.
+func benchVenueConfig(durability string, expectedOrders int) ([]byte, error) {
+	text := string(config.Example())
+	for _, r := range []struct {
+		old, new string
+		n        int
+	}{
+		{`durability = "sync"`, fmt.Sprintf("durability = %q", durability), 1},
+		{"throttle_per_second = 50_000", "throttle_per_second = 10_000_000", -1},
+		{"orders_per_day_expected = 100_000", fmt.Sprintf("orders_per_day_expected = %d", min(max(expectedOrders, 100_000), 4_000_000)), 1},
+	} {
+		c := strings.Count(text, r.old)
+		if c == 0 || (r.n > 0 && c != r.n) {
+			return nil, fmt.Errorf("the demo configuration no longer has %q once (found %d); update benchVenueConfig", r.old, c)
+		}
+		text = strings.ReplaceAll(text, r.old, r.new)
+	}
+	// The listeners are the command line's (port 0); check the text still
+	// parses before starting a process on it.
+	if _, err := config.Parse([]byte(text), "bench.toml"); err != nil {
+		return nil, err
+	}
+	return []byte(text), nil
+}
+
+// startBenchVenue starts `exe serve` on a temporary data directory and a
+// temporary configuration, every listener on 127.0.0.1 port 0, and returns
+// once its banner names the FIX address and says it runs.
+func startBenchVenue(exe, durability string, expectedOrders int) (*benchVenue, error) {
+	cfg, err := benchVenueConfig(durability, expectedOrders)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "fxmatch-bench-fix-")
+	if err != nil {
+		return nil, err
+	}
+	cfgFile := filepath.Join(dir, "bench.toml")
+	if err := os.WriteFile(cfgFile, cfg, 0o600); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	v := &benchVenue{dir: dir, stderr: &tailBuffer{max: 64 << 10}, done: make(chan error, 1)}
+	v.cmd = exec.Command(exe, "serve", "--config", cfgFile, "--data", filepath.Join(dir, "data"),
+		"--fix-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0")
+	v.cmd.Stderr = v.stderr
+	out, err := v.cmd.StdoutPipe()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := v.cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("starting the venue %s: %w", exe, err)
+	}
+	banner := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		var fixAddr string
+		for sc.Scan() {
+			line := strings.TrimSpace(sc.Text())
+			if rest, ok := strings.CutPrefix(line, "FIX 4.4"); ok && fixAddr == "" {
+				if fields := strings.Fields(rest); len(fields) > 0 {
+					fixAddr = fields[0]
+				}
+			}
+			if strings.HasPrefix(line, "fxmatch: running") {
+				banner <- fixAddr
+			}
+		}
+		io.Copy(io.Discard, out)
+		close(banner)
+		v.done <- v.cmd.Wait()
+	}()
+	select {
+	case a, ok := <-banner:
+		if ok && a != "" {
+			v.fix = a
+			return v, nil
+		}
+		v.kill()
+		return nil, fmt.Errorf("the venue did not name its FIX address:\n%s", v.stderr.String())
+	case <-time.After(60 * time.Second):
+		v.kill()
+		return nil, fmt.Errorf("the venue did not start within 60s:\n%s", v.stderr.String())
+	}
+}
+
+func (v *benchVenue) kill() {
+	v.cmd.Process.Kill()
+	<-v.done
+	os.RemoveAll(v.dir)
+}
+
+// stop asks the venue to stop (SIGINT, as an operator would), waits, and
+// removes its directory.
+func (v *benchVenue) stop() error {
+	defer os.RemoveAll(v.dir)
+	v.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case err := <-v.done:
+		if err != nil {
+			return fmt.Errorf("the venue exited with %v:\n%s", err, v.stderr.String())
+		}
+		return nil
+	case <-time.After(30 * time.Second):
+		v.cmd.Process.Kill()
+		<-v.done
+		return fmt.Errorf("the venue did not stop within 30s of SIGINT; killed")
+	}
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	b   bytes.Buffer
+	max int
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b.Write(p)
+	if over := t.b.Len() - t.max; over > 0 {
+		t.b.Next(over)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.b.String()
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"fxmatch/config"
+)
+
+func TestBenchFixFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--rate", "fast"}, `--rate "fast"`},
+		{[]string{"--rate", "-3"}, `--rate "-3"`},
+		{[]string{"--rate", "0"}, `--rate "0"`},
+		{[]string{"--sessions", "5"}, "--sessions 5: want 1 to 4"},
+		{[]string{"--sessions", "0"}, "--sessions 0"},
+		{[]string{"--duration", "0s"}, "--duration 0s"},
+		{[]string{"--duration", "soon"}, `invalid value "soon" for flag -duration`},
+		{[]string{"--mix", "spray"}, `--mix "spray"`},
+		{[]string{"--durability", "fsync"}, `--durability "fsync"`},
+		{[]string{"--addr", "127.0.0.1:9878", "--durability", "none"}, `--durability "none": only without --addr`},
+		{[]string{"--addr", "nowhere"}, `--addr "nowhere"`},
+		{[]string{"--factor", "1"}, "--factor 1"},
+		{[]string{"--participants", "A,,B"}, `--participants "A,,B"`},
+		{[]string{"--participants", "A", "--sessions", "2"}, "--sessions 2: only 1 --participants"},
+		{[]string{"--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+	} {
+		code, _, errs := runCmd(t, "", append([]string{"bench", "fix"}, tc.args...)...)
+		if code != exitUsage || !strings.Contains(errs, tc.want) || !strings.Contains(errs, "usage: fxmatch bench fix") {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d naming %q, then the usage", tc.args, code, errs, exitUsage, tc.want)
+		}
+	}
+	code, out, _ := runCmd(t, "", "bench", "fix", "--help")
+	if code != exitOK || !strings.Contains(out, "--find-max") {
+		t.Errorf("--help: exit %d, %q", code, out)
+	}
+}
+
+// The bench's venue configuration is the demo with its three changes,
+// and still valid: a change in the demo text that breaks the rewrite is
+// caught here, not by a failed benchmark.
+func TestBenchVenueConfig(t *testing.T) {
+	text, err := benchVenueConfig(config.DurabilityNone, 50_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(text, "bench.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Durable() || cfg.Venue.OrdersPerDayExpected != 4_000_000 {
+		t.Errorf("durable %v, orders_per_day_expected %d", cfg.Durable(), cfg.Venue.OrdersPerDayExpected)
+	}
+	for _, p := range cfg.Participants {
+		if p.ThrottlePerSecond != 10_000_000 {
+			t.Errorf("%s throttle %d", p.ID, p.ThrottlePerSecond)
+		}
+	}
+}
+
+// TestBenchFixSpawned: the real binary runs the bench against venues it
+// starts itself as child processes (none, then sync), and the JSON adds
+// up.
+func TestBenchFixSpawned(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and starts venues")
+	}
+	bin := buildBinary(t)
+	cmd := exec.Command(bin, "bench", "fix", "--sessions", "2", "--rate", "100", "--duration", "1s", "--warmup", "200ms", "--json")
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("bench fix: %v\n%s\n%s", err, out, stderr)
+	}
+	var rep struct {
+		Target string `json:"target"`
+		Runs   []struct {
+			Durability string `json:"durability"`
+			Result     struct {
+				Sessions, Sent, Acked, Rejected, Missing int64
+				Latency                                  struct{ Count int64 } `json:"latency_us"`
+			} `json:"result"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("JSON does not parse: %v\n%s", err, out)
+	}
+	if rep.Target != "spawned" || len(rep.Runs) != 2 || rep.Runs[0].Durability != "none" || rep.Runs[1].Durability != "sync" {
+		t.Fatalf("want runs with durability none then sync on a spawned venue:\n%s", out)
+	}
+	for _, r := range rep.Runs {
+		res := r.Result
+		if res.Sessions != 2 || res.Sent != 100 || res.Acked+res.Rejected+res.Missing != res.Sent || res.Acked != 100 || res.Latency.Count != res.Acked {
+			t.Errorf("%s: %+v: want 100 sent on 2 sessions, all acked, one latency sample each", r.Durability, res)
+		}
+	}
+}

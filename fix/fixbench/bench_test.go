@@ -1,0 +1,205 @@
+package fixbench_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"fxmatch/cmd/fxmatch/venue"
+	"fxmatch/config"
+	"fxmatch/fix"
+	"fxmatch/fix/fixbench"
+)
+
+// startVenue runs the demo venue in-process (durability none, throttle
+// as given) with its FIX acceptor on 127.0.0.1:0, and returns the FIX
+// address.
+func startVenue(t testing.TB, throttle int) string {
+	t.Helper()
+	cfg := config.Demo()
+	cfg.Venue.Durability = config.DurabilityNone
+	for i := range cfg.Participants {
+		cfg.Participants[i].ThrottlePerSecond = throttle
+	}
+	dir := t.TempDir()
+	var logw io.Writer = io.Discard
+	if os.Getenv("FIX_TEST_LOG") == "1" {
+		logw = os.Stderr
+	}
+	log := slog.New(slog.NewTextHandler(logw, nil))
+	v, err := venue.Open(venue.Options{Config: cfg, DataDir: dir, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := fix.Start(context.Background(), v, "127.0.0.1:0", fix.Options{DataDir: dir, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- v.Run(ctx) }()
+	t.Cleanup(func() {
+		a.Close()
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("venue Run: %v", err)
+		}
+	})
+	return a.Addr().String()
+}
+
+// TestRunCounts: a short low-rate run against the real venue, both
+// mixes, two sessions. Every order is answered, the counts add up, the
+// histogram has one sample per ack, the JSON form parses.
+func TestRunCounts(t *testing.T) {
+	addr := startVenue(t, 50_000)
+	for _, mix := range []fixbench.Mix{fixbench.MixCancel, fixbench.MixIOC} {
+		t.Run(string(mix), func(t *testing.T) {
+			res, err := fixbench.Run(context.Background(), fixbench.Options{
+				Addr: addr, Participants: []string{"BANKA", "BANKB"}, Password: config.DemoPassword,
+				Rate: 100, Duration: time.Second, Warmup: 200 * time.Millisecond, Mix: mix,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Sent != 100 {
+				t.Errorf("sent %d measured orders, want 100 (100/s for 1s)", res.Sent)
+			}
+			if res.Acked+res.Rejected+res.Missing != res.Sent {
+				t.Errorf("acked %d + rejected %d + missing %d != sent %d", res.Acked, res.Rejected, res.Missing, res.Sent)
+			}
+			if res.Acked != res.Sent || res.Rejected != 0 || res.Missing != 0 {
+				t.Errorf("acked %d of %d (rejected %d %v, missing %d)", res.Acked, res.Sent, res.Rejected, res.RejectReasons, res.Missing)
+			}
+			if res.Hist.TotalCount() != res.Acked || res.Latency.Count != res.Acked {
+				t.Errorf("histogram has %d samples (summary %d), want one per ack (%d)", res.Hist.TotalCount(), res.Latency.Count, res.Acked)
+			}
+			if res.SendLag.Count != res.Sent {
+				t.Errorf("send lag has %d samples, want one per measured order (%d)", res.SendLag.Count, res.Sent)
+			}
+			if res.SessionRejects != 0 || res.CancelRejects != 0 {
+				t.Errorf("%d session rejects (%s), %d cancel rejects: the generator sent something wrong", res.SessionRejects, res.FirstReject, res.CancelRejects)
+			}
+			// Every order is cancelled: by its cancel request (mix cancel,
+			// warmup included, the last one at the end) or by IOC.
+			if total := res.Sent + 20; res.Cancelled < res.Sent || res.Cancelled > total {
+				t.Errorf("%d cancels reported, want between %d and %d", res.Cancelled, res.Sent, total)
+			}
+			if res.Fills != 0 {
+				t.Errorf("%d fills: the mix must never trade", res.Fills)
+			}
+			if !(res.Latency.P50 > 0 && res.Latency.P50 <= res.Latency.P99 && res.Latency.P99 <= res.Latency.P999 && res.Latency.P999 <= res.Latency.Max) {
+				t.Errorf("percentiles out of order: %+v", res.Latency)
+			}
+			// At most the offered rate (the window is at least the
+			// schedule's length); how close depends on the venue's speed
+			// on a shared machine, which a test does not judge.
+			if res.AchievedRate <= 0 || res.AchievedRate > 100 {
+				t.Errorf("achieved %v acks/s at 100 offered", res.AchievedRate)
+			}
+			b, err := fixbench.MarshalIndent(res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back map[string]any
+			if err := json.Unmarshal(b, &back); err != nil {
+				t.Fatalf("JSON does not parse: %v\n%s", err, b)
+			}
+			for _, k := range []string{"sent", "acked", "rejected", "missing", "latency_us", "send_lag_us", "achieved_rate"} {
+				if _, ok := back[k]; !ok {
+					t.Errorf("JSON lacks %q: %s", k, b)
+				}
+			}
+			var sb strings.Builder
+			fixbench.WriteTextHeader(&sb)
+			fixbench.WriteTextRow(&sb, "none", res)
+			t.Logf("\n%s", sb.String())
+		})
+	}
+}
+
+// TestRunRejects: with the venue's throttle far below the offered rate,
+// rejects are counted by reason and the counts still add up.
+func TestRunRejects(t *testing.T) {
+	addr := startVenue(t, 100)
+	res, err := fixbench.Run(context.Background(), fixbench.Options{
+		Addr: addr, Participants: []string{"BANKA"}, Password: config.DemoPassword,
+		Rate: 500, Duration: time.Second, Mix: fixbench.MixIOC,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rejected == 0 || res.RejectReasons["103=3 throttle"] != res.Rejected {
+		t.Errorf("rejected %d, reasons %v: want throttle rejects (103=3)", res.Rejected, res.RejectReasons)
+	}
+	if res.Acked+res.Rejected+res.Missing != res.Sent || res.Hist.TotalCount() != res.Acked {
+		t.Errorf("counts: sent %d acked %d rejected %d missing %d, histogram %d", res.Sent, res.Acked, res.Rejected, res.Missing, res.Hist.TotalCount())
+	}
+}
+
+// TestRunLogonRefused: a wrong password is an error naming the session
+// and the venue's reason.
+func TestRunLogonRefused(t *testing.T) {
+	addr := startVenue(t, 100)
+	_, err := fixbench.Run(context.Background(), fixbench.Options{
+		Addr: addr, Participants: []string{"BANKA"}, Password: "wrong", Rate: 10, Duration: time.Second,
+	})
+	if err == nil || !strings.Contains(err.Error(), "BANKA") || !strings.Contains(err.Error(), "Password") {
+		t.Fatalf("err = %v, want the logon refusal naming BANKA and the password", err)
+	}
+}
+
+func TestOptionsErrors(t *testing.T) {
+	base := fixbench.Options{Addr: "127.0.0.1:1", Participants: []string{"BANKA"}, Rate: 10, Duration: time.Second}
+	for _, tc := range []struct {
+		name string
+		mod  func(*fixbench.Options)
+		want string
+	}{
+		{"rate", func(o *fixbench.Options) { o.Rate = -5 }, "rate -5"},
+		{"duration", func(o *fixbench.Options) { o.Duration = 0 }, "duration 0s"},
+		{"mix", func(o *fixbench.Options) { o.Mix = "spray" }, `mix "spray"`},
+		{"participants", func(o *fixbench.Options) { o.Participants = nil }, "no participants"},
+	} {
+		o := base
+		tc.mod(&o)
+		_, err := fixbench.Run(context.Background(), o)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want it to name %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// BenchmarkOpenLoop profiles the venue and the generator together:
+//
+//	FIXBENCH_RATE=2000 go test ./fix/fixbench -run '^$' -bench OpenLoop -benchtime 1x -cpuprofile cpu.out
+func BenchmarkOpenLoop(b *testing.B) {
+	rate := 2000.0
+	if s := os.Getenv("FIXBENCH_RATE"); s != "" {
+		if _, err := fmtSscan(s, &rate); err != nil {
+			b.Fatal(err)
+		}
+	}
+	addr := startVenue(b, 10_000_000)
+	for range b.N {
+		res, err := fixbench.Run(context.Background(), fixbench.Options{
+			Addr: addr, Participants: []string{"BANKA"}, Password: config.DemoPassword,
+			Rate: rate, Duration: 3 * time.Second, Warmup: 500 * time.Millisecond, Mix: fixbench.MixIOC,
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var sb strings.Builder
+		fixbench.WriteTextHeader(&sb)
+		fixbench.WriteTextRow(&sb, "none", res)
+		b.Logf("\n%s", sb.String())
+	}
+}
+
+func fmtSscan(s string, v *float64) (int, error) { return fmt.Sscan(s, v) }
