@@ -38,6 +38,9 @@ type Options struct {
 	BodyMax int64
 	// Now is the wall clock (tests inject one); default time.Now.
 	Now func() time.Time
+	// Assistant answers the storefront's assistant routes; nil means the
+	// assistant service over Bus (store_api.go).
+	Assistant AssistantRequester
 }
 
 // Principal is an authenticated caller: a participant of the
@@ -77,6 +80,7 @@ type Server struct {
 	limit   *limiter
 	parties []*partyState // by engine.PartyID; [0] unused
 	insts   []*instState  // by global InstrumentID
+	stores  *storeGroup   // store_api.go
 
 	closeOnce sync.Once
 	ctx       context.Context
