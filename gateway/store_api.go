@@ -107,8 +107,8 @@ type storeFillJSON struct {
 }
 
 type storeJSON struct {
-	Broker    string         `json:"broker"`
-	Listings  []listingJSON  `json:"listings"`
+	Broker    string              `json:"broker"`
+	Listings  []listingJSON       `json:"listings"`
 	Positions []storePositionJSON `json:"positions,omitempty"`
 	Fills     []storeFillJSON     `json:"fills,omitempty"`
 }
@@ -329,16 +329,16 @@ type hitBody struct {
 }
 
 type hitJSON struct {
-	ClientOrderID string     `json:"client_order_id"`
-	Broker        string     `json:"broker"`
-	Symbol        string     `json:"symbol"`
-	Side          string     `json:"side"`
-	Qty           string     `json:"qty"`
-	Price         string     `json:"price"`
-	Status        string     `json:"status"`
-	FilledQty     string     `json:"filled_qty"`
-	AvgPx         string     `json:"avg_px,omitempty"`
-	Reason        string     `json:"reason,omitempty"`
+	ClientOrderID string          `json:"client_order_id"`
+	Broker        string          `json:"broker"`
+	Symbol        string          `json:"symbol"`
+	Side          string          `json:"side"`
+	Qty           string          `json:"qty"`
+	Price         string          `json:"price"`
+	Status        string          `json:"status"`
+	FilledQty     string          `json:"filled_qty"`
+	AvgPx         string          `json:"avg_px,omitempty"`
+	Reason        string          `json:"reason,omitempty"`
 	Fills         []storeFillJSON `json:"fills"`
 }
 
