@@ -60,6 +60,8 @@ type Config struct {
 	Shards   []Shard             `toml:"shard"`
 	// Risk is the pre-trade scoring policy (risk.go).
 	Risk Risk `toml:"risk"`
+	// NATS is how the venue reaches its bus (nats.go).
+	NATS NATS `toml:"nats"`
 
 	// Where the configuration came from, for error messages only: the file
 	// name and the line of each key path (see positions.go). Empty for a

@@ -45,6 +45,7 @@ func (c *Config) Validate() error {
 		c.validateVenue, c.validateListen, c.validateParticipants,
 		c.validateCredit, c.validateInstruments, c.validateHolidays, c.validateShards,
 		c.validateRisk,
+		c.validateNATS,
 	} {
 		if err := check(); err != nil {
 			return err

@@ -1,0 +1,70 @@
+package config
+
+import (
+	"net/url"
+	"strings"
+)
+
+// NATS says how the venue reaches its message bus. With URL empty (the
+// default) the venue embeds a NATS server in its own process, listening
+// on Listen.NATS for outside clients, with one user per participant and
+// internal users whose random passwords are made at each start. With URL
+// set, the venue connects to that NATS deployment instead and embeds
+// nothing; the users and permissions are then the operator's (gateway/bus
+// documents the ones to grant, and `fxmatch config nats-server` prints a
+// ready-to-use server configuration).
+type NATS struct {
+	// URL is the external server, "nats://host:4222" (tls:// for TLS; a
+	// comma-separated list for a cluster). Empty: embed a server.
+	URL string `toml:"url"`
+	// User and PasswordFile are the venue's credentials on the external
+	// server: the password is read from the file (its first line) at
+	// start, so the configuration never holds it.
+	User         string `toml:"user"`
+	PasswordFile string `toml:"password_file"`
+	// CredsFile is a NATS credentials file (JWT and nkey seed), the other
+	// way to authenticate; not together with User.
+	CredsFile string `toml:"creds_file"`
+}
+
+// External reports whether the venue connects to an external NATS server
+// rather than embedding one.
+func (n *NATS) External() bool { return n.URL != "" }
+
+func (c *Config) validateNATS() error {
+	n := &c.NATS
+	if n.URL == "" {
+		for _, k := range []struct{ key, value string }{
+			{"nats.user", n.User}, {"nats.password_file", n.PasswordFile}, {"nats.creds_file", n.CredsFile},
+		} {
+			if k.value != "" {
+				return c.errf(k.key, k.value, "is for an external NATS server: set nats.url too, or leave it out to embed the server")
+			}
+		}
+		return nil
+	}
+	for _, u := range strings.Split(n.URL, ",") {
+		u = strings.TrimSpace(u)
+		p, err := url.Parse(u)
+		if err != nil || p.Host == "" || p.Hostname() == "" {
+			return c.errf("nats.url", n.URL, "%q is not a NATS URL (want nats://host:4222, tls://host:4222, or a comma-separated list of them)", u)
+		}
+		switch p.Scheme {
+		case "nats", "tls", "ws", "wss":
+		default:
+			return c.errf("nats.url", n.URL, "%q: unsupported scheme %q (want nats, tls, ws or wss)", u, p.Scheme)
+		}
+		if p.User != nil {
+			return c.errf("nats.url", n.URL, "%q holds credentials: put the user in nats.user and the password in the file nats.password_file (or use nats.creds_file)", u)
+		}
+	}
+	switch {
+	case n.CredsFile != "" && (n.User != "" || n.PasswordFile != ""):
+		return c.errf("nats.creds_file", n.CredsFile, "use either nats.creds_file or nats.user with nats.password_file, not both")
+	case n.User != "" && n.PasswordFile == "":
+		return c.errf("nats.user", n.User, "needs nats.password_file (a file holding the password)")
+	case n.PasswordFile != "" && n.User == "":
+		return c.errf("nats.password_file", n.PasswordFile, "needs nats.user")
+	}
+	return nil
+}

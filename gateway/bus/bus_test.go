@@ -1,0 +1,234 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"fxmatch/config"
+	"fxmatch/engine"
+	"fxmatch/gateway/wire"
+)
+
+// TestEmbeddedParticipants is the bus end to end on the embedded server:
+// participants connect over TCP with their venue passwords, see their own
+// executions and the public market data, and nothing else.
+func TestEmbeddedParticipants(t *testing.T) {
+	cfg := demoConfig()
+	v := openVenue(t, cfg)
+	b, err := Start(context.Background(), v, cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, v)
+	defer func() { stop(); b.Close() }()
+	if !b.Embedded() || !strings.HasPrefix(b.ClientURL(), "nats://127.0.0.1:") || strings.HasSuffix(b.ClientURL(), ":0") {
+		t.Fatalf("ClientURL %q", b.ClientURL())
+	}
+	url := b.ClientURL()
+	usdcny, _ := v.Instrument("USD/CNY")
+	pa, pb := party(t, cfg, "BANKA"), party(t, cfg, "BANKB")
+
+	a := mustConnect(t, url, "BANKA", config.DemoPassword)
+	execA, _ := a.SubscribeSync(ExecSubject("BANKA"))
+	md, _ := a.SubscribeSync(MDSubject("USDCNY"))
+	trades, _ := a.SubscribeSync(TradesSubject("USDCNY"))
+	bb := mustConnect(t, url, "BANKB", config.DemoPassword)
+	spy, _ := bb.SubscribeSync(ExecSubject("BANKA")) // denied by the server
+	reg := mustConnect(t, url, "REGULATOR", config.DemoPassword)
+	dropCopy, _ := reg.SubscribeSync(ExecAll) // drop copy of everyone, as on FIX
+	for _, c := range []*client{a, bb, reg} {
+		if err := c.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bb.waitErr(t, `permissions violation for subscription to "fxmatch.exec.BANKA"`)
+
+	// BANKA bids; the bid reaches its exec subject and the book.
+	if err := v.Submit(limit(pa, usdcny, "a1", engine.Buy, 1_000_000, 710_000_000)); err != nil {
+		t.Fatal(err)
+	}
+	acc := nextExec(t, execA)
+	if acc.Type != "accepted" || acc.ClOrdID != "a1" || acc.Participant != "BANKA" || acc.Symbol != "USD/CNY" || acc.Price != "7.1000" || acc.Qty != "1000000" {
+		t.Fatalf("accepted: %+v", acc)
+	}
+	book := waitBook(t, md, func(bk wire.Book) bool { return len(bk.Bids) == 1 })
+	if book.Bids[0] != (wire.Level{Px: "7.1000", Qty: "1000000", Orders: 1}) || len(book.Asks) != 0 || book.Symbol != "USD/CNY" {
+		t.Fatalf("book after the bid: %+v", book)
+	}
+
+	// BANKB hits it: BANKA's fill, the public trade, the emptied book.
+	if err := v.Submit(limit(pb, usdcny, "b1", engine.Sell, 1_000_000, 710_000_000)); err != nil {
+		t.Fatal(err)
+	}
+	fill := nextExec(t, execA)
+	if fill.Type != "fill" || fill.Counterparty != "BANKB" || fill.LastPx != "7.1000" || fill.LastQty != "1000000" || fill.LeavesQty != "0" || fill.SettlDate == "" {
+		t.Fatalf("fill: %+v", fill)
+	}
+	m, err := trades.NextMsg(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr wire.Trade
+	if err := json.Unmarshal(m.Data, &tr); err != nil || tr.Px != "7.1000" || tr.Qty != "1000000" || tr.AggressorSide != "sell" || tr.TradeID != fill.TradeID {
+		t.Fatalf("trade %s: %v", m.Data, err)
+	}
+	if strings.Contains(string(m.Data), "BANK") {
+		t.Fatalf("a public trade names a participant: %s", m.Data)
+	}
+	waitBook(t, md, func(bk wire.Book) bool { return len(bk.Bids) == 0 && len(bk.Asks) == 0 })
+
+	// The regulator's drop copy has both sides; BANKB's spy has nothing.
+	seen := map[string]bool{}
+	for range 4 { // a1 accepted, b1 accepted, a1 fill, b1 fill (in journal order)
+		x := nextExec(t, dropCopy)
+		seen[x.Participant+" "+x.Type] = true
+	}
+	if !seen["BANKA fill"] || !seen["BANKB fill"] {
+		t.Fatalf("drop copy saw %v", seen)
+	}
+	if m, err := spy.NextMsg(100 * time.Millisecond); err == nil {
+		t.Fatalf("BANKB received BANKA's event: %s", m.Data)
+	}
+
+	// Publishing anything but the assistant's requests is denied.
+	if err := a.Publish(ExecSubject("BANKA"), []byte(`{"type":"fill"}`)); err != nil {
+		t.Fatal(err)
+	}
+	a.waitErr(t, `permissions violation for publish to "fxmatch.exec.BANKA"`)
+	_ = a.Publish(AssistantScore, []byte(`{}`))
+	a.waitErr(t, `permissions violation for publish to "fxmatch.assistant.score"`)
+	// A request to the assistant is allowed (no assistant runs here).
+	if _, err := a.Request(AssistantChat, []byte(`{"text":"best bid usdcny"}`), time.Second); !errors.Is(err, nats.ErrNoResponders) {
+		t.Fatalf("chat request: %v, want no responders (allowed, nobody answers)", err)
+	}
+	// Another participant's inbox and every inbox are off limits.
+	_, _ = a.SubscribeSync(InboxPrefix("BANKB") + ".>")
+	a.waitErr(t, `permissions violation for subscription to "_INBOX.BANKB.>"`)
+	_, _ = a.SubscribeSync("_INBOX.>")
+	a.waitErr(t, `permissions violation for subscription to "_INBOX.>"`)
+
+	// Wrong password, unknown user, internal user without its password.
+	for _, bad := range [][2]string{{"BANKA", "wrong"}, {"NOBODY", "demo"}, {userVenue, ""}, {userAssistant, "demo"}} {
+		if _, err := connect(t, url, bad[0], bad[1]); err == nil || !strings.Contains(strings.ToLower(err.Error()), "authorization violation") {
+			t.Errorf("connect as %s/%q: %v, want an authorization violation", bad[0], bad[1], err)
+		}
+	}
+	if st := b.Stats(); st.Published < 7 || st.Dropped != 0 || !st.Connected {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestAssistantAndAlerts: the in-process assistant's connection serves a
+// participant's request, learns who asked from the reply subject, and the
+// venue's risk alerts reach only the participant concerned.
+func TestAssistantAndAlerts(t *testing.T) {
+	cfg := demoConfig()
+	v := openVenue(t, cfg)
+	b, err := Start(context.Background(), v, cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, v)
+	defer func() { stop(); b.Close() }()
+
+	as, err := b.AssistantConnect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer as.Close()
+	isParty := func(id string) bool { _, ok := cfg.Participant(id); return ok }
+	if _, err := as.Subscribe(AssistantChat, func(m *nats.Msg) {
+		who, ok := RequesterOf(m.Reply, isParty)
+		if !ok {
+			who = "?"
+		}
+		_ = m.Respond([]byte(`{"asked_by":"` + who + `"}`))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_ = as.Flush()
+	a := mustConnect(t, b.ClientURL(), "BANKA", config.DemoPassword)
+	reply, err := a.Request(AssistantChat, []byte(`{"text":"best bid usdcny"}`), 5*time.Second)
+	if err != nil || string(reply.Data) != `{"asked_by":"BANKA"}` {
+		t.Fatalf("chat reply %v: %v", reply, err)
+	}
+	// The assistant may not publish execution events.
+	if err := as.Publish(ExecSubject("BANKA"), []byte(`{}`)); err == nil {
+		_ = as.Flush()
+	}
+	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if err := as.LastError(); err == nil || !strings.Contains(strings.ToLower(err.Error()), "permissions violation") {
+			return errors.New("no permissions violation for the assistant's publish yet")
+		}
+		return nil
+	})
+
+	alertsA, _ := a.SubscribeSync(RiskAlertSubject("BANKA"))
+	bb := mustConnect(t, b.ClientURL(), "BANKB", config.DemoPassword)
+	_, _ = bb.SubscribeSync(RiskAlertSubject("BANKA"))
+	bb.waitErr(t, `permissions violation for subscription to "fxmatch.risk.alerts.BANKA"`)
+	_ = a.Flush()
+	if err := b.PublishAlert("BANKA", []byte(`{"participant":"BANKA","score":0.97,"action":"block"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := alertsA.NextMsg(5 * time.Second); err != nil || !strings.Contains(string(m.Data), `"block"`) {
+		t.Fatalf("alert: %v %v", m, err)
+	}
+	if err := b.PublishAlert("NOBODY", nil); !errors.Is(err, ErrUnknownParticipant) || !strings.Contains(err.Error(), `"NOBODY"`) {
+		t.Fatalf("alert for an unknown participant: %v", err)
+	}
+
+	// Quotes for BROKER1 reach BROKER1 only.
+	br := mustConnect(t, b.ClientURL(), "BROKER1", config.DemoPassword)
+	q, _ := br.SubscribeSync(QuotesFor("BROKER1"))
+	_ = br.Flush()
+	_, _ = a.SubscribeSync(QuotesFor("BROKER1"))
+	a.waitErr(t, `permissions violation for subscription to "fxmatch.quotes.BROKER1.>"`)
+	if err := as.Publish(QuoteSubject("BROKER1", "USDCNY"), []byte(`{"broker":"BROKER1"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.NextMsg(5 * time.Second); err != nil {
+		t.Fatalf("quote: %v", err)
+	}
+}
+
+func TestRequesterOf(t *testing.T) {
+	isParty := func(id string) bool { return id == "BANKA" || id == "BROKER1" }
+	for reply, want := range map[string]string{
+		"_INBOX.BANKA.abc.1": "BANKA", "_INBOX.BROKER1.x": "BROKER1",
+		"_INBOX.BANKA": "", "_INBOX.NOBODY.x": "", "_INBOX._venue.x": "", "_INBOX.abcdef.1": "", "fxmatch.exec.BANKA": "", "": "",
+	} {
+		got, ok := RequesterOf(reply, isParty)
+		if got != want || ok != (want != "") {
+			t.Errorf("RequesterOf(%q) = %q, %v; want %q", reply, got, ok, want)
+		}
+	}
+}
+
+// TestStartErrors: a busy port and a bad external server fail Start with
+// errors that name them.
+func TestStartErrors(t *testing.T) {
+	cfg := demoConfig()
+	v := openVenue(t, cfg)
+	b, err := Start(context.Background(), v, cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	busy := config.Demo()
+	busy.Listen.NATS = strings.TrimPrefix(b.ClientURL(), "nats://")
+	if _, err := Start(context.Background(), v, busy, Options{}); err == nil || !strings.Contains(err.Error(), busy.Listen.NATS) {
+		t.Fatalf("Start on a busy port: %v", err)
+	}
+	ext := config.Demo()
+	ext.NATS = config.NATS{URL: "nats://127.0.0.1:1", User: "venue", PasswordFile: "/nonexistent/pw"}
+	if _, err := Start(context.Background(), v, ext, Options{}); err == nil || !strings.Contains(err.Error(), "nats.password_file") {
+		t.Fatalf("Start with a missing password file: %v", err)
+	}
+}
