@@ -72,8 +72,8 @@ type Options struct {
 	// hub, counts the gap, and resubscribes; matching never waits.
 	HubQueue int
 	// ReconnectBuffer is how many bytes of events are held while the
-	// connection to NATS is down (default 8 MiB); beyond it events are
-	// dropped from the bus and counted (Stats.Dropped).
+	// connection to NATS is down (0: 8 MiB; negative: none); beyond it
+	// events are dropped from the bus and counted (Stats.Dropped).
 	ReconnectBuffer int
 	// ConnectTimeout bounds the first connection (default 5 s).
 	ConnectTimeout time.Duration
@@ -142,7 +142,7 @@ func Start(ctx context.Context, v Venue, cfg *config.Config, opts Options) (*Bus
 	if opts.HubQueue <= 0 {
 		opts.HubQueue = 1 << 16
 	}
-	if opts.ReconnectBuffer <= 0 {
+	if opts.ReconnectBuffer == 0 {
 		opts.ReconnectBuffer = 8 << 20
 	}
 	if opts.ConnectTimeout <= 0 {
