@@ -10,11 +10,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"fxmatch/engine"
+	"fxmatch/metrics"
 )
 
 // Durability says when the writer acknowledges a commit.
@@ -140,6 +142,10 @@ type Journal struct {
 	freeBytes   int
 	closing     bool
 	appenders   map[uint16]*Appender
+	// views counts the open SnapshotReaders; Close waits for them (Pebble
+	// refuses to close with snapshots open), signalled on viewClosed.
+	views      int
+	viewClosed sync.Cond
 
 	// The commit pipeline: the writer builds and applies group commits,
 	// the acker waits for their syncs and acknowledges them, in order.
@@ -160,6 +166,10 @@ type writerStats struct {
 	records atomic.Uint64
 	bytes   atomic.Uint64
 	blocks  atomic.Uint64
+	// commitTime: nanoseconds from the writer taking a group commit to
+	// the acker seeing it durable (the build, the WAL write and the sync,
+	// and any wait behind the previous group's sync).
+	commitTime *metrics.Histogram
 }
 
 // Stats is a snapshot of the writer's counters since Open.
@@ -169,6 +179,12 @@ type Stats struct {
 	Bytes   uint64 // block bytes written (values, excluding keys)
 	Blocks  uint64 // block keys written
 }
+
+// CommitTimes is the histogram of group commit times in nanoseconds:
+// from the writer taking a group to its sync acknowledged, one
+// observation per durable group commit. It is live (read it with
+// Snapshot).
+func (j *Journal) CommitTimes() *metrics.Histogram { return j.stats.commitTime }
 
 // Stats returns the writer's counters.
 func (j *Journal) Stats() Stats {
@@ -223,6 +239,8 @@ func Open(dir string, opts Options) (*Journal, error) {
 	}
 	j.nonEmpty.L = &j.mu
 	j.notFull.L = &j.mu
+	j.viewClosed.L = &j.mu
+	j.stats.commitTime = metrics.NewHistogram(metrics.LatencyBounds...)
 	j.wo = pebble.Sync
 	if opts.Durability == DurabilityNone {
 		j.wo = pebble.NoSync
@@ -340,6 +358,11 @@ func (j *Journal) Close() error {
 	j.notFull.Broadcast()
 	j.mu.Unlock()
 	<-j.done
+	j.mu.Lock()
+	for j.views > 0 {
+		j.viewClosed.Wait()
+	}
+	j.mu.Unlock()
 	for range commitsInFlight {
 		(<-j.freeJobs).batch.Close()
 	}
@@ -582,6 +605,7 @@ const commitsInFlight = 3
 
 // commitJob is one group commit on its way through the pipeline.
 type commitJob struct {
+	start                 time.Time // when the writer took it
 	batch                 *pebble.Batch
 	segs                  []*segment
 	err                   error // from building or applying it
@@ -624,6 +648,7 @@ func (j *Journal) writer() {
 		job.segs = j.takeLocked(job.segs[:0])
 		j.notFull.Broadcast()
 		j.mu.Unlock()
+		job.start = time.Now()
 
 		job.err = j.apply(job)
 		if job.err == nil && !j.wo.Sync {
@@ -677,6 +702,7 @@ func (j *Journal) finish(job *commitJob) {
 	}
 	j.ack(job.segs, err)
 	if err == nil {
+		j.stats.commitTime.Observe(int64(time.Since(job.start)))
 		j.stats.commits.Add(1)
 		j.stats.records.Add(job.records)
 		j.stats.bytes.Add(job.bytes)

@@ -15,12 +15,15 @@ import (
 	"fxmatch/engine"
 )
 
-// Reader reads a journal: a live one (Journal.Reader), or a directory or
-// checkpoint opened read-only (OpenReader). A Reader may be used from many
-// goroutines; each Iter belongs to one.
+// Reader reads a journal: a live one (Journal.Reader), a consistent
+// point-in-time view of a live one (Journal.SnapshotReader), or a
+// directory or checkpoint opened read-only (OpenReader). A Reader may be
+// used from many goroutines; each Iter belongs to one.
 type Reader struct {
-	db  *pebble.DB
-	own bool
+	db pebble.Reader
+	// close releases what the reader owns (a read-only DB, a snapshot);
+	// nil for Journal.Reader, whose DB the journal owns.
+	close func() error
 }
 
 // ReaderOptions configures OpenReader.
@@ -46,16 +49,19 @@ func OpenReader(dir string, opts ReaderOptions) (*Reader, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Reader{db: db, own: true}, nil
+	return &Reader{db: db, close: db.Close}, nil
 }
 
-// Close closes a reader from OpenReader; for a live journal's reader it
-// does nothing.
+// Close closes a reader from OpenReader or SnapshotReader; for a live
+// journal's reader it does nothing. A reader must not be used after
+// Close; closing twice is harmless.
 func (r *Reader) Close() error {
-	if !r.own {
+	if r.close == nil {
 		return nil
 	}
-	return r.db.Close()
+	c := r.close
+	r.close = nil
+	return c()
 }
 
 // Head is the end of a shard's chain: the last sequence and the chain hash

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,6 +38,9 @@ var (
 	ErrNotFound = errors.New("audit: no such order")
 	// ErrBeyondHead: a sequence after the shard's last record.
 	ErrBeyondHead = errors.New("audit: sequence beyond the journal's head")
+	// ErrStopped: Options.Context ended before the walk did (the error
+	// also wraps the context's error).
+	ErrStopped = errors.New("audit: stopped before the end")
 )
 
 // The metadata the venue writes (cmd/fxmatch/venue: checkConfig,
@@ -54,7 +58,7 @@ const placeholderDate engine.Date = 20000103
 // progressEvery is how many records pass between two Progress calls.
 const progressEvery = 1 << 12
 
-// Options configures Open.
+// Options configures Open and FromReader.
 type Options struct {
 	// Logger receives Pebble's messages (nil: slog.Default()).
 	Logger *slog.Logger
@@ -63,6 +67,12 @@ type Options struct {
 	// records the walk expects, every few thousand records and once at
 	// the end. It runs on the caller's goroutine and must be quick.
 	Progress func(done, total uint64)
+	// Context, if not nil, bounds the long walks: once it is done they
+	// stop within a few thousand records and return an error wrapping
+	// ErrStopped and the context's error (Verify also returns what it
+	// proved so far). The gateway uses it to time-bound a regulator's
+	// query on a live venue; the command-line tools run to the end.
+	Context context.Context
 }
 
 // Journal is a journal opened for audit. It is read-only and may be used
@@ -89,7 +99,8 @@ type instLoc struct {
 
 // Open opens the journal (or checkpoint) in dir read-only and reads the
 // configuration it was written under. A journal a running venue holds
-// open cannot be opened (Pebble's lock): audit a checkpoint of it.
+// open cannot be opened (Pebble's lock): audit a checkpoint of it, or use
+// FromReader with a view of the open journal.
 func Open(dir string, opts Options) (*Journal, error) {
 	r, err := journal.OpenReader(dir, journal.ReaderOptions{Options: journal.Options{Logger: opts.Logger}})
 	if err != nil {
@@ -101,6 +112,15 @@ func Open(dir string, opts Options) (*Journal, error) {
 		return nil, err
 	}
 	return j, nil
+}
+
+// FromReader audits the journal r reads: for a running venue, a
+// consistent view of its open journal (journal.Journal.SnapshotReader),
+// which every answer then describes as of the moment the view was taken.
+// The returned Journal owns r (Close closes it); on error r is not
+// closed.
+func FromReader(r *journal.Reader, opts Options) (*Journal, error) {
+	return newJournal(r, opts)
 }
 
 func newJournal(r *journal.Reader, opts Options) (*Journal, error) {
@@ -264,21 +284,36 @@ func (j *Journal) symbol(shard uint16, id engine.InstrumentID) (string, int) {
 	return sh.cfg.Instruments[id].Symbol, sh.decimals[id]
 }
 
-// progress reports walks to Options.Progress, every progressEvery records.
+// progress reports walks to Options.Progress, and checks
+// Options.Context, every progressEvery records.
 type progress struct {
 	fn          func(done, total uint64)
+	ctx         context.Context
 	done, total uint64
 }
 
 func (j *Journal) progress(total uint64) *progress {
-	return &progress{fn: j.opts.Progress, total: total}
+	return &progress{fn: j.opts.Progress, ctx: j.opts.Context, total: total}
 }
 
-func (p *progress) step() {
+// step counts a record; it returns an error wrapping ErrStopped once the
+// context is done.
+func (p *progress) step() error {
 	p.done++
+	// The first record checks too, so that a walk begun on a done
+	// context stops at once.
+	if p.done%progressEvery != 0 && p.done != 1 {
+		return nil
+	}
 	if p.fn != nil && p.done%progressEvery == 0 {
 		p.fn(p.done, max(p.total, p.done))
 	}
+	if p.ctx != nil {
+		if err := p.ctx.Err(); err != nil {
+			return fmt.Errorf("%w after %d records: %w", ErrStopped, p.done, err)
+		}
+	}
+	return nil
 }
 
 func (p *progress) end() {

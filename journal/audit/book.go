@@ -155,7 +155,9 @@ func (j *Journal) engineAt(shard uint16, seq uint64, snapshots bool) (*replayer,
 		if err := rp.compare(rec); err != nil {
 			return nil, 0, err
 		}
-		p.step()
+		if err := p.step(); err != nil {
+			return nil, 0, err
+		}
 		if rec.Command.Seq == seq {
 			p.end()
 			return rp, from, nil

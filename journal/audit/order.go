@@ -163,7 +163,10 @@ func (j *Journal) OrdersByClOrdID(participant, clOrdID string) ([]*OrderLife, er
 				}
 				endedToday = endedToday[:0]
 			}
-			p1.step()
+			if err := p1.step(); err != nil {
+				it.Close()
+				return nil, err
+			}
 		}
 		err := it.Err()
 		it.Close()
@@ -258,7 +261,9 @@ func (j *Journal) lives(shard uint16, from uint64, ids []engine.OrderID) ([]*Ord
 				open--
 			}
 		}
-		p.step()
+		if err := p.step(); err != nil {
+			return nil, err
+		}
 		if rec.Command.Kind == engine.CmdRollDay {
 			if open <= 0 {
 				break

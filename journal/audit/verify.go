@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 
 	"fxmatch/engine"
@@ -25,11 +26,26 @@ type ShardReport struct {
 	// Err is the first break (a *journal.SeqError naming the sequence), or
 	// nil.
 	Err error
+	// Stopped: Options.Context ended before this shard was verified to
+	// its end; Head is then the last record proven (genesis for a shard
+	// not reached), and nothing is known about the records after it.
+	Stopped bool
 }
 
 // Report is Verify's finding for the whole journal.
 type Report struct {
 	Shards []ShardReport
+}
+
+// Complete reports whether every shard was verified to its end (no
+// shard Stopped).
+func (r *Report) Complete() bool {
+	for i := range r.Shards {
+		if r.Shards[i].Stopped {
+			return false
+		}
+	}
+	return true
 }
 
 // Err is the first shard's break, nil if every shard is intact.
@@ -57,13 +73,24 @@ func (r *Report) Err() error {
 //
 // A broken shard does not stop the others. The returned error is for
 // failures to verify at all (an unreadable directory); breaks are in the
-// report (Report.Err).
+// report (Report.Err). When Options.Context ends first, Verify returns the
+// report so far — the shards proven, the shard it was in and those not
+// reached marked Stopped — with an error wrapping ErrStopped.
 func (j *Journal) Verify() (*Report, error) {
 	_, _, total := j.allShards()
 	p := j.progress(total)
 	rep := &Report{}
 	for si := range j.shards {
 		sr, err := j.verifyShard(uint16(si), p)
+		if errors.Is(err, ErrStopped) {
+			sr.Stopped = true
+			rep.Shards = append(rep.Shards, sr)
+			for sj := si + 1; sj < len(j.shards); sj++ {
+				rep.Shards = append(rep.Shards, ShardReport{Shard: uint16(sj), Symbols: j.ShardInfo(sj).Symbols,
+					Head: journal.Head{Hash: journal.GenesisHash}, Stopped: true})
+			}
+			return rep, err
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -121,7 +148,9 @@ func (j *Journal) verifyShard(shard uint16, p *progress) (ShardReport, error) {
 		sr.Records++
 		sr.Events += uint64(len(rec.Events))
 		sr.Head = journal.Head{Seq: seq, Hash: rec.Hash}
-		p.step()
+		if err := p.step(); err != nil {
+			return sr, err
+		}
 	}
 	if err := it.Err(); err != nil {
 		if _, _, ok := journal.BadSeq(err); !ok {

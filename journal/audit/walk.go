@@ -56,7 +56,9 @@ func (j *Journal) walk(shards []uint16, from []uint64, until int64, p *progress,
 		if err := fn(c.rec); err != nil {
 			return err
 		}
-		p.step()
+		if err := p.step(); err != nil {
+			return err
+		}
 		ok, err := next(c)
 		if err != nil {
 			return err

@@ -61,8 +61,10 @@ func (v *Venue) SetScreener(s Screener) {
 // order never reaches the engine or the journal (the screener logs and
 // alerts it).
 func (v *Venue) SubmitOrder(ctx context.Context, cmd *engine.Command, o Origin) error {
+	v.countOrder(o.Channel)
 	if b := v.screener.Load(); b != nil && (cmd.Kind == engine.CmdNewOrder || cmd.Kind == engine.CmdReplace) {
 		if err := b.s.Screen(ctx, cmd, o); err != nil {
+			v.countBlocked(err)
 			return err
 		}
 	}
