@@ -41,6 +41,12 @@ type Options struct {
 	// Assistant answers the storefront's assistant routes; nil means the
 	// assistant service over Bus (store_api.go).
 	Assistant AssistantRequester
+	// FIX is the FIX acceptor, for /readyz and /metrics (nil: no FIX
+	// front end; its check then reads "not configured").
+	FIX FIXStatus
+	// BusDropped, if not nil, counts the hub events the NATS publisher
+	// could not publish (/metrics).
+	BusDropped func() uint64
 }
 
 // Principal is an authenticated caller: a participant of the
@@ -81,6 +87,8 @@ type Server struct {
 	parties []*partyState // by engine.PartyID; [0] unused
 	insts   []*instState  // by global InstrumentID
 	stores  *storeGroup   // store_api.go
+
+	ops *opsState // ops_api.go, metrics.go, regulator_api.go
 
 	closeOnce sync.Once
 	ctx       context.Context

@@ -145,7 +145,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "fxmatch: FIX listener %s: %v\n", cfg.Listen.FIX, err)
 		return exitFail
 	}
-	httpf, err := startHTTP(v, cfg.Listen.HTTP, nil, logger)
+	httpf, err := startHTTP(v, cfg.Listen.HTTP, nil, acc, logger)
 	if err != nil {
 		acc.Close()
 		fmt.Fprintf(stderr, "fxmatch: %v\n", err)

@@ -19,9 +19,10 @@ type httpFront struct {
 }
 
 // startHTTP builds the gateway (before the venue runs, so its hub feeds
-// miss no event) and serves it on addr. bus may be nil.
-func startHTTP(v *venue.Venue, addr string, bus *nats.Conn, logger *slog.Logger) (*httpFront, error) {
-	gw, err := gateway.New(v, gateway.Options{Logger: logger, Bus: bus})
+// miss no event) and serves it on addr. bus may be nil; fixf (the FIX
+// acceptor, for /readyz and /metrics) may be nil.
+func startHTTP(v *venue.Venue, addr string, bus *nats.Conn, fixf gateway.FIXStatus, logger *slog.Logger) (*httpFront, error) {
+	gw, err := gateway.New(v, gateway.Options{Logger: logger, Bus: bus, FIX: fixf})
 	if err != nil {
 		return nil, err
 	}
