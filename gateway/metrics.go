@@ -225,6 +225,8 @@ func (s *Server) appendMetrics(d []byte) []byte {
 		d = metrics.AppendUint(d, "fxmatch_orders_received_total", []metrics.Label{{Name: "channel", Value: ch}}, v.OrdersReceived(ch))
 	}
 
+	counter("fxmatch_orders_blocked_total", "Orders and replaces refused by pre-trade scoring (never sequenced; HTTP 422 reason risk, FIX 103=99 risk:).", v.OrdersBlocked())
+
 	d = metrics.AppendHeader(d, "fxmatch_events_total", "Durable engine events published by the hub, by kind (counted from the event stream).", "counter")
 	for k := engine.EventKind(1); k < numEventKinds; k++ {
 		if name, ok := eventKindNames[k]; ok {
