@@ -14,6 +14,9 @@ type profile struct {
 	partH   uint64 // fnv64(participant)
 	orders  uint32 // orders seen, not decayed: how much history the features stand on
 	logins  uint32 // logins seen, not decayed
+	// blind counts orders that came without a source: a history replayed
+	// from the journal, which does not record where orders came from.
+	blind uint32
 	first   int64  // when the account was first seen
 
 	sizes sizeHist

@@ -433,7 +433,13 @@ func (s *Scorer) order(ts int64, ev *Event, learn bool) Result {
 		f[FeatHour] = min(max(0, math.Log(0.125/pr)), 5)
 		why[FeatHour] = Reason{A: float64(hour), B: float64(p.hours[hour]) / max(tot, 1)}
 	}
-	if (warm || p.logins >= srcWarmLogins) && srcH != 0 && !s.participantNetwork(ts, srcH, p) {
+	// An account whose history came without sources (replayed from the
+	// journal after a restart) adopts the first source it is seen with:
+	// nothing says that source is new to it. The price is that an attacker
+	// who is an account's very first order after a restart is not seen by
+	// source, only by size, pair, hours and pace.
+	adopt := srcH != 0 && p.blind > 0 && p.otherSources(srcH) == 0 && p.source(srcH) == nil
+	if !adopt && (warm || p.logins >= srcWarmLogins) && srcH != 0 && !s.participantNetwork(ts, srcH, p) {
 		if sl := p.source(srcH); sl == nil || !sl.established(ts) {
 			f[FeatNewSource] = 1
 			seen := -1.0
@@ -565,6 +571,10 @@ func (s *Scorer) order(ts int64, ev *Event, learn bool) Result {
 	}
 
 	if learn {
+		if adopt {
+			p.touchSource(ts, srcH, false)
+			p.source(srcH).first = ts - sourceSettle
+		}
 		s.learnOrder(ts, ev, p, idx, sym, srcH, cls, n60, logR, large)
 	}
 	return r
@@ -640,6 +650,9 @@ func (s *Scorer) learnOrder(ts int64, ev *Event, p *profile, idx int32, sym uint
 		sym: sym, side: ev.Side, passive: cls == aggrPassive, large: large,
 	})
 	p.orders++
+	if srcH == 0 {
+		p.blind++
+	}
 	if srcH != 0 {
 		p.touchSource(ts, srcH, true)
 		s.srcs.touch(ts, srcH, idx, p.acctH, p.partH)

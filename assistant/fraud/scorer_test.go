@@ -514,3 +514,31 @@ func TestPreviewDoesNotLearn(t *testing.T) {
 		t.Fatalf("after previews: score %v features %v; without: %v %v", ra.Score, ra.Features, rb.Score, rb.Features)
 	}
 }
+
+// TestSourceBlindHistoryAdoptsItsFirstSource: a history without sources
+// (replayed from the journal) does not make the account's usual device
+// look new after a restart, while a second, different device still does.
+func TestSourceBlindHistoryAdoptsItsFirstSource(t *testing.T) {
+	c := newScenario(t, Config{})
+	c.at(time.Date(2025, 3, 3, 8, 0, 0, 0, time.UTC))
+	for k := 0; k < 60; k++ {
+		c.after(20 * time.Minute)
+		c.order("ACC1", "BANK1", "", "EUR/USD", SideBuy, 5e6, false)
+	}
+	c.after(time.Hour)
+	_, r := c.order("ACC1", "BANK1", "dev-1", "EUR/USD", SideBuy, 5e6, false)
+	if r.Features[FeatNewSource] != 0 || r.Action != Allow {
+		t.Fatalf("first order from a source after a blind history: %s %.4f (%s)", r.Action, r.Score, reasons(r))
+	}
+	for k := 0; k < 3; k++ {
+		c.after(10 * time.Minute)
+		if _, r = c.order("ACC1", "BANK1", "dev-1", "EUR/USD", SideBuy, 5e6, false); r.Features[FeatNewSource] != 0 {
+			t.Fatalf("order %d from the adopted source: new_source %v", k, r.Features[FeatNewSource])
+		}
+	}
+	c.after(10 * time.Minute)
+	_, r = c.order("ACC1", "BANK1", "dev-evil", "EUR/USD", SideSell, 5e6, false)
+	if r.Features[FeatNewSource] != 1 || r.Features[FeatOtherSession] != 1 {
+		t.Fatalf("a second source: features %v, want new_source and other_session", r.Features)
+	}
+}

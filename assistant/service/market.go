@@ -14,39 +14,23 @@ import (
 	"fxmatch/assistant/chat"
 	"fxmatch/assistant/quotes"
 	"fxmatch/engine"
+	"fxmatch/gateway/wire"
 )
 
-// bookMsg is fxmatch.md.<SYM>: the L2 book after a change.
-type bookMsg struct {
-	Symbol string      `json:"symbol"`
-	Seq    uint64      `json:"seq"`
-	Time   string      `json:"time"`
-	Bids   []LevelView `json:"bids"`
-	Asks   []LevelView `json:"asks"`
-}
-
-// tradeMsg is fxmatch.trades.<SYM>: a public trade.
-type tradeMsg struct {
-	Symbol string `json:"symbol"`
-	Px     Num    `json:"px"`
-	Qty    Num    `json:"qty"`
-	Time   string `json:"time"`
-}
-
 func parseQty(s string) (engine.Qty, error) {
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("qty %q is not a positive whole number", s)
+	q, err := wire.ParseQty(s)
+	if err == nil && q <= 0 {
+		err = fmt.Errorf("%w %q: not positive", wire.ErrBadQty, s)
 	}
-	return engine.Qty(n), nil
+	return q, err
 }
 
-func (s *Service) levels(in []LevelView) ([]quotes.Level, error) {
+func (s *Service) levels(in []wire.Level) ([]quotes.Level, error) {
 	out := make([]quotes.Level, 0, len(in))
 	for _, l := range in {
-		p, err := engine.ParsePrice(l.Px)
+		p, err := wire.ParsePrice(l.Px)
 		if err != nil {
-			return nil, fmt.Errorf("px %q: %w", l.Px, err)
+			return nil, err
 		}
 		q, err := parseQty(l.Qty)
 		if err != nil {
@@ -60,7 +44,7 @@ func (s *Service) levels(in []LevelView) ([]quotes.Level, error) {
 // onBook takes an L2 book: the chat's answers and the recommender's fair
 // value come from it, and its pair's quotes are due for publishing.
 func (s *Service) onBook(m *nats.Msg) {
-	var b bookMsg
+	var b wire.Book
 	if err := json.Unmarshal(m.Data, &b); err != nil {
 		s.log.Warn("assistant: unreadable book", "subject", m.Subject, "err", err)
 		return
@@ -72,7 +56,7 @@ func (s *Service) onBook(m *nats.Msg) {
 
 // TakeBook takes an L2 book of symbol, best levels first, as the bus
 // carries it.
-func (s *Service) TakeBook(symbol string, bids, asks []LevelView, at string) error {
+func (s *Service) TakeBook(symbol string, bids, asks []wire.Level, at string) error {
 	if _, ok := s.insts[symbol]; !ok {
 		return fmt.Errorf("unknown symbol %q", symbol)
 	}
@@ -92,7 +76,7 @@ func (s *Service) TakeBook(symbol string, bids, asks []LevelView, at string) err
 		st = &bookState{}
 		s.books[symbol] = st
 	}
-	st.view = BookView{Symbol: symbol, Bids: append([]LevelView(nil), bids...), Asks: append([]LevelView(nil), asks...), Time: at}
+	st.view = wire.Book{Symbol: symbol, Bids: append([]wire.Level(nil), bids...), Asks: append([]wire.Level(nil), asks...), Time: at}
 	st.bid, st.ask = 0, 0
 	if len(qb) > 0 {
 		st.bid = qb[0].Price
@@ -110,17 +94,17 @@ func (s *Service) TakeBook(symbol string, bids, asks []LevelView, at string) err
 }
 
 func (s *Service) onTrade(m *nats.Msg) {
-	var t tradeMsg
+	var t wire.Trade
 	if err := json.Unmarshal(m.Data, &t); err != nil {
 		s.log.Warn("assistant: unreadable trade", "subject", m.Subject, "err", err)
 		return
 	}
-	p, err := engine.ParsePrice(string(t.Px))
+	p, err := wire.ParsePrice(t.Px)
 	if err != nil {
 		s.log.Warn("assistant: trade without a price", "subject", m.Subject, "px", t.Px)
 		return
 	}
-	q, _ := parseQty(string(t.Qty))
+	q, _ := parseQty(t.Qty)
 	s.quoteMu.Lock()
 	defer s.quoteMu.Unlock()
 	if err := s.rec.OnTrade(quotes.Trade{Symbol: t.Symbol, Time: s.opts.Clock().UnixNano(), Price: p, Qty: q}); err != nil {
@@ -129,7 +113,7 @@ func (s *Service) onTrade(m *nats.Msg) {
 	if st := s.books[t.Symbol]; st != nil {
 		st.last = p
 	} else {
-		s.books[t.Symbol] = &bookState{last: p, view: BookView{Symbol: t.Symbol}}
+		s.books[t.Symbol] = &bookState{last: p, view: wire.Book{Symbol: t.Symbol}}
 	}
 	s.dirty[t.Symbol] = true
 }
@@ -254,7 +238,7 @@ func (s *Service) Recommend(rr *RecommendRequest) (Recommendation, string, error
 	}
 	qty, err := parseQty(string(rr.Qty))
 	if err != nil {
-		return Recommendation{}, CodeBadRequest, err
+		return Recommendation{}, CodeBadRequest, fmt.Errorf("qty: %w", err)
 	}
 	if qty%in.Lot != 0 {
 		return Recommendation{}, CodeBadRequest, fmt.Errorf("qty %d is not a multiple of the lot %d", qty, in.Lot)
@@ -331,7 +315,7 @@ func (s *Service) Chat(text string) ChatResponse {
 		}
 		return out
 	}
-	top := func(side []LevelView, name, nameZh string) string {
+	top := func(side []wire.Level, name, nameZh string) string {
 		if len(side) == 0 {
 			if zh {
 				return fmt.Sprintf("%s %s：无", q.Symbol, nameZh)
@@ -346,19 +330,19 @@ func (s *Service) Chat(text string) ChatResponse {
 	switch q.Kind {
 	case chat.BestBid:
 		out.Answer = top(b.view.Bids, "best bid", "最优买价")
-		out.Book = &BookView{Symbol: q.Symbol, Bids: first(b.view.Bids, 1), Asks: []LevelView{}, Time: b.view.Time}
+		out.Book = &wire.Book{Symbol: q.Symbol, Bids: first(b.view.Bids, 1), Asks: []wire.Level{}, Time: b.view.Time}
 	case chat.BestOffer:
 		out.Answer = top(b.view.Asks, "best offer", "最优卖价")
-		out.Book = &BookView{Symbol: q.Symbol, Bids: []LevelView{}, Asks: first(b.view.Asks, 1), Time: b.view.Time}
+		out.Book = &wire.Book{Symbol: q.Symbol, Bids: []wire.Level{}, Asks: first(b.view.Asks, 1), Time: b.view.Time}
 	case chat.Top:
 		out.Answer = top(b.view.Bids, "best bid", "最优买价") + "; " + top(b.view.Asks, "best offer", "最优卖价")
-		out.Book = &BookView{Symbol: q.Symbol, Bids: first(b.view.Bids, 1), Asks: first(b.view.Asks, 1), Time: b.view.Time}
+		out.Book = &wire.Book{Symbol: q.Symbol, Bids: first(b.view.Bids, 1), Asks: first(b.view.Asks, 1), Time: b.view.Time}
 	case chat.Depth:
 		n := q.Levels
 		if n == 0 {
 			n = chatDepth
 		}
-		out.Book = &BookView{Symbol: q.Symbol, Bids: first(b.view.Bids, n), Asks: first(b.view.Asks, n), Time: b.view.Time}
+		out.Book = &wire.Book{Symbol: q.Symbol, Bids: first(b.view.Bids, n), Asks: first(b.view.Asks, n), Time: b.view.Time}
 		out.Answer = fmt.Sprintf("%s depth: %d bid and %d offer levels", q.Symbol, len(out.Book.Bids), len(out.Book.Asks))
 		if zh {
 			out.Answer = fmt.Sprintf("%s 深度：买方 %d 档，卖方 %d 档", q.Symbol, len(out.Book.Bids), len(out.Book.Asks))
@@ -367,11 +351,11 @@ func (s *Service) Chat(text string) ChatResponse {
 	return out
 }
 
-func first(l []LevelView, n int) []LevelView {
+func first(l []wire.Level, n int) []wire.Level {
 	if len(l) > n {
 		l = l[:n]
 	}
-	return append([]LevelView{}, l...)
+	return append([]wire.Level{}, l...)
 }
 
 // groupDigits writes 5000000 as 5,000,000.

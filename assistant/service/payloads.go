@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"fxmatch/assistant/chat"
+	"fxmatch/gateway/wire"
 )
 
 // Subjects of the assistant. The endpoints' subjects are the service's
@@ -34,14 +34,11 @@ const (
 // QuotesSubject is where the recommendations for broker's listings of a
 // symbol ("USD/CNY") are published: fxmatch.quotes.BROKER1.USDCNY.
 func QuotesSubject(broker, symbol string) string {
-	return subjectQuotesPfx + broker + "." + symbolCode(symbol)
+	return subjectQuotesPfx + broker + "." + wire.SymbolCode(symbol)
 }
 
 // AlertsSubject is where risk alerts about participant's flow go.
 func AlertsSubject(participant string) string { return subjectAlertsPfx + participant }
-
-// symbolCode is the subject token of a symbol: "USD/CNY" → "USDCNY".
-func symbolCode(sym string) string { return strings.ReplaceAll(sym, "/", "") }
 
 // Error codes of the endpoints (micro's Nats-Service-Error-Code header):
 // 400 a request the service cannot take as sent (the description names the
@@ -165,23 +162,8 @@ type ChatResponse struct {
 	chat.Result
 	// Answer is the question's answer in words ("USD/CNY best bid 7.1019
 	// for 5,000,000"); Book the levels behind it.
-	Answer string    `json:"answer,omitempty"`
-	Book   *BookView `json:"book,omitempty"`
-}
-
-// BookView is a few levels of a book as the assistant last saw it.
-type BookView struct {
-	Symbol string      `json:"symbol"`
-	Bids   []LevelView `json:"bids"`
-	Asks   []LevelView `json:"asks"`
-	Time   string      `json:"time,omitempty"`
-}
-
-// LevelView is one price level.
-type LevelView struct {
-	Px     string `json:"px"`
-	Qty    string `json:"qty"`
-	Orders int    `json:"orders,omitempty"`
+	Answer string     `json:"answer,omitempty"`
+	Book   *wire.Book `json:"book,omitempty"`
 }
 
 // Alert is what fxmatch.risk.alerts.<PARTY> carries: an order of the

@@ -15,6 +15,7 @@ import (
 	"fxmatch/assistant/fraud"
 	"fxmatch/assistant/quotes"
 	"fxmatch/engine"
+	"fxmatch/gateway/wire"
 )
 
 // Options configures New.
@@ -81,7 +82,7 @@ type pubKey struct{ broker, symbol string }
 
 // bookState is the last book of a pair the assistant saw on the bus.
 type bookState struct {
-	view BookView
+	view wire.Book
 	bid  engine.Price
 	ask  engine.Price
 	last engine.Price // last trade, 0 before any
@@ -364,25 +365,10 @@ func (s *Service) feed(ev *fraud.Event) {
 
 // ---- execution events ----
 
-// execMsg is the part of an execution event (gateway/wire ExecEvent) the
-// assistant reads.
-type execMsg struct {
-	Type         string `json:"type"`
-	Time         string `json:"time"`
-	Participant  string `json:"participant"`
-	ClOrdID      string `json:"cl_ord_id"`
-	Account      string `json:"account"`
-	Symbol       string `json:"symbol"`
-	Side         string `json:"side"`
-	LastQty      Num    `json:"last_qty"`
-	LastPx       Num    `json:"last_px"`
-	Counterparty string `json:"counterparty"`
-}
-
 // onExec takes one participant's execution event: fills and cancels feed
 // the fraud profiles, a broker's fills its inventory.
 func (s *Service) onExec(m *nats.Msg) {
-	var x execMsg
+	var x wire.ExecEvent
 	if err := json.Unmarshal(m.Data, &x); err != nil {
 		s.log.Warn("assistant: unreadable execution event", "subject", m.Subject, "err", err)
 		return
@@ -395,21 +381,22 @@ func (s *Service) onExec(m *nats.Msg) {
 		ts = t
 	}
 	switch x.Type {
-	case "fill":
-		qty, err1 := x.LastQty.Float()
-		px, err2 := x.LastPx.Float()
-		if err1 != nil || err2 != nil || qty <= 0 {
+	case wire.ExecFill:
+		q, err1 := parseQty(x.LastQty)
+		p, err2 := wire.ParsePrice(x.LastPx)
+		if err1 != nil || err2 != nil {
 			s.log.Warn("assistant: fill without a quantity or price", "subject", m.Subject, "last_qty", x.LastQty, "last_px", x.LastPx)
 			return
 		}
 		ev := fraud.Event{TS: ts.UnixMicro(), Kind: fraud.KindFill, Participant: x.Participant,
-			Account: accountKey(x.Participant, x.Account), OrderID: x.ClOrdID, Qty: qty, Price: px}
+			Account: accountKey(x.Participant, x.Account), OrderID: x.ClOrdID,
+			Qty: float64(q), Price: float64(p) / engine.PriceScale}
 		if x.Counterparty != "" {
 			ev.Counterparty = accountKey(x.Counterparty, "")
 		}
 		s.feed(&ev)
-		s.brokerFill(x.Participant, x.Symbol, x.Side, ts, x.LastQty, x.LastPx)
-	case "cancelled", "expired":
+		s.brokerFill(x.Participant, x.Symbol, x.Side, ts, q, p)
+	case wire.ExecCancelled, wire.ExecExpired:
 		ev := fraud.Event{TS: ts.UnixMicro(), Kind: fraud.KindCancel, Participant: x.Participant,
 			Account: accountKey(x.Participant, x.Account), OrderID: x.ClOrdID}
 		s.feed(&ev)
@@ -426,16 +413,8 @@ func (s *Service) isBroker(p string) bool {
 }
 
 // brokerFill moves a broker's inventory.
-func (s *Service) brokerFill(broker, symbol, side string, ts time.Time, qty, px Num) {
+func (s *Service) brokerFill(broker, symbol, side string, ts time.Time, q engine.Qty, p engine.Price) {
 	if !s.isBroker(broker) {
-		return
-	}
-	q, err := parseQty(string(qty))
-	if err != nil {
-		return
-	}
-	p, err := engine.ParsePrice(string(px))
-	if err != nil {
 		return
 	}
 	f := quotes.Fill{Broker: broker, Symbol: symbol, Time: ts.UnixNano(), Price: p, Qty: q}
@@ -448,7 +427,7 @@ func (s *Service) brokerFill(broker, symbol, side string, ts time.Time, qty, px 
 		return
 	}
 	s.quoteMu.Lock()
-	err = s.rec.OnFill(f)
+	err := s.rec.OnFill(f)
 	s.dirty[symbol] = true
 	s.quoteMu.Unlock()
 	if err != nil {

@@ -206,7 +206,7 @@ func TestRecommendAndQuotes(t *testing.T) {
 	}{
 		{RecommendRequest{Symbol: "USD/CNY", Qty: "5000000"}, "broker is missing"},
 		{RecommendRequest{Broker: "BROKER1", Symbol: "USD/XXX", Qty: "5000000"}, `symbol "USD/XXX" is not traded here`},
-		{RecommendRequest{Broker: "BROKER1", Symbol: "USD/CNY", Qty: "5.5"}, `qty "5.5" is not a positive whole number`},
+		{RecommendRequest{Broker: "BROKER1", Symbol: "USD/CNY", Qty: "5.5"}, `qty: wire: bad quantity "5.5"`},
 		{RecommendRequest{Broker: "BROKER1", Symbol: "USD/CNY", Qty: "150000"}, "not a multiple of the lot"},
 	} {
 		if _, code, desc := request(t, nc, SubjectRecommend, c.req); code != CodeBadRequest || !strings.Contains(desc, c.want) {
