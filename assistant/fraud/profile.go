@@ -17,7 +17,7 @@ type profile struct {
 	// blind counts orders that came without a source: a history replayed
 	// from the journal, which does not record where orders came from.
 	blind uint32
-	first   int64  // when the account was first seen
+	first int64 // when the account was first seen
 
 	sizes sizeHist
 	hours [24]float32 // decayed order count per hour of day (UTC)
