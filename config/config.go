@@ -101,6 +101,10 @@ type Listen struct {
 	FIX  string `toml:"fix"`
 	HTTP string `toml:"http"`
 	NATS string `toml:"nats"`
+	// FIXTLSCert and FIXTLSKey, both or neither, are PEM files that make
+	// the FIX listener speak TLS (see fixtls.go).
+	FIXTLSCert string `toml:"fix_tls_cert"`
+	FIXTLSKey  string `toml:"fix_tls_key"`
 }
 
 // Participant roles.

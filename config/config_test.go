@@ -37,7 +37,7 @@ func TestExampleIsDemo(t *testing.T) {
 	// of the format must appear in it, written or commented out.
 	for _, key := range []string{
 		"[venue]", "roll_time", "roll_zone", "trade_date", "durability", "data_dir", "live_orders_max", "orders_per_day_expected",
-		"[listen]", "fix =", "http =", "nats =",
+		"[listen]", "fix =", "http =", "nats =", "fix_tls_cert =", "fix_tls_key =",
 		"[[participant]]", "id =", "role =", "password_hash", "smp =", "cancel_on_disconnect", "throttle_per_second", "drop_copy",
 		"[[credit]]", "between", "limit_usd",
 		"[[instrument]]", "symbol", "tick", "lot", "qty_min", "qty_max", "ref_price", "band_percent", "usd_rate",

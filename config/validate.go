@@ -94,7 +94,7 @@ func (c *Config) validateListen() error {
 			return c.errf("listen."+l.key, l.addr, "%q %s", l.addr, err)
 		}
 	}
-	return nil
+	return c.validateFIXTLS()
 }
 
 // checkHostPort returns why addr is not a host:port to listen on, or "".

@@ -60,6 +60,9 @@ func configCheck(path string, stdout, stderr io.Writer) int {
 	if err == nil {
 		err = cfg.CheckListeners()
 	}
+	if err == nil {
+		_, err = cfg.FIXTLS() // the files must be readable and a pair, as serve needs them
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "fxmatch: %v\n", err)
 		return exitFail
@@ -70,7 +73,7 @@ func configCheck(path string, stdout, stderr io.Writer) int {
 	if cfg.Venue.TradeDate != "" {
 		fmt.Fprintf(w, "  trade date    %s (fixed by venue.trade_date)\n", cfg.Venue.TradeDate)
 	}
-	fmt.Fprintf(w, "  listen        FIX %s, HTTP %s, NATS %s\n", cfg.Listen.FIX, cfg.Listen.HTTP, cfg.Listen.NATS)
+	fmt.Fprintf(w, "  listen        FIX %s (%s), HTTP %s, NATS %s\n", cfg.Listen.FIX, cfg.FIXTLSSummary(), cfg.Listen.HTTP, cfg.Listen.NATS)
 	fmt.Fprintf(w, "  participants  %d: %s\n", len(cfg.Participants), participantSummary(cfg))
 	fmt.Fprintf(w, "  credit lines  %d\n", len(cfg.Credit))
 	for _, l := range cfg.Credit {

@@ -118,6 +118,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "fxmatch: %v\n", err)
 		return exitFail
 	}
+	fixTLS, err := cfg.FIXTLS() // before the journal opens: a bad file is a refusal to start
+	if err != nil {
+		fmt.Fprintf(stderr, "fxmatch: %v\n", err)
+		return exitFail
+	}
 	dataDir, err := filepath.Abs(cfg.Venue.DataDir)
 	if err != nil {
 		fmt.Fprintf(stderr, "fxmatch: data directory %q: %v\n", cfg.Venue.DataDir, err)
@@ -140,7 +145,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	// report reaches its session, and stops before it, so that sessions are
 	// logged out and cancel-on-disconnect orders still reach the shards.
 	// Its lifetime is managed here (Close below), not through ctx.
-	acc, err := fix.Start(context.Background(), v, cfg.Listen.FIX, fix.Options{DataDir: dataDir, Logger: logger})
+	acc, err := fix.Start(context.Background(), v, cfg.Listen.FIX, fix.Options{DataDir: dataDir, Logger: logger, TLS: fixTLS})
 	if err != nil {
 		fmt.Fprintf(stderr, "fxmatch: FIX listener %s: %v\n", cfg.Listen.FIX, err)
 		return exitFail
@@ -251,7 +256,7 @@ func printBanner(w io.Writer, cfg *config.Config, configFile, dataDir string, no
 		fmt.Fprintf(w, "  shard %-7d %s: matching; trade date %04d-%02d-%02d; journal at seq %d\n",
 			i, strings.Join(sh.Instruments, " "), date/10000, date/100%100, date%100, seq)
 	}
-	fmt.Fprintf(w, "  FIX 4.4       %s  TargetCompID FXMATCH; dictionary: fix/spec/FIX44-fxmatch.xml\n", fixAddr)
+	fmt.Fprintf(w, "  FIX 4.4       %s  TargetCompID FXMATCH; dictionary: fix/spec/FIX44-fxmatch.xml; %s\n", fixAddr, cfg.FIXTLSSummary())
 	fmt.Fprintf(w, "  HTTP          http://%s/api/v1  Bearer tokens; API described at /openapi.json\n", httpAddr)
 	fmt.Fprintf(w, "  NATS          %s  %s\n", cfg.Listen.NATS, notBuilt)
 	fmt.Fprintln(w, "fxmatch: running; stop with Ctrl-C (SIGINT) or SIGTERM")
