@@ -25,6 +25,15 @@ type NATS struct {
 	// CredsFile is a NATS credentials file (JWT and nkey seed), the other
 	// way to authenticate; not together with User.
 	CredsFile string `toml:"creds_file"`
+	// AssistantUser with AssistantPasswordFile, or AssistantCredsFile, are
+	// the credentials of the assistant that `fxmatch serve` runs in
+	// process. It needs its own user: the venue's may publish execution
+	// events, and the assistant answers on reply subjects its clients
+	// choose. Without them the in-process assistant does not run against
+	// an external server (unless the venue connects without credentials).
+	AssistantUser         string `toml:"assistant_user"`
+	AssistantPasswordFile string `toml:"assistant_password_file"`
+	AssistantCredsFile    string `toml:"assistant_creds_file"`
 }
 
 // External reports whether the venue connects to an external NATS server
@@ -36,6 +45,8 @@ func (c *Config) validateNATS() error {
 	if n.URL == "" {
 		for _, k := range []struct{ key, value string }{
 			{"nats.user", n.User}, {"nats.password_file", n.PasswordFile}, {"nats.creds_file", n.CredsFile},
+			{"nats.assistant_user", n.AssistantUser}, {"nats.assistant_password_file", n.AssistantPasswordFile},
+			{"nats.assistant_creds_file", n.AssistantCredsFile},
 		} {
 			if k.value != "" {
 				return c.errf(k.key, k.value, "is for an external NATS server: set nats.url too, or leave it out to embed the server")
@@ -58,13 +69,22 @@ func (c *Config) validateNATS() error {
 			return c.errf("nats.url", n.URL, "%q holds credentials: put the user in nats.user and the password in the file nats.password_file (or use nats.creds_file)", u)
 		}
 	}
+	if err := c.checkCredentials("nats.", n.User, n.PasswordFile, n.CredsFile); err != nil {
+		return err
+	}
+	return c.checkCredentials("nats.assistant_", n.AssistantUser, n.AssistantPasswordFile, n.AssistantCredsFile)
+}
+
+// checkCredentials: a user with a password file, or a creds file, or
+// nothing; prefix names the keys ("nats." or "nats.assistant_").
+func (c *Config) checkCredentials(prefix, user, pwFile, creds string) error {
 	switch {
-	case n.CredsFile != "" && (n.User != "" || n.PasswordFile != ""):
-		return c.errf("nats.creds_file", n.CredsFile, "use either nats.creds_file or nats.user with nats.password_file, not both")
-	case n.User != "" && n.PasswordFile == "":
-		return c.errf("nats.user", n.User, "needs nats.password_file (a file holding the password)")
-	case n.PasswordFile != "" && n.User == "":
-		return c.errf("nats.password_file", n.PasswordFile, "needs nats.user")
+	case creds != "" && (user != "" || pwFile != ""):
+		return c.errf(prefix+"creds_file", creds, "use either %screds_file or %suser with %spassword_file, not both", prefix, prefix, prefix)
+	case user != "" && pwFile == "":
+		return c.errf(prefix+"user", user, "needs %spassword_file (a file holding the password)", prefix)
+	case pwFile != "" && user == "":
+		return c.errf(prefix+"password_file", pwFile, "needs %suser", prefix)
 	}
 	return nil
 }

@@ -22,6 +22,10 @@ func TestNATSSection(t *testing.T) {
 		{"user without password", "[nats]\nurl = \"nats://x:4222\"\nuser = \"venue\"", `nats.user: needs nats.password_file`},
 		{"password without user", "[nats]\nurl = \"nats://x:4222\"\npassword_file = \"/pw\"", `nats.password_file: needs nats.user`},
 		{"both ways", "[nats]\nurl = \"nats://x:4222\"\nuser = \"v\"\npassword_file = \"/pw\"\ncreds_file = \"/c\"", `either nats.creds_file or nats.user`},
+		{"assistant user", "[nats]\nurl = \"nats://x:4222\"\nuser = \"v\"\npassword_file = \"/pw\"\nassistant_user = \"a\"\nassistant_password_file = \"/apw\"", ""},
+		{"assistant user without password", "[nats]\nurl = \"nats://x:4222\"\nassistant_user = \"a\"", `nats.assistant_user: needs nats.assistant_password_file`},
+		{"assistant both ways", "[nats]\nurl = \"nats://x:4222\"\nassistant_creds_file = \"/c\"\nassistant_password_file = \"/p\"", `use either nats.assistant_creds_file or nats.assistant_user`},
+		{"assistant without url", "[nats]\nassistant_creds_file = \"/c\"", `nats.assistant_creds_file: is for an external NATS server`},
 		{"unknown key", "[nats]\nurl = \"nats://x:4222\"\npassword = \"pw\"", `nats.password: unknown key`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

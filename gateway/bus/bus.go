@@ -95,6 +95,7 @@ type Bus struct {
 	// connect options for another in-process client of the same server
 	// (AssistantConnect): credentials and how to reach the server.
 	assistantOpts []nats.Option
+	assistantErr  error // why AssistantConnect cannot connect
 
 	// Subjects, made once: publishing builds no strings.
 	execSubj  []string // by PartyID
@@ -309,40 +310,54 @@ func reconnectDelay(attempts int) time.Duration {
 	return d + time.Duration(mrand.Int64N(int64(d)/5+1))
 }
 
-// credentials are the options that authenticate the venue to an external
-// server: the user and the password from its file, or a creds file.
-func externalCredentials(n *config.NATS) ([]nats.Option, error) {
+// externalCredentials are the options that authenticate to an external
+// server: a user and the password from its file (first line), or a
+// creds file, or none (what (a) says: key names the configuration keys).
+func externalCredentials(key, user, pwFile, creds string) ([]nats.Option, error) {
 	switch {
-	case n.CredsFile != "":
-		if _, err := os.Stat(n.CredsFile); err != nil {
-			return nil, fmt.Errorf("bus: nats.creds_file: %w", err)
+	case creds != "":
+		if _, err := os.Stat(creds); err != nil {
+			return nil, fmt.Errorf("bus: %screds_file: %w", key, err)
 		}
-		return []nats.Option{nats.UserCredentials(n.CredsFile)}, nil
-	case n.User != "":
-		data, err := os.ReadFile(n.PasswordFile)
+		return []nats.Option{nats.UserCredentials(creds)}, nil
+	case user != "":
+		data, err := os.ReadFile(pwFile)
 		if err != nil {
-			return nil, fmt.Errorf("bus: nats.password_file: %w", err)
+			return nil, fmt.Errorf("bus: %spassword_file: %w", key, err)
 		}
 		pw, _, _ := strings.Cut(string(data), "\n")
 		pw = strings.TrimRight(pw, "\r")
 		if pw == "" {
-			return nil, fmt.Errorf("bus: nats.password_file %s: the first line is empty", n.PasswordFile)
+			return nil, fmt.Errorf("bus: %spassword_file %s: the first line is empty", key, pwFile)
 		}
-		return []nats.Option{nats.UserInfo(n.User, pw)}, nil
+		return []nats.Option{nats.UserInfo(user, pw)}, nil
 	}
 	return nil, nil
 }
 
 func (b *Bus) connectExternal(ctx context.Context) error {
-	creds, err := externalCredentials(&b.cfg.NATS)
+	n := &b.cfg.NATS
+	creds, err := externalCredentials("nats.", n.User, n.PasswordFile, n.CredsFile)
 	if err != nil {
 		return err
 	}
-	b.clientURL = b.cfg.NATS.URL
-	// The in-process assistant uses the venue's credentials on an external
-	// server (ServerConfig grants the venue's user both sets of
-	// permissions).
-	b.assistantOpts = append(append([]nats.Option{nats.Timeout(b.opts.ConnectTimeout)}, creds...), nats.CustomInboxPrefix(inboxAssistant))
+	b.clientURL = n.URL
+	// The in-process assistant needs its own user: the venue's may publish
+	// execution events, and an assistant answers on reply subjects that
+	// its clients choose. Only a server without authentication (the
+	// venue has no credentials either) lets it connect without them.
+	switch {
+	case n.AssistantUser != "" || n.AssistantCredsFile != "":
+		ac, err := externalCredentials("nats.assistant_", n.AssistantUser, n.AssistantPasswordFile, n.AssistantCredsFile)
+		if err != nil {
+			return err
+		}
+		b.assistantOpts = append(ac, nats.Timeout(b.opts.ConnectTimeout), nats.CustomInboxPrefix(inboxAssistant))
+	case len(creds) == 0:
+		b.assistantOpts = []nats.Option{nats.Timeout(b.opts.ConnectTimeout), nats.CustomInboxPrefix(inboxAssistant)}
+	default:
+		b.assistantErr = errors.New("bus: the in-process assistant has no credentials for the external NATS server: set [nats] assistant_user and assistant_password_file (or assistant_creds_file)")
+	}
 	opts := append(b.connOptions("fxmatch-venue", inboxVenue), creds...)
 	opts = append(opts, nats.Timeout(b.opts.ConnectTimeout))
 	nc, err := nats.Connect(b.clientURL, opts...)
@@ -547,7 +562,7 @@ func (b *Bus) Server() *server.Server { return b.srv }
 // AssistantCredentials are the in-process assistant's URL, user and
 // password on the embedded server (user "_assistant", a random password
 // made for this run). On an external server they are empty: use
-// AssistantConnect, which uses the venue's credentials there.
+// AssistantConnect, which uses [nats] assistant_user there.
 func (b *Bus) AssistantCredentials() (url, user, password string) {
 	if b.srv == nil {
 		return b.clientURL, "", ""
@@ -556,11 +571,19 @@ func (b *Bus) AssistantCredentials() (url, user, password string) {
 }
 
 // AssistantConnect opens the in-process assistant's own connection, with
-// the assistant's permissions (in process, no TCP, on the embedded
-// server; the venue's credentials on an external one). extra options
-// (a name, handlers) are applied after the bus's. The caller closes it,
-// before Close.
+// the assistant's permissions: in process (no TCP) as the internal
+// assistant user on the embedded server; with [nats] assistant_user's
+// credentials on an external one (an error says so when they are not
+// configured). It reconnects forever. extra options (a name, handlers)
+// are applied after the bus's. The caller closes it, before Close.
+//
+// The assistant should answer only requests whose reply subject is under
+// _INBOX (the embedded server's permissions enforce it; an external
+// server's may not).
 func (b *Bus) AssistantConnect(extra ...nats.Option) (*nats.Conn, error) {
+	if b.assistantErr != nil {
+		return nil, b.assistantErr
+	}
 	opts := []nats.Option{
 		nats.Name("fxmatch-assistant"),
 		nats.MaxReconnects(-1),

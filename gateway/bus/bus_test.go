@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -168,6 +169,24 @@ func TestAssistantAndAlerts(t *testing.T) {
 		}
 		return nil
 	})
+
+	// A request whose reply subject is another participant's exec subject
+	// does not make the assistant forge an execution event there.
+	bspy := mustConnect(t, b.ClientURL(), "BANKB", config.DemoPassword)
+	execB, _ := bspy.SubscribeSync(ExecSubject("BANKB"))
+	_ = bspy.Flush()
+	if err := a.PublishRequest(AssistantChat, ExecSubject("BANKB"), []byte(`{"text":"x"}`)); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if err := as.LastError(); err == nil || !strings.Contains(err.Error(), `Publish to "fxmatch.exec.BANKB"`) {
+			return fmt.Errorf("the assistant's forged reply was not refused yet (%v)", err)
+		}
+		return nil
+	})
+	if m, err := execB.NextMsg(100 * time.Millisecond); err == nil {
+		t.Fatalf("BANKB received a forged execution event: %s", m.Data)
+	}
 
 	alertsA, _ := a.SubscribeSync(RiskAlertSubject("BANKA"))
 	bb := mustConnect(t, b.ClientURL(), "BANKB", config.DemoPassword)

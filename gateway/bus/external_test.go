@@ -127,7 +127,11 @@ func TestExternalServer(t *testing.T) {
 	if err := os.WriteFile(pwFile, []byte(venuePW+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg.NATS = config.NATS{URL: "nats://" + addr, User: "venue", PasswordFile: pwFile}
+	asPWFile := filepath.Join(dir, "assistant-pw")
+	if err := os.WriteFile(asPWFile, []byte(assistantPW+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg.NATS = config.NATS{URL: "nats://" + addr, User: "venue", PasswordFile: pwFile, AssistantUser: "assistant", AssistantPasswordFile: asPWFile}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +238,8 @@ func TestExternalServer(t *testing.T) {
 			break
 		}
 	}
-	// The in-process assistant connects with the venue's credentials.
+	// The in-process assistant connects as the assistant's user, which
+	// may serve requests but not publish execution events.
 	as, err := b.AssistantConnect()
 	if err != nil {
 		t.Fatal(err)
@@ -246,5 +251,26 @@ func TestExternalServer(t *testing.T) {
 	_ = as.Flush()
 	if _, err := a.Request(AssistantChat, []byte(`{"text":"x"}`), 5*time.Second); err != nil {
 		t.Fatalf("chat through the external server: %v", err)
+	}
+	_ = as.Publish(ExecSubject("BANKA"), []byte(`{}`))
+	_ = as.Flush()
+	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if err := as.LastError(); err == nil || !strings.Contains(strings.ToLower(err.Error()), "permissions violation") {
+			return fmt.Errorf("the assistant's user published an execution event unopposed (%v)", err)
+		}
+		return nil
+	})
+
+	// Without assistant credentials the in-process assistant is refused
+	// by the bus, not connected as the venue.
+	noAs := *cfg
+	noAs.NATS.AssistantUser, noAs.NATS.AssistantPasswordFile = "", ""
+	b3, err := Start(context.Background(), v, &noAs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b3.Close()
+	if _, err := b3.AssistantConnect(); err == nil || !strings.Contains(err.Error(), "assistant_user") {
+		t.Fatalf("AssistantConnect without assistant credentials: %v", err)
 	}
 }

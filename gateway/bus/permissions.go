@@ -2,7 +2,6 @@ package bus
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -61,16 +60,17 @@ func VenuePermissions() *server.Permissions {
 
 // AssistantPermissions is what the assistant needs: serve its endpoints
 // (subscribe fxmatch.assistant.>, answer on the requesters' reply
-// subjects), answer service discovery ($SRV.>), read the venue's events
-// (its profiles are built from them), and publish quotes and risk alerts.
+// subjects, which are under _INBOX), answer service discovery ($SRV.>),
+// read the venue's events (its profiles are built from them), and publish
+// quotes and risk alerts. Deliberately no allow_responses: with it a
+// participant could name fxmatch.exec.<another> as its reply subject and
+// have the assistant publish a forged execution event there.
 func AssistantPermissions() *server.Permissions {
 	return &server.Permissions{
 		Publish: &server.SubjectPermission{Allow: []string{QuotesAll, RiskAlertsAll, "$SRV.>", InboxRoot + ".>"}},
 		Subscribe: &server.SubjectPermission{Allow: []string{
 			AssistantAll, MDAll, TradesAll, ExecAll, RiskAlertsAll, QuotesAll, "$SRV.>", inboxAssistant + ".>",
 		}},
-		// Replies go to whatever reply subject a request carries.
-		Response: &server.ResponsePermission{MaxMsgs: 1},
 	}
 }
 
@@ -96,7 +96,9 @@ func users(cfg *config.Config, venuePW, assistantPW string) []*server.User {
 // with their CompID and venue password (the bcrypt hashes are copied from
 // the venue's configuration); venueUser and assistantUser get the
 // internal permissions, with the bcrypt hashes given (the passwords
-// themselves go in the files named by [nats] password_file).
+// themselves go in the files named by [nats] password_file and
+// assistant_password_file; a standalone `fxmatch assistant` uses the
+// assistant's user too).
 func ServerConfig(cfg *config.Config, listen, venueUser, venueHash, assistantUser, assistantHash string) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# nats-server configuration for fxmatch: one user per participant\n")
@@ -109,11 +111,7 @@ func ServerConfig(cfg *config.Config, listen, venueUser, venueHash, assistantUse
 		p := &cfg.Participants[i]
 		writeUser(&b, p.ID, p.PasswordHash, ParticipantPermissions(p))
 	}
-	// The venue's user also serves an in-process assistant (`fxmatch
-	// serve` runs one by default, on the venue's credentials when NATS is
-	// external), so it gets both sets; assistantUser is for a standalone
-	// `fxmatch assistant`.
-	writeUser(&b, venueUser, venueHash, union(VenuePermissions(), AssistantPermissions()))
+	writeUser(&b, venueUser, venueHash, VenuePermissions())
 	writeUser(&b, assistantUser, assistantHash, AssistantPermissions())
 	b.WriteString("  ]\n}\n")
 	return []byte(b.String())
@@ -134,26 +132,4 @@ func writeUser(b *strings.Builder, user, hash string, p *server.Permissions) {
 		fmt.Fprintf(b, "        allow_responses: { max: %d }\n", p.Response.MaxMsgs)
 	}
 	b.WriteString("      }\n    }\n")
-}
-
-// union is the permissions of a and b together.
-func union(a, b *server.Permissions) *server.Permissions {
-	merge := func(x, y []string) []string {
-		out := append([]string(nil), x...)
-		for _, s := range y {
-			if !slices.Contains(out, s) {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	u := &server.Permissions{
-		Publish:   &server.SubjectPermission{Allow: merge(a.Publish.Allow, b.Publish.Allow)},
-		Subscribe: &server.SubjectPermission{Allow: merge(a.Subscribe.Allow, b.Subscribe.Allow)},
-		Response:  a.Response,
-	}
-	if u.Response == nil {
-		u.Response = b.Response
-	}
-	return u
 }
