@@ -56,6 +56,8 @@ Flags of serve:
   --fix-addr ADDR        FIX listen address, host:port (overrides listen.fix)
   --http-addr ADDR       HTTP listen address (overrides listen.http)
   --nats-listen ADDR     embedded NATS listen address (overrides listen.nats)
+  --nats-url URL         connect to this NATS server instead of embedding one
+                         (overrides [nats] url; credentials from [nats])
   --snapshot-every N     commands between engine snapshots, bounding recovery
                          time (default 100000)
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,13 +60,13 @@ func TestServeStartsAndStops(t *testing.T) {
 		args func(dir string) []string
 	}{
 		{"no command", func(dir string) []string {
-			return []string{"--data", dir, "--fix-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}
+			return []string{"--data", dir, "--fix-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"}
 		}},
 		{"serve", func(dir string) []string {
-			return []string{"serve", "--data", dir, "--fix-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}
+			return []string{"serve", "--data", dir, "--fix-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"}
 		}},
 		{"serve -data", func(dir string) []string {
-			return []string{"serve", "-data=" + dir, "-fix-addr=127.0.0.1:0", "-http-addr=127.0.0.1:0"}
+			return []string{"serve", "-data=" + dir, "-fix-addr=127.0.0.1:0", "-http-addr=127.0.0.1:0", "-nats-listen=127.0.0.1:0"}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -83,7 +84,7 @@ func TestServeStartsAndStops(t *testing.T) {
 			banner := out.String()
 			for _, want := range []string{
 				dir, "shard 0       USD/CNY EUR/USD USD/JPY EUR/CNY",
-				"FIX 4.4       127.0.0.1:", "TargetCompID FXMATCH", "HTTP          http://127.0.0.1:", "127.0.0.1:4222  not yet built",
+				"FIX 4.4       127.0.0.1:", "TargetCompID FXMATCH", "HTTP          http://127.0.0.1:", "NATS          nats://127.0.0.1:", "embedded (participants: user=CompID",
 				"REGULATOR (regulator, read-only, drop copy of all)", "BANKC (bank, cancel on disconnect)",
 			} {
 				if !strings.Contains(banner, want) {
@@ -299,5 +300,39 @@ func TestBenchJournalRuns(t *testing.T) {
 	}
 	if !strings.Contains(out, `"durable_events_per_sec"`) || !strings.Contains(out, `"replay`) {
 		t.Fatalf("no durable throughput in the JSON:\n%s", out)
+	}
+}
+
+// TestServeExternalNATSDown: with --nats-url pointing at a server that is
+// not there, the venue starts anyway (matching does not depend on NATS)
+// and says so; a malformed URL is refused naming it.
+func TestServeExternalNATSDown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "nats://" + ln.Addr().String()
+	ln.Close() // nothing listens there now
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	args := []string{"serve", "--data", t.TempDir(), "--fix-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--nats-url", down}
+	go func() { done <- run(ctx, args, strings.NewReader(""), &out, &errb) }()
+	if !checkFor(t, 15*time.Second, func() bool { return strings.Contains(out.String(), "fxmatch: running") }) {
+		cancel()
+		t.Fatalf("serve did not start; stdout:\n%s\nstderr:\n%s", out.String(), errb.String())
+	}
+	if want := "NATS          external " + down + " (NOT connected yet"; !strings.Contains(out.String(), want) {
+		t.Errorf("banner lacks %q:\n%s", want, out.String())
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("exit code %d; stderr:\n%s", code, errb.String())
+	}
+
+	code, _, errs := runCmd(t, "", "serve", "--data", t.TempDir(), "--nats-url", "localhost:4222")
+	if code != exitFail || !strings.Contains(errs, `nats.url: "localhost:4222" is not a NATS URL`) {
+		t.Errorf("--nats-url localhost:4222: exit %d, stderr:\n%s", code, errs)
 	}
 }

@@ -29,6 +29,7 @@ type serveFlags struct {
 	fixAddr    string
 	httpAddr   string
 	natsListen string
+	natsURL    string
 	// snapshotEvery: commands between engine snapshots (recovery time).
 	snapshotEvery uint64
 }
@@ -43,6 +44,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
 	fs.StringVar(&f.fixAddr, "fix-addr", "", "FIX listen address")
 	fs.StringVar(&f.httpAddr, "http-addr", "", "HTTP listen address")
 	fs.StringVar(&f.natsListen, "nats-listen", "", "NATS listen address")
+	fs.StringVar(&f.natsURL, "nats-url", "", "external NATS server URL (no embedded server)")
 	fs.Uint64Var(&f.snapshotEvery, "snapshot-every", 100_000, "commands between engine snapshots")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -93,6 +95,9 @@ func loadServeConfig(f serveFlags) (*config.Config, error) {
 	}
 	if f.natsListen != "" {
 		cfg.Listen.NATS = f.natsListen
+	}
+	if f.natsURL != "" {
+		cfg.NATS.URL = f.natsURL
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -150,14 +155,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "fxmatch: FIX listener %s: %v\n", cfg.Listen.FIX, err)
 		return exitFail
 	}
-	httpf, err := startHTTP(v, cfg.Listen.HTTP, nil, acc, logger)
+	nb, err := startNATS(ctx, v, cfg, logger)
+	if err != nil {
+		acc.Close()
+		fmt.Fprintf(stderr, "fxmatch: %v\n", err)
+		return exitFail
+	}
+	defer nb.Close() // deferred first, so it runs after the gateway's Close
+	httpf, err := startHTTP(v, cfg.Listen.HTTP, nb.Conn(), acc, logger)
 	if err != nil {
 		acc.Close()
 		fmt.Fprintf(stderr, "fxmatch: %v\n", err)
 		return exitFail
 	}
 	defer httpf.Close()
-	printBanner(stdout, cfg, f.configFile, dataDir, time.Now(), v, acc.Addr().String(), httpf.Addr())
+	printBanner(stdout, cfg, f.configFile, dataDir, time.Now(), v, acc.Addr().String(), httpf.Addr(), natsBanner(nb))
 	stopCheckpoints := checkpointOnSignal(ctx, v, dataDir, logger)
 	defer stopCheckpoints()
 	vctx, stopVenue := context.WithCancel(context.Background())
@@ -230,11 +242,8 @@ func checkpointOnSignal(ctx context.Context, v *venue.Venue, dataDir string, log
 	}
 }
 
-// notBuilt marks a component in the banner that does not exist yet.
-const notBuilt = "not yet built: nothing listens here yet"
-
 // printBanner says what runs where, and what does not run yet.
-func printBanner(w io.Writer, cfg *config.Config, configFile, dataDir string, now time.Time, v *venue.Venue, fixAddr, httpAddr string) {
+func printBanner(w io.Writer, cfg *config.Config, configFile, dataDir string, now time.Time, v *venue.Venue, fixAddr, httpAddr, natsLine string) {
 	source := "built-in demo (`fxmatch config example` prints it)"
 	if configFile != "" {
 		source = configFile
@@ -258,7 +267,7 @@ func printBanner(w io.Writer, cfg *config.Config, configFile, dataDir string, no
 	}
 	fmt.Fprintf(w, "  FIX 4.4       %s  TargetCompID FXMATCH; dictionary: fix/spec/FIX44-fxmatch.xml; %s\n", fixAddr, cfg.FIXTLSSummary())
 	fmt.Fprintf(w, "  HTTP          http://%s/api/v1  Bearer tokens; API described at /openapi.json\n", httpAddr)
-	fmt.Fprintf(w, "  NATS          %s  %s\n", cfg.Listen.NATS, notBuilt)
+	fmt.Fprintf(w, "  NATS          %s\n", natsLine)
 	fmt.Fprintln(w, "fxmatch: running; stop with Ctrl-C (SIGINT) or SIGTERM")
 }
 
