@@ -14,7 +14,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
-	"fxmatch/assistant/internal/natstest"
+	"fxmatch/internal/natstest"
 	"fxmatch/assistant/service"
 	"fxmatch/cmd/fxmatch/venue"
 	"fxmatch/config"

@@ -130,6 +130,10 @@ func New(opts Options) (*Service, error) {
 	return s, nil
 }
 
+// SetConn sets the NATS connection, for a caller that rebuilds the state
+// before it connects. Call it before Start.
+func (s *Service) SetConn(nc *nats.Conn) { s.nc = nc; s.opts.Conn = nc }
+
 // Start registers the micro service and subscribes to the bus.
 func (s *Service) Start() error {
 	if s.nc == nil {
@@ -180,7 +184,12 @@ func (s *Service) Start() error {
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
 	go s.publishLoop()
 	// Once Start returns, the server has the endpoints' subscriptions: a
-	// venue that starts taking orders next finds the assistant.
+	// venue that starts taking orders next finds the assistant. (A
+	// connection still trying to reach its server subscribes when it
+	// gets there.)
+	if !s.nc.IsConnected() {
+		return nil
+	}
 	if err := s.nc.Flush(); err != nil {
 		s.Stop()
 		return fmt.Errorf("assistant: %w", err)

@@ -12,7 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
-	"fxmatch/assistant/internal/natstest"
+	"fxmatch/internal/natstest"
 	"fxmatch/config"
 )
 

@@ -43,6 +43,8 @@ Commands:
   replay COMMAND [flags] the regulator's read-only tools on a journal: book,
                          order, trades, verify, export (fxmatch replay -h)
   journal checkpoint     copy a stopped venue's journal (fxmatch journal -h)
+  assistant [flags]      run the trading assistant alone on a NATS server
+                         (fxmatch assistant -h)
   score [flags]          score a stream of orders for pre-trade fraud, JSON lines in and out
                          (fxmatch score -h)
   sim KIND [flags]       run a simulator (fxmatch sim -h lists the kinds)
@@ -89,6 +91,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runReplay(rest, stdout, stderr)
 	case "journal":
 		return runJournal(rest, stdout, stderr)
+	case "assistant":
+		return runAssistant(ctx, rest, stdout, stderr)
 	case "score":
 		return runScore(rest, stdin, stdout, stderr)
 	case "sim":

@@ -12,9 +12,13 @@ import (
 )
 
 // Run starts a server and stops it when the test ends.
-func Run(t testing.TB) *server.Server {
+func Run(t testing.TB) *server.Server { t.Helper(); return RunWith(t, &server.Options{}) }
+
+// RunWith starts a server with opts (users, say) on a free loopback port.
+func RunWith(t testing.TB, opts *server.Options) *server.Server {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	opts.Host, opts.Port, opts.NoLog, opts.NoSigs = "127.0.0.1", -1, true, true
+	ns, err := server.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
