@@ -14,11 +14,11 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
-	"fxmatch/internal/natstest"
 	"fxmatch/assistant/service"
 	"fxmatch/cmd/fxmatch/venue"
 	"fxmatch/config"
 	"fxmatch/engine"
+	"fxmatch/internal/natstest"
 )
 
 // fakeClock is a clock tests move by hand (the breaker's cooldown).

@@ -12,8 +12,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
-	"fxmatch/internal/natstest"
 	"fxmatch/config"
+	"fxmatch/internal/natstest"
 )
 
 func runNATS(t testing.TB) *server.Server { return natstest.Run(t) }

@@ -109,7 +109,7 @@ type Venue struct {
 	closed atomic.Bool
 	// screener is pre-trade scoring (pretrade.go); nil: none.
 	screener atomic.Pointer[screenerBox]
-	orders orderCounters // ops.go
+	orders   orderCounters // ops.go
 }
 
 type instLoc struct {
