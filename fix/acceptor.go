@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/quickfixgo/quickfix"
-	qfconfig "github.com/quickfixgo/quickfix/config"
 	"github.com/quickfixgo/quickfix/datadictionary"
 
 	"fxmatch/cmd/fxmatch/venue"
@@ -121,7 +120,6 @@ type Acceptor struct {
 	cfg     *config.Config
 	log     *slog.Logger
 	opts    Options
-	qf      *quickfix.Acceptor
 	store   *Store
 	ln      *listener
 	dd      *datadictionary.DataDictionary
@@ -133,6 +131,8 @@ type Acceptor struct {
 	started int64
 	edgeSeq atomic.Uint64
 
+	conns     sync.WaitGroup // serveConn goroutines
+	acceptWG  sync.WaitGroup
 	ctx       context.Context
 	cancel    context.CancelFunc
 	closeOnce sync.Once
@@ -221,55 +221,19 @@ func Start(ctx context.Context, v *venue.Venue, addr string, opts Options) (*Acc
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 
-	tcp := ln.Addr().(*net.TCPAddr)
-	settings := quickfix.NewSettings()
-	g := settings.GlobalSettings()
-	g.Set(qfconfig.SocketAcceptHost, tcp.IP.String())
-	g.Set(qfconfig.SocketAcceptPort, strconv.Itoa(tcp.Port))
-	// Unknown CompIDs get a session of their own, created on the fly,
-	// only so that their Logon can be answered with a Logout saying why
-	// (quickfixgo drops the connection without a word otherwise).
-	g.Set(qfconfig.DynamicSessions, "Y")
-	g.Set(qfconfig.ResetOnLogon, "N")
-	g.Set(qfconfig.ResetOnLogout, "N")
-	g.Set(qfconfig.ResetOnDisconnect, "N")
-	g.Set(qfconfig.PersistMessages, "Y")
-	g.Set(qfconfig.TimeStampPrecision, "MILLIS")
-	g.Set(qfconfig.InChanCapacity, "1024")
-	// No DataDictionary setting: quickfixgo would parse the file again for
-	// every session and, on a Logon that fails validation, drop the
-	// connection without a word. The acceptor validates with its own copy
-	// in FromAdmin/FromApp instead (validate), so a bad Logon gets a
-	// Logout that says why.
 	for i := range cfg.Participants {
 		pc := &cfg.Participants[i]
 		id, _ := cfg.PartyID(pc.ID)
-		ss := quickfix.NewSessionSettings()
-		ss.Set(qfconfig.BeginString, BeginString)
-		ss.Set(qfconfig.SenderCompID, VenueCompID)
-		ss.Set(qfconfig.TargetCompID, pc.ID)
-		sid, err := settings.AddSession(ss)
-		if err != nil {
-			return nil, fmt.Errorf("fix: session for %s: %w", pc.ID, err)
-		}
+		// The store's file is named after the session as quickfixgo named
+		// it, so data directories of earlier versions keep their numbers.
+		sid := quickfix.SessionID{BeginString: BeginString, SenderCompID: VenueCompID, TargetCompID: pc.ID}
 		p := newParty(a, id, pc, sid)
 		a.parties[pc.ID] = p
 		for int(id) >= len(a.byID) {
 			a.byID = append(a.byID, nil)
 		}
 		a.byID[id] = p
-	}
-
-	factory := storeFactory{st: a.store, known: a.isKnownSession}
-	qf, err := quickfix.NewAcceptor(a, factory, settings, logFactory{a.log})
-	if err != nil {
-		return nil, fmt.Errorf("fix: %w", err)
-	}
-	a.qf = qf
-	qf.SetConnectionValidator(a)
-	qf.SetNewListenerCallback(func(string, *tls.Config) (net.Listener, error) { return a.ln, nil })
-	for _, p := range a.parties {
-		if p.store, err = a.store.Session(p.sid); err != nil {
+		if p.store, err = a.store.Session(sid); err != nil {
 			return nil, err
 		}
 		p.store.gated = true
@@ -281,12 +245,10 @@ func Start(ctx context.Context, v *venue.Venue, addr string, opts Options) (*Acc
 			return nil, err
 		}
 	}
-	if err := qf.Start(); err != nil {
-		return nil, fmt.Errorf("fix: %w", err)
-	}
 	for _, p := range a.parties {
 		p.startPumps()
 	}
+	a.acceptWG.Go(a.acceptLoop)
 	ok = true
 	a.log.Info("fix: acceptor listening", "addr", a.ln.Addr().String(), "tls", opts.TLS != nil, "comp_id", VenueCompID, "participants", len(a.parties))
 	go func() { // not waited for by Close, which it calls
@@ -308,7 +270,22 @@ func (a *Acceptor) Addr() net.Addr { return a.ln.Addr() }
 func (a *Acceptor) Close() error {
 	a.closeOnce.Do(func() {
 		a.closing.Store(true)
-		a.qf.Stop() // logs out: OnLogout runs cancel on disconnect
+		_ = a.ln.Close()
+		a.acceptWG.Wait()
+		// Log every session out and give the dealers' engines a moment to
+		// answer; then close what is left. Each connection's goroutine
+		// runs cancel on disconnect as it ends.
+		for _, p := range a.parties {
+			p.logoutForClose()
+		}
+		ended := make(chan struct{})
+		go func() { a.conns.Wait(); close(ended) }()
+		select {
+		case <-ended:
+		case <-time.After(2 * time.Second):
+			a.ln.abortAll()
+			<-ended
+		}
 		a.cancel()
 		for _, p := range a.parties {
 			p.stop()
@@ -323,17 +300,16 @@ func (a *Acceptor) Close() error {
 // Done is closed when the acceptor has stopped.
 func (a *Acceptor) Done() <-chan struct{} { return a.done }
 
-// isKnownSession reports whether id is one of the configured sessions.
-func (a *Acceptor) isKnownSession(id quickfix.SessionID) bool {
-	p := a.parties[id.TargetCompID]
-	return p != nil && p.sid == id
-}
-
-func (a *Acceptor) partyOf(id quickfix.SessionID) *party {
-	if p := a.parties[id.TargetCompID]; p != nil && p.sid == id {
-		return p
+// acceptLoop serves each accepted connection on its own goroutine.
+func (a *Acceptor) acceptLoop() {
+	for {
+		c, err := a.ln.Accept()
+		if err != nil {
+			return // closed (temporary errors are retried by Accept)
+		}
+		g := c.(*guardConn)
+		a.conns.Go(func() { a.serveConn(g) })
 	}
-	return nil
 }
 
 func (a *Acceptor) partyName(id engine.PartyID) string {
@@ -345,33 +321,14 @@ func (a *Acceptor) partyName(id engine.PartyID) string {
 
 func (a *Acceptor) lookup(sym string) *instrument { return a.bySym[sym] }
 
-// Validate implements quickfix.ConnectionValidator: it runs once per
-// connection, after the first message names the session and before the
-// session sees it. A participant has at most one connection: a second one
-// is told so and closed, before any password is checked, so nobody can
-// push a logged-on dealer off the venue.
-func (a *Acceptor) Validate(c net.Conn, id quickfix.SessionID) error {
-	g, _ := c.(*guardConn)
-	p := a.partyOf(id)
-	if p == nil || g == nil {
-		return nil // unknown or misaddressed: its dynamic session says why
-	}
-	if !p.attach(g) {
-		a.log.Warn("fix: connection refused: participant already connected", "comp_id", p.name, "remote", c.RemoteAddr())
-		writeRawLogout(c, id, p.name+" is already logged on from another connection; one session per participant")
-		return fmt.Errorf("fix: %s already connected", p.name)
-	}
-	return nil
-}
-
 // writeRawLogout writes a Logout outside any session (sequence number 1),
 // for a connection refused before its session exists.
-func writeRawLogout(c net.Conn, id quickfix.SessionID, text string) {
+func writeRawLogout(c net.Conn, to, text string) {
 	m := quickfix.NewMessage()
 	m.Header.SetString(quickfix.Tag(8), BeginString)
 	m.Header.SetString(quickfix.Tag(35), "5")
-	m.Header.SetString(tagSenderCompID, id.SenderCompID)
-	m.Header.SetString(tagTargetCompID, id.TargetCompID)
+	m.Header.SetString(tagSenderCompID, VenueCompID)
+	m.Header.SetString(tagTargetCompID, to)
 	m.Header.SetInt(quickfix.Tag(34), 1)
 	m.Header.SetField(quickfix.Tag(52), quickfix.FIXUTCTimestamp{Time: time.Now().UTC(), Precision: quickfix.Millis})
 	m.Body.SetString(tagText, text)
@@ -379,59 +336,16 @@ func writeRawLogout(c net.Conn, id quickfix.SessionID, text string) {
 	_, _ = c.Write(m.Bytes())
 }
 
-// ---- quickfix.Application ----
-
-func (a *Acceptor) OnCreate(quickfix.SessionID) {}
-
-func (a *Acceptor) OnLogon(id quickfix.SessionID) {
-	if p := a.partyOf(id); p != nil {
-		p.onLogon()
-	}
-}
-
-func (a *Acceptor) OnLogout(id quickfix.SessionID) {
-	if p := a.partyOf(id); p != nil {
-		p.onLogout()
-	}
-}
-
-func (a *Acceptor) ToAdmin(*quickfix.Message, quickfix.SessionID) {}
-
-func (a *Acceptor) ToApp(*quickfix.Message, quickfix.SessionID) error { return nil }
-
-// FromAdmin checks a Logon — the venue's CompID, a known participant, its
-// password, a HeartBtInt of 1 to 300 — and validates every other session
-// message against the dictionary.
-func (a *Acceptor) FromAdmin(m *quickfix.Message, id quickfix.SessionID) quickfix.MessageRejectError {
-	mt, _ := m.Header.GetBytes(quickfix.Tag(35))
-	if string(mt) != "A" {
-		return a.validate(m)
-	}
-	if why := a.checkLogon(m, id); why != "" {
-		a.log.Warn("fix: logon refused", "comp_id", id.TargetCompID, "target_comp_id", id.SenderCompID, "why", why)
-		return quickfix.RejectLogon{Text: why}
-	}
-	return nil
-}
-
-func (a *Acceptor) checkLogon(m *quickfix.Message, id quickfix.SessionID) string {
-	if id.BeginString != BeginString {
-		return "BeginString must be " + BeginString
-	}
-	if id.SenderCompID != VenueCompID {
-		return "TargetCompID(56) must be " + VenueCompID
-	}
-	p := a.partyOf(id)
+// checkLogon checks a Logon from participant p: the dictionary, the
+// password, EncryptMethod 0 and a HeartBtInt of 1 to 300. It returns why
+// the logon is refused, or "".
+func (a *Acceptor) checkLogon(m *quickfix.Message, p *party) string {
 	pw, _ := bodyStr(m, tagPassword)
-	if p == nil {
-		a.cfg.VerifyPassword(id.TargetCompID, pw) // same time as a wrong password
-		return "unknown SenderCompID(49) " + strconv.Quote(id.TargetCompID) + ": not a participant of this venue"
-	}
 	if rej := a.validate(m); rej != nil {
 		return "invalid Logon: " + rej.Error() + tagSuffix(rej)
 	}
 	if !m.Body.Has(tagPassword) {
-		a.cfg.VerifyPassword(id.TargetCompID, "\x00missing") // same time as a wrong password
+		a.cfg.VerifyPassword(p.name, "\x00missing") // same time as a wrong password
 		return "Password(554) missing"
 	}
 	if !a.cfg.VerifyPassword(p.name, pw) {
@@ -473,26 +387,22 @@ func (a *Acceptor) validate(m *quickfix.Message) quickfix.MessageRejectError {
 	return a.valid.Validate(m)
 }
 
-// FromApp handles business messages.
-func (a *Acceptor) FromApp(m *quickfix.Message, id quickfix.SessionID) quickfix.MessageRejectError {
-	p := a.partyOf(id)
-	if p == nil || !p.loggedOn.Load() {
-		return quickfix.NewBusinessMessageRejectError("not logged on", 6, nil)
-	}
+// fromApp handles a business message of type mt from logged-on p. A
+// non-nil result is sent back as a Reject or BusinessMessageReject.
+func (a *Acceptor) fromApp(m *quickfix.Message, p *party, mt string) quickfix.MessageRejectError {
 	if rej := a.validate(m); rej != nil {
 		return rej
 	}
-	mt, _ := m.Header.GetBytes(quickfix.Tag(35))
-	switch string(mt) {
+	switch mt {
 	case "D", "F", "G", "q", "V", "x":
 	default:
 		return quickfix.NewBusinessMessageRejectError("MsgType "+string(mt)+" is not supported by the venue: it takes D, F, G, q, V and x", 3, nil)
 	}
 	if !p.allow(a.opts.Now()) {
-		p.throttled(m, string(mt))
+		p.throttled(m, mt)
 		return nil
 	}
-	switch string(mt) {
+	switch mt {
 	case "D":
 		return p.onNewOrder(m)
 	case "F":

@@ -11,14 +11,14 @@ import (
 )
 
 // errPreLogonTooLong: a connection sent more than PreLogonBytesMax bytes
-// without completing a logon (garbage, or an attack on memory: quickfixgo's
-// reader buffers until it finds a whole message).
+// without completing a logon (garbage, or an attack on memory: the framer
+// buffers until it finds a whole message).
 var errPreLogonTooLong = errors.New("fix: too many bytes before a successful logon")
 
-// listener wraps the TCP (or TLS) listener quickfixgo accepts from. It
+// listener wraps the TCP (or TLS) listener the acceptor accepts from. It
 // bounds the connections open at once, retries temporary accept errors
-// (quickfixgo's accept loop ends at the first error of any kind, which
-// would silently stop the venue taking connections), and wraps each
+// (an accept loop that ended at the first error of any kind would
+// silently stop the venue taking connections), and wraps each
 // connection in a guardConn.
 type listener struct {
 	net.Listener
@@ -26,6 +26,9 @@ type listener struct {
 	opts   *Options
 	open   atomic.Int64
 	closed atomic.Bool
+
+	mu    sync.Mutex
+	conns map[*guardConn]struct{} // open connections, for abortAll
 }
 
 func (l *listener) Accept() (net.Conn, error) {
@@ -49,7 +52,27 @@ func (l *listener) Accept() (net.Conn, error) {
 			continue
 		}
 		l.open.Add(1)
-		return newGuardConn(c, l), nil
+		g := newGuardConn(c, l)
+		l.mu.Lock()
+		if l.conns == nil {
+			l.conns = map[*guardConn]struct{}{}
+		}
+		l.conns[g] = struct{}{}
+		l.mu.Unlock()
+		return g, nil
+	}
+}
+
+// abortAll closes every open connection without waiting.
+func (l *listener) abortAll() {
+	l.mu.Lock()
+	var all []*guardConn
+	for g := range l.conns {
+		all = append(all, g)
+	}
+	l.mu.Unlock()
+	for _, g := range all {
+		g.abort()
 	}
 }
 
@@ -61,23 +84,18 @@ func (l *listener) Close() error {
 // guardConn is one accepted connection.
 //
 // Reading: until the session logs on it has a read deadline (LogonTimeout)
-// and a byte budget (PreLogonBytesMax); afterwards quickfixgo's heartbeats
+// and a byte budget (PreLogonBytesMax); afterwards the session's heartbeats and test requests
 // look after a silent peer. Read frames messages itself (see Read).
 //
-// Writing: Write appends to a buffer and returns; the connection's own
-// writer goroutine (flush) sends what has gathered in one write(2). Two
-// reasons. quickfixgo hands each message to its writer goroutine through
-// an unbuffered channel with a non-blocking send, and when the writer is
-// busy in a write it re-notifies itself and tries again at once — a spin
-// that took more than half the CPU of a 2-core machine under load; a Write
-// that never blocks ends it. And the buffer is the session's bounded
-// outbound queue: a peer that lets it grow past OutboundBytesMax, or whose
-// socket takes no bytes for WriteTimeout, is disconnected as a slow
-// consumer instead of holding memory or the session.
-//
-// When nothing is buffered and no write is in flight, Write writes to the
-// socket itself (on quickfixgo's writer goroutine): a lone
-// ExecutionReport does not wait for the writer goroutine to wake up.
+// Writing: a sender (party.send, under the party's send lock) writes to
+// the socket itself when nothing is buffered and no write is in flight: a
+// lone ExecutionReport does not wait for another goroutine to wake up.
+// Otherwise Write appends to a buffer and returns, and the connection's
+// writer goroutine (flush) sends what has gathered in one write(2). The
+// buffer is the session's bounded outbound queue: a peer that lets it
+// grow past OutboundBytesMax, or whose socket takes no bytes for
+// WriteTimeout, is disconnected as a slow consumer instead of holding
+// memory or the senders.
 type guardConn struct {
 	net.Conn
 	l        *listener
@@ -86,7 +104,7 @@ type guardConn struct {
 	who      atomic.Pointer[string] // the participant, once known
 
 	wmu     sync.Mutex
-	wbuf    []byte // bytes written by quickfixgo, not yet sent
+	wbuf    []byte // bytes written, not yet sent
 	wspare  []byte
 	writing bool // a goroutine is in a socket write
 	wclosed bool
@@ -96,7 +114,7 @@ type guardConn struct {
 	// The reader goroutine's framing state (see Read).
 	read    int64  // bytes read before logon
 	raw     []byte // bytes read and not yet framed
-	ready   []byte // whole, checked frames not yet handed to quickfixgo
+	ready   []byte // whole, checked frames not yet handed to the session
 	chunk   []byte
 	garbled int
 
@@ -113,28 +131,38 @@ func newGuardConn(c net.Conn, l *listener) *guardConn {
 	return g
 }
 
-// Read hands quickfixgo whole, well-formed FIX messages only. It frames
-// the byte stream itself — BeginString FIX.4.4, BodyLength, MsgType
-// first, CheckSum right — because quickfixgo neither checks the CheckSum
-// nor survives every malformed frame: its message parser indexes out of
-// range on some (found by FuzzInbound), and a panic on a session's
-// goroutine would end the process. A garbled message (FIX's term: wrong
-// length or checksum, no MsgType) is discarded, as the FIX session
-// protocol prescribes; the gap it leaves in the sequence numbers is
-// recovered by the usual ResendRequest. Before logon, anything that is not
-// a well-formed message closes the connection.
-func (g *guardConn) Read(b []byte) (int, error) {
+// next returns the next whole, well-formed FIX message. It frames the
+// byte stream itself — BeginString FIX.4.4, BodyLength, MsgType first,
+// CheckSum right, every field tag=value with a value (see nextFrame) — so
+// the session layer only ever sees messages it can parse. A garbled
+// message (FIX's term: wrong length or checksum, no MsgType) is
+// discarded, as the FIX session protocol prescribes; the gap it leaves in
+// the sequence numbers is recovered by the usual ResendRequest. Before
+// logon, anything that is not a well-formed message closes the
+// connection. The message is valid until the next call.
+func (g *guardConn) next() ([]byte, error) {
 	for len(g.ready) == 0 {
 		if err := g.fill(); err != nil {
-			return 0, err
+			return nil, err
 		}
 	}
-	n := copy(b, g.ready)
+	n := frameLen(g.ready)
+	f := g.ready[:n:n]
 	g.ready = g.ready[n:]
 	if len(g.ready) == 0 {
 		g.ready = g.ready[:0:cap(g.ready)]
 	}
-	return n, nil
+	return f, nil
+}
+
+// frameLen is the length of the checked frame at the start of b.
+func frameLen(b []byte) int {
+	p := len(framePrefix)
+	n, j := 0, p
+	for ; b[j] != 1; j++ {
+		n = n*10 + int(b[j]-'0')
+	}
+	return j + 1 + n + 7
 }
 
 // fill reads once from the socket and frames what it can.
@@ -280,7 +308,7 @@ func nextFrame(b []byte) (frame []byte, used int, status int) {
 // fieldsOK checks that every field is tag=value with a numeric tag of at
 // most 9 digits and a value that is not empty, that BeginString,
 // BodyLength, MsgType and CheckSum appear nowhere else, and that there is
-// no XmlData (212/213). Each rule stands between quickfixgo and a panic:
+// no XmlData (212/213). Each rule stands between quickfixgo's parser and a panic:
 // it reads XmlData by its declared length, past the end of the message if
 // told to, and its integer parser indexes the first byte of an empty
 // value (an empty MsgSeqNum would end the process).
@@ -475,6 +503,9 @@ func (g *guardConn) close(drain bool) error {
 	}
 	err := g.Conn.Close()
 	g.l.open.Add(-1)
+	g.l.mu.Lock()
+	delete(g.l.conns, g)
+	g.l.mu.Unlock()
 	if fn != nil {
 		fn()
 	}

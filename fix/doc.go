@@ -1,6 +1,6 @@
-// Package fix is the venue's FIX 4.4 front end: a quickfixgo acceptor that
-// serves every section of the Rules of Engagement (shared/spec/FIX-RoE.md)
-// and nothing else. It turns FIX messages into engine.Commands for
+// Package fix is the venue's FIX 4.4 front end: an acceptor that serves
+// every section of the Rules of Engagement (shared/spec/FIX-RoE.md) and
+// nothing else. It turns FIX messages into engine.Commands for
 // venue.Submit and the hub's durable events back into FIX messages; the
 // matching rules stay in package engine, so a dealer's question about the
 // wire ("which tag carries what") is answered here and one about trading
@@ -12,10 +12,9 @@
 //
 //	dealer ──TCP/TLS──> listener ─ guardConn (framing, limits, bounded writes)
 //	                                  │
-//	                       quickfixgo session (logon, sequence numbers,
-//	                       heartbeats, resend) ── Store (append-only files)
-//	                                  │ FromAdmin: logon checks
-//	                                  │ FromApp: validate → decode → Submit
+//	                 serveConn: the connection's goroutine (session.go):
+//	                 logon, sequence numbers, heartbeats, resend, rejects
+//	                                  │ validate → decode → SubmitOrder
 //	                                  ▼
 //	                        venue.Submit ──> shards ──> journal ──> hub
 //	                                                                  │
@@ -23,7 +22,7 @@
 //	  party.dropPump   <── SubscribeDropCopy (regulator) ─────────────┤
 //	  mdSub.run        <── SubscribeMarket (per subscribed symbol) ───┘
 //	        │
-//	        └── quickfix.SendToTarget ──> store ──> guardConn ──> dealer
+//	        └── party.send: number, store (append-only file), write ──> dealer
 //
 // Everything an ExecutionReport says has been journaled before it is
 // sent: the reports come from hub events, which the venue publishes only
@@ -31,35 +30,39 @@
 //
 // # Goroutines and bounds
 //
-// quickfixgo runs a reader, a writer and a session goroutine per
-// connection; the package adds one writer per connection (guardConn), one
-// execution-report pump per participant, one drop-copy pump per drop-copy
-// participant and one goroutine per subscribed market-data symbol (at
-// most MDSubscriptionsMax a session). Nothing is started per message.
-// Every queue is bounded: the hub's subscriber queues (ExecQueue,
-// MarketQueue), the bytes waiting for a socket (OutboundBytesMax), the
-// bytes before logon (PreLogonBytesMax), one inbound message (64 KiB), the
-// connections (ConnectionsMax). A session that falls behind any of them is
-// disconnected as a slow consumer, with a log line saying so.
+// One goroutine per connection reads, frames and handles its messages —
+// a NewOrderSingle is submitted on the goroutine that read it — and one
+// more per connection keeps its heartbeats and test requests. The package
+// adds one execution-report pump per participant, one drop-copy pump per
+// drop-copy participant and one goroutine per subscribed market-data
+// symbol (at most MDSubscriptionsMax a session). Whoever sends a message
+// writes it to the socket itself (party.send, under the party's send
+// lock, which keeps the wire in MsgSeqNum order); the connection's writer
+// goroutine only sends what gathered while a write was in flight. Nothing
+// is started per message. Every queue is bounded: the hub's subscriber
+// queues (ExecQueue, MarketQueue), the bytes waiting for a socket
+// (OutboundBytesMax), the bytes before logon (PreLogonBytesMax), one
+// inbound message (64 KiB), the messages held behind a sequence gap
+// (stashMax), the connections (ConnectionsMax). A session that falls
+// behind any of them is disconnected as a slow consumer, with a log line
+// saying so.
 //
-// # Why quickfixgo, and what it costs
+// # Why not quickfixgo's session layer, and what is left of quickfixgo
 //
-// The session layer (logon, sequence numbers, resend, gap fill, test
-// requests) is where FIX engines disagree in corner cases, and quickfixgo
-// has met many counterparties. Three of its behaviours are worked around
-// here, each at the place it bites: its message parser panics on some
-// malformed frames, so guardConn frames and checks every message first
-// (BodyLength, CheckSum, no empty values) — FuzzInbound found them; its
-// writer hand-off spins while a socket write is in flight, so guardConn's
-// Write never blocks; and it drops an unknown CompID or a Logon that fails
-// validation without a word, so unknown CompIDs get a dynamic session that
-// exists only to say why, and validation runs in FromAdmin/FromApp against
-// the embedded dictionary. Its costs are allocations per message and two
-// goroutine hand-offs per outbound message: on this 2-core machine a
-// NewOrderSingle→ExecutionReport round trip measures 0.2–0.3 ms against
-// ~10 µs for the venue alone (BenchmarkNewOrderAck,
-// BenchmarkVenueSubmitToHub). The DESIGN's tens of microseconds need the
-// hand-written, append-style codec and session layer this package was
-// first sketched with; the decode and encode functions here are the seam
-// for it.
+// The first version ran on quickfixgo's acceptor. Its session layer cost
+// what the venue could not afford: a reader, a session and a writer
+// goroutine per connection, so a NewOrderSingle→ExecutionReport round
+// trip crossed four goroutine hand-offs inside quickfixgo alone, some 214
+// allocations per order, and a session loop that spent most of a core in
+// select and timer resets under load: 0.2–0.3 ms per round trip one at a
+// time, and a ceiling of about 3,000 orders a second on this 2-core
+// machine however fast they came. The session layer is now this
+// package's own (session.go, outbound.go), written to the same rules —
+// the QuickFIX C++ end-to-end tests that proved the quickfixgo version
+// prove this one. What is left of quickfixgo is its Message type and
+// parser and its dictionary validator, for messages the hand-written
+// path does not take, and for the exact wording of session-level
+// rejects. guardConn frames and checks every message before anything
+// parses it (BodyLength, CheckSum, no empty values, no XmlData): the
+// parser panics on some malformed frames, which FuzzInbound found.
 package fix

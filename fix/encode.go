@@ -10,7 +10,7 @@ import (
 )
 
 // out builds outbound messages. Each goroutine that sends owns one and
-// reuses it: quickfixgo copies a message into bytes when it is sent and
+// reuses it: party.send copies a message into bytes when it is sent and
 // keeps no reference, so the field maps can be cleared and refilled for
 // the next one instead of allocating three maps per message.
 type out struct {

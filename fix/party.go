@@ -21,13 +21,14 @@ import (
 // hub subscriptions and the goroutines that turn their events into
 // messages, its throttle, its market-data subscriptions.
 //
-// Goroutines: quickfixgo's session goroutine calls FromApp and the
-// on-methods (one at a time); execPump sends the participant's execution
-// reports; dropPump its drop copies (if it has coverage); one goroutine
-// per market-data subscription. None is started per message.
+// Goroutines: the connection's goroutine (serveConn) calls fromApp and
+// the on-methods (one at a time); execPump sends the participant's
+// execution reports; dropPump its drop copies (if it has coverage); one
+// goroutine per market-data subscription. None is started per message.
+// Each sends with send, which numbers, stores and writes under sendMu.
 //
-// Lock order: party.mu, then hub's and quickfixgo's own locks. p.mu is
-// never held while sending.
+// Lock order: party.mu, then the hub's locks; sendMu, then the session
+// store's and the connection's locks. p.mu is never held while sending.
 type party struct {
 	a            *Acceptor
 	id           engine.PartyID
@@ -39,14 +40,21 @@ type party struct {
 	covered      []bool // drop copy: covered[p]
 
 	loggedOn atomic.Bool
+	lastSent atomic.Int64 // unix nanoseconds of the last write (heartbeats)
 
-	// Session goroutine only.
+	// sendMu orders outbound messages: number, store, write (outbound.go).
+	sendMu sync.Mutex
+	live   bool       // logged on: messages are written to wconn
+	wconn  *guardConn // the logged-on connection
+
+	// Connection goroutine only.
 	bucket  tokenBucket
 	inOut   *out
 	execOut *out
 
 	mu    sync.Mutex
 	conn  *guardConn
+	sc    *sconn // the logged-on connection's session
 	exec  *hub.Sub
 	drop  *hub.Sub
 	md    map[string][]*mdSub // by MDReqID
@@ -165,9 +173,21 @@ func (p *party) detach(g *guardConn) {
 	p.mu.Lock()
 	if p.conn == g {
 		p.conn = nil
+		p.sc = nil
 		p.store.setAuthenticated(false)
 	}
 	p.mu.Unlock()
+}
+
+// logoutForClose sends the logged-on session a Logout (the venue is
+// stopping); its connection's goroutine ends on the answer.
+func (p *party) logoutForClose() {
+	p.mu.Lock()
+	sc := p.sc
+	p.mu.Unlock()
+	if sc != nil {
+		sc.logout("")
+	}
 }
 
 func (p *party) onLogon() {
@@ -236,25 +256,6 @@ func (p *party) disconnect(why string) {
 	}
 	p.a.log.Warn("fix: disconnecting slow consumer", "comp_id", p.name, "why", why)
 	_ = c.Close()
-}
-
-// send hands a message to the session. quickfixgo stores it (sequence
-// number and all) and queues it for its writer: while the participant is
-// logged off, its reports wait in the store and reach it through the FIX
-// resend after its next logon. The queue in front of the socket is the
-// connection's bounded buffer (guardConn).
-func (p *party) send(m *quickfix.Message) {
-	defer func() {
-		// quickfixgo closes a session's outbound channel on disconnect
-		// without the lock its senders hold; a send racing a disconnect
-		// can panic. The message is in the store by then.
-		if r := recover(); r != nil {
-			p.a.log.Debug("fix: send raced a disconnect", "comp_id", p.name, "panic", fmt.Sprint(r))
-		}
-	}()
-	if err := quickfix.SendToTarget(m, p.sid); err != nil {
-		p.a.log.Error("fix: send failed", "comp_id", p.name, "err", err)
-	}
 }
 
 // execPump turns the participant's hub events into ExecutionReports,
@@ -446,7 +447,7 @@ func (p *party) onNewOrder(m *quickfix.Message) quickfix.MessageRejectError {
 	o := p.inOut
 	if srej != nil {
 		// A missing Price on a limit order, a malformed ExpireTime: a
-		// session-level Reject, which quickfixgo sends.
+		// session-level Reject, which the session sends.
 		return srej
 	}
 	if rej != nil {

@@ -167,7 +167,8 @@ func (s *Store) Session(id quickfix.SessionID) (*sessionStore, error) {
 	return ss, nil
 }
 
-// sessionStore is one session's quickfix.MessageStore. quickfixgo calls it
+// sessionStore is one session's store (it keeps quickfix.MessageStore's
+// method set, from the quickfixgo days). The session calls it
 // from the session's goroutine (inbound) and from senders (outbound, under
 // the session's send lock), so its state is behind mu.
 //
@@ -545,24 +546,3 @@ func (ss *sessionStore) resetLocked() error {
 
 // Close does nothing: the Store owns the files.
 func (ss *sessionStore) Close() error { return nil }
-
-// storeFactory hands quickfixgo its stores: the file store for the
-// configured participants' sessions, a memory store for anything else (a
-// dynamic session for an unknown CompID, which exists only to say why it
-// is refused and must leave nothing on disk).
-type storeFactory struct {
-	st    *Store
-	known func(quickfix.SessionID) bool
-}
-
-func (f storeFactory) Create(id quickfix.SessionID) (quickfix.MessageStore, error) {
-	if !f.known(id) {
-		return quickfix.NewMemoryStoreFactory().Create(id)
-	}
-	ss, err := f.st.Session(id)
-	if err != nil {
-		return nil, err
-	}
-	ss.gated = true
-	return ss, nil
-}

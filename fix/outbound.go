@@ -1,0 +1,226 @@
+package fix
+
+import (
+	"bytes"
+	"strconv"
+	"time"
+
+	"github.com/quickfixgo/quickfix"
+)
+
+// Outbound: every message the venue sends a participant is numbered,
+// stored and written by party.sendTo, under the party's send lock, on
+// the sender's own goroutine. The lock is what keeps the wire in
+// MsgSeqNum order; the store write (one write(2)) comes before the socket
+// write, so nothing goes out that a crash could make the venue forget.
+// While the participant is not logged on, messages are numbered and
+// stored only; they reach it through the resend after its next logon.
+
+// send numbers, stores and (while logged on) writes m.
+func (p *party) send(m *quickfix.Message) { p.sendTo(m, nil) }
+
+// sendTo is send, written to g whether or not the session is live (a
+// Logout refusing a logon); g nil means the live connection, if any.
+func (p *party) sendTo(m *quickfix.Message, g *guardConn) {
+	p.sendMu.Lock()
+	p.sendLocked(m, g)
+	p.sendMu.Unlock()
+}
+
+func (p *party) sendLocked(m *quickfix.Message, g *guardConn) {
+	now := time.Now()
+	seq := p.store.NextSenderMsgSeqNum()
+	h := &m.Header
+	h.SetString(quickfix.Tag(8), BeginString)
+	h.SetString(tagSenderCompID, VenueCompID)
+	h.SetString(tagTargetCompID, p.name)
+	h.SetInt(quickfix.Tag(34), seq)
+	h.SetField(quickfix.Tag(52), quickfix.FIXUTCTimestamp{Time: now.UTC(), Precision: quickfix.Millis})
+	b := m.Bytes()
+	if err := p.store.SaveMessageAndIncrNextSenderMsgSeqNum(seq, b); err != nil {
+		p.a.log.Error("fix: session store: message not stored, not sent", "comp_id", p.name, "seq", seq, "err", err)
+		return
+	}
+	if g == nil && p.live {
+		g = p.wconn
+	}
+	if g != nil {
+		_, _ = g.Write(b) // a failed write closes the connection; the message is stored
+		p.lastSent.Store(now.UnixNano())
+	}
+}
+
+// goLive sends the Logon reply on g and makes g the connection the
+// session's messages are written to, in one step under the send lock.
+func (p *party) goLive(reply *quickfix.Message, g *guardConn) bool {
+	p.sendMu.Lock()
+	defer p.sendMu.Unlock()
+	p.sendLocked(reply, g)
+	p.live, p.wconn = true, g
+	return true
+}
+
+// endSession runs when a logged-on connection has ended: writes stop, the
+// session logs out (cancel on disconnect, if configured).
+func (p *party) endSession(g *guardConn) {
+	p.sendMu.Lock()
+	if p.wconn == g {
+		p.live, p.wconn = false, nil
+	}
+	p.sendMu.Unlock()
+	p.onLogout()
+}
+
+// adminTypes are the session-level message types: a resend replaces them
+// with a gap fill.
+func isAdminType(mt []byte) bool {
+	return len(mt) == 1 && bytes.IndexByte([]byte("012345A"), mt[0]) >= 0
+}
+
+// resend answers a ResendRequest for begin..end (end 0: everything sent)
+// on g: stored business messages again, with PossDupFlag(43)=Y and
+// OrigSendingTime(122); session messages and whatever is no longer stored
+// as SequenceReset-GapFill. Resent messages keep their numbers.
+func (p *party) resend(begin, end int, g *guardConn) error {
+	p.sendMu.Lock()
+	defer p.sendMu.Unlock()
+	next := p.store.NextSenderMsgSeqNum()
+	if end == 0 || end >= next {
+		end = next - 1
+	}
+	if begin > end {
+		return nil
+	}
+	stored := map[int][]byte{}
+	err := p.store.IterateMessages(begin, end, func(b []byte) error {
+		var seq int
+		eachField(b, func(tag int, val []byte) bool {
+			if tag == 34 {
+				seq, _ = strconv.Atoi(string(val))
+				return false
+			}
+			return true
+		})
+		stored[seq] = b
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	now := appendTimestamp(nil, time.Now())
+	var buf []byte
+	gapStart := 0
+	for seq := begin; seq <= end; seq++ {
+		b, ok := stored[seq]
+		var mt []byte
+		if ok {
+			eachField(b, func(tag int, val []byte) bool {
+				if tag == 35 {
+					mt = val
+					return false
+				}
+				return true
+			})
+		}
+		if !ok || isAdminType(mt) {
+			if gapStart == 0 {
+				gapStart = seq
+			}
+			continue
+		}
+		if gapStart != 0 {
+			buf = p.appendGapFill(buf, gapStart, seq, now)
+			gapStart = 0
+		}
+		buf = p.appendResent(buf, b, now)
+	}
+	if gapStart != 0 {
+		buf = p.appendGapFill(buf, gapStart, end+1, now)
+	}
+	_, err = g.Write(buf)
+	p.lastSent.Store(time.Now().UnixNano())
+	return err
+}
+
+// appendTimestamp appends a UTCTimestamp with milliseconds.
+func appendTimestamp(dst []byte, t time.Time) []byte {
+	return t.UTC().AppendFormat(dst, "20060102-15:04:05.000")
+}
+
+// appendFramed appends a message around body ("35=…|…|", SOH-separated):
+// BeginString, BodyLength, and the CheckSum after it.
+func appendFramed(dst, body []byte) []byte {
+	start := len(dst)
+	dst = append(dst, "8=FIX.4.4\x019="...)
+	dst = strconv.AppendInt(dst, int64(len(body)), 10)
+	dst = append(dst, 1)
+	dst = append(dst, body...)
+	sum := 0
+	for _, c := range dst[start:] {
+		sum += int(c)
+	}
+	sum %= 256
+	return append(dst, '1', '0', '=', byte('0'+sum/100), byte('0'+sum/10%10), byte('0'+sum%10), 1)
+}
+
+func (p *party) appendHeader(dst []byte, mt []byte, seq int, now []byte) []byte {
+	dst = append(dst, "35="...)
+	dst = append(dst, mt...)
+	dst = append(dst, "\x0134="...)
+	dst = strconv.AppendInt(dst, int64(seq), 10)
+	dst = append(dst, "\x0143=Y\x0149="+VenueCompID+"\x0152="...)
+	dst = append(dst, now...)
+	dst = append(dst, "\x0156="...)
+	dst = append(dst, p.name...)
+	return append(dst, 1)
+}
+
+func (p *party) appendGapFill(dst []byte, seq, next int, now []byte) []byte {
+	body := p.appendHeader(nil, []byte("4"), seq, now)
+	body = append(body, "122="...)
+	body = append(body, now...)
+	body = append(body, "\x01123=Y\x0136="...)
+	body = strconv.AppendInt(body, int64(next), 10)
+	body = append(body, 1)
+	return appendFramed(dst, body)
+}
+
+// headerTags are the header fields of a stored message that a resend
+// writes anew.
+func headerTag(tag int) bool {
+	switch tag {
+	case 8, 9, 10, 34, 35, 43, 49, 52, 56, 97, 122:
+		return true
+	}
+	return false
+}
+
+func (p *party) appendResent(dst, stored []byte, now []byte) []byte {
+	var mt, orig []byte
+	seq := 0
+	eachField(stored, func(tag int, val []byte) bool {
+		switch tag {
+		case 35:
+			mt = val
+		case 34:
+			seq, _ = strconv.Atoi(string(val))
+		case 52:
+			orig = val
+		}
+		return true
+	})
+	body := p.appendHeader(nil, mt, seq, now)
+	body = append(body, "122="...)
+	body = append(body, orig...)
+	body = append(body, 1)
+	eachField(stored, func(tag int, val []byte) bool {
+		if !headerTag(tag) {
+			body = strconv.AppendInt(body, int64(tag), 10)
+			body = append(body, '=')
+			body = append(body, val...)
+			body = append(body, 1)
+		}
+		return true
+	})
+	return appendFramed(dst, body)
+}
