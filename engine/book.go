@@ -98,11 +98,16 @@ func (b *book) side(s Side) *bookSide {
 }
 
 // bandLimits returns the lowest and highest price allowed now.
-func (b *book) bandLimits() (lo, hi Price) {
-	tick := b.inst.Tick
-	hi = Price(int64(b.ref) * (10000 + b.inst.BandBP) / 10000)
+func (b *book) bandLimits() (lo, hi Price) { return b.inst.Band(b.ref) }
+
+// Band returns the lowest and highest limit prices the instrument accepts
+// around the reference price ref: ±BandBP, rounded inwards to the tick.
+// The edges use it to say a band reject in numbers.
+func (in *Instrument) Band(ref Price) (lo, hi Price) {
+	tick := in.Tick
+	hi = Price(int64(ref) * (10000 + in.BandBP) / 10000)
 	hi -= hi % tick
-	num := int64(b.ref) * (10000 - b.inst.BandBP)
+	num := int64(ref) * (10000 - in.BandBP)
 	lo = Price(num / 10000)
 	if num%10000 != 0 {
 		lo++

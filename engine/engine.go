@@ -462,20 +462,38 @@ func (e *Engine) usedToday(p PartyID, id *ID) bool {
 // usdFactor is the USD value of one unit of base currency at price px, in
 // Price units.
 func (e *Engine) usdFactor(b *book, px Price) uint64 {
+	var via Price
+	if b.usdVia >= 0 {
+		via = e.books[b.usdVia].ref
+	}
+	return USDPerBase(&b.inst, px, via, b.usdInv)
+}
+
+// USDPerBase is the USD value of one unit of in's base currency for a fill
+// at px, in Price units: 1 for a USD base, px for a USD term, else the
+// reference price viaRef of the shard's BASE/USD instrument (inverse
+// false) or USD/BASE instrument (inverse true), else (viaRef 0) the
+// configured USDRate. The engine charges credit with it; the edges use it
+// to show credit usage in the same numbers.
+func USDPerBase(in *Instrument, px, viaRef Price, inverse bool) uint64 {
 	switch {
-	case b.inst.Base == "USD":
+	case in.Base == "USD":
 		return PriceScale
-	case b.inst.Term == "USD":
+	case in.Term == "USD":
 		return uint64(px)
-	case b.usdVia >= 0:
-		r := uint64(e.books[b.usdVia].ref)
-		if b.usdInv {
+	case viaRef > 0:
+		r := uint64(viaRef)
+		if inverse {
 			return PriceScale * PriceScale / r
 		}
 		return r
 	}
-	return uint64(b.inst.USDRate)
+	return uint64(in.USDRate)
 }
+
+// Notional is the USD notional of q base units at usdPerBase (USDPerBase),
+// rounded up to a whole USD: what a fill consumes of a credit line.
+func Notional(q Qty, usdPerBase uint64) int64 { return notional(q, usdPerBase) }
 
 // notional is the USD notional of q at px, rounded up to a whole USD.
 func notional(q Qty, f uint64) int64 {

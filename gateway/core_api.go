@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"fxmatch/engine"
+	"fxmatch/gateway/wire"
 )
 
 // routesCore registers the trading API: instruments, books, trades,
@@ -13,6 +14,16 @@ import (
 func (s *Server) routesCore() {
 	s.authed("GET /api/v1/instruments", s.getInstruments)
 	s.authed("GET /api/v1/books/{sym}", s.getBook)
+	s.authed("GET /api/v1/trades/{sym}", s.getTrades)
+	s.authed("GET /api/v1/credit", s.getCredit)
+	s.authed("POST /api/v1/orders", s.postOrder)
+	s.authed("GET /api/v1/orders", s.listOrders)
+	s.authed("GET /api/v1/orders/{id}", s.getOrder)
+	s.authed("DELETE /api/v1/orders/{id}", s.cancelOrder)
+	s.authed("PATCH /api/v1/orders/{id}", s.replaceOrder)
+	// The stream authenticates itself: browsers cannot send headers on a
+	// WebSocket, so it also takes ?token= or a first "auth" message.
+	s.public("GET /api/v1/stream", s.stream)
 }
 
 // instrumentJSON is an instrument's rules as the API shows them.
@@ -34,40 +45,24 @@ func (s *Server) getInstruments(w http.ResponseWriter, r *http.Request, p *Princ
 	out := make([]instrumentJSON, 0, len(insts))
 	for i := range insts {
 		in := &insts[i]
-		ref := in.RefPrice
-		if b := s.v.Book(engine.InstrumentID(i)); b != nil && b.RefPrice > 0 {
-			ref = b.RefPrice
-		}
+		ref := s.insts[i].refPrice()
 		out = append(out, instrumentJSON{
-			Symbol: in.Symbol, Code: symbolCode(in.Symbol), Base: in.Base, Term: in.Term,
-			Tick: fmtPx(in.Tick, 0), Lot: fmtQty(in.Lot), MinQty: fmtQty(in.MinQty), MaxQty: fmtQty(in.MaxQty),
+			Symbol: in.Symbol, Code: wire.SymbolCode(in.Symbol), Base: in.Base, Term: in.Term,
+			Tick: wire.FormatPrice(in.Tick, 0), Lot: wire.FormatQty(in.Lot), MinQty: wire.FormatQty(in.MinQty), MaxQty: wire.FormatQty(in.MaxQty),
 			BandPercent: strconv.FormatFloat(float64(in.BandBP)/100, 'f', -1, 64),
-			RefPrice:    fmtPx(ref, engine.TickDecimals(in.Tick)),
+			RefPrice:    wire.FormatPrice(ref, engine.TickDecimals(in.Tick)),
 		})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"instruments": out})
 }
 
-// levelJSON is one L2 level.
-type levelJSON struct {
-	Px     string `json:"px"`
-	Qty    string `json:"qty"`
-	Orders int    `json:"orders"`
-}
-
-type bookJSON struct {
-	Symbol string      `json:"symbol"`
-	Seq    uint64      `json:"seq"`
-	Time   string      `json:"time,omitempty"`
-	Bids   []levelJSON `json:"bids"`
-	Asks   []levelJSON `json:"asks"`
-}
-
 const (
 	depthDefault = 10
 	depthMax     = 1000
+	tradesLimit  = 100
 )
 
+// getBook serves the L2 book as the durable events built it.
 func (s *Server) getBook(w http.ResponseWriter, r *http.Request, p *Principal) {
 	id, ok := s.symbolParam(w, r)
 	if !ok {
@@ -77,28 +72,21 @@ func (s *Server) getBook(w http.ResponseWriter, r *http.Request, p *Principal) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, s.bookView(id, depth))
+	seq, t, bids, asks := s.insts[id].book(depth)
+	writeJSON(w, http.StatusOK, s.names.BookOf(id, seq, t, bids, asks, depth))
 }
 
-func (s *Server) bookView(id engine.InstrumentID, depth int) bookJSON {
-	in := &s.v.Instruments()[id]
-	dec := engine.TickDecimals(in.Tick)
-	out := bookJSON{Symbol: in.Symbol, Bids: []levelJSON{}, Asks: []levelJSON{}}
-	b := s.v.Book(id)
-	if b == nil {
-		return out
+// getTrades serves the recent public trades, newest first.
+func (s *Server) getTrades(w http.ResponseWriter, r *http.Request, p *Principal) {
+	id, ok := s.symbolParam(w, r)
+	if !ok {
+		return
 	}
-	out.Seq = b.Seq
-	if b.Time != 0 {
-		out.Time = fmtTime(b.Time)
+	limit, ok := intQuery(w, r, "limit", tradesLimit, 1, tradesKept)
+	if !ok {
+		return
 	}
-	for i := 0; i < len(b.Bids) && i < depth; i++ {
-		out.Bids = append(out.Bids, levelJSON{fmtPx(b.Bids[i].Price, dec), fmtQty(b.Bids[i].Qty), b.Bids[i].Count})
-	}
-	for i := 0; i < len(b.Asks) && i < depth; i++ {
-		out.Asks = append(out.Asks, levelJSON{fmtPx(b.Asks[i].Price, dec), fmtQty(b.Asks[i].Qty), b.Asks[i].Count})
-	}
-	return out
+	writeJSON(w, http.StatusOK, map[string]any{"symbol": s.names.Symbol(id), "trades": s.insts[id].recentTrades(limit)})
 }
 
 // symbolParam resolves the {sym} path value: the symbol's code ("USDCNY").
@@ -112,13 +100,8 @@ func (s *Server) symbolParam(w http.ResponseWriter, r *http.Request) (engine.Ins
 }
 
 func (s *Server) instrumentByCode(code string) (engine.InstrumentID, bool) {
-	insts := s.v.Instruments()
-	for i := range insts {
-		if symbolCode(insts[i].Symbol) == strings.ToUpper(code) {
-			return engine.InstrumentID(i), true
-		}
-	}
-	return 0, false
+	id, err := s.names.InstrumentByCode(strings.ToUpper(code))
+	return id, err == nil
 }
 
 // intQuery reads an optional integer query parameter within [lo, hi].

@@ -1,33 +1,13 @@
 package gateway
 
 import (
-	"strconv"
-	"strings"
-	"time"
-
 	"fxmatch/engine"
+	"fxmatch/gateway/wire"
 )
 
-// symbolCode is a symbol without its slash ("USD/CNY" → "USDCNY"), the
-// form used in URL paths and NATS subjects.
-func symbolCode(sym string) string { return strings.ReplaceAll(sym, "/", "") }
+// Short names for the wire formats, used by the package's handlers.
 
-// fmtPx writes a price with at least minDec decimals and no trailing
-// zeros beyond them.
-func fmtPx(p engine.Price, minDec int) string {
-	s := engine.FormatPrice(p, engine.PriceDecimals)
-	dot := strings.IndexByte(s, '.')
-	end := len(s)
-	for end > dot+1+minDec && s[end-1] == '0' {
-		end--
-	}
-	if end == dot+1 {
-		end--
-	}
-	return s[:end]
-}
-
-func fmtQty(q engine.Qty) string { return strconv.FormatInt(int64(q), 10) }
+func fmtQty(q engine.Qty) string { return wire.FormatQty(q) }
 
 // fmtTime is RFC 3339 with nanoseconds, UTC.
-func fmtTime(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339Nano) }
+func fmtTime(ns int64) string { return wire.FormatTime(ns) }

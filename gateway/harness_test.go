@@ -233,3 +233,17 @@ func checkFor(d time.Duration, cond func() bool) bool {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// send sends a prepared request.
+func (e *env) send(req *http.Request) *resp {
+	e.t.Helper()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	r := &resp{status: res.StatusCode, header: res.Header, body: b}
+	_ = json.Unmarshal(b, &r.json)
+	return r
+}

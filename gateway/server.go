@@ -16,6 +16,7 @@ import (
 	"fxmatch/cmd/fxmatch/venue"
 	"fxmatch/config"
 	"fxmatch/engine"
+	"fxmatch/gateway/wire"
 )
 
 // Options configures New. The zero value of every field but the venue is
@@ -82,11 +83,16 @@ type Server struct {
 	// says (a second guard behind config.CheckListeners).
 	demoOff atomic.Bool
 
-	tokens  []tokenEntry
-	limit   *limiter
-	parties []*partyState // by engine.PartyID; [0] unused
-	insts   []*instState  // by global InstrumentID
-	stores  *storeGroup   // store_api.go
+	names  *wire.Names
+	tokens []tokenEntry
+	// creditLim[shard][a][b] is the limit a grants b in that shard
+	// (credit.go), guarded by creditMu.
+	creditMu  sync.Mutex
+	creditLim [][][]int64
+	limit     *limiter
+	parties   []*partyState // by engine.PartyID; [0] unused
+	insts     []*instState  // by global InstrumentID
+	stores    *storeGroup   // store_api.go
 
 	ops *opsState // ops_api.go, metrics.go, regulator_api.go
 

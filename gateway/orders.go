@@ -1,0 +1,363 @@
+package gateway
+
+import (
+	"strconv"
+	"sync"
+
+	"fxmatch/engine"
+	"fxmatch/engine/hub"
+	"fxmatch/gateway/wire"
+)
+
+// The order table: per participant, its orders of the day as the durable
+// events left them — the orders it sent over HTTP or FIX, live ones and
+// finished ones — so that GET /orders answers from memory. It is fed only
+// by the participant's own hub feed, so nobody's table can hold another
+// participant's order. After a restart the live orders come from the
+// venue's recovered engines (Venue.LiveOrders, read before the venue
+// runs); finished orders of the day before the restart are not listed.
+
+const (
+	// ordersKept bounds the finished orders kept per participant; the
+	// oldest finished ones are forgotten first. Live orders are always
+	// kept (the engine bounds them: venue.live_orders_max).
+	ordersKept = 10_000
+	// fillsKept bounds the fills listed per order (the order's cum_qty and
+	// avg_px always cover all of them).
+	fillsKept = 100
+	// reservedPrefix starts the ClOrdIDs the gateway makes for its own
+	// cancel requests; clients may not use it.
+	reservedPrefix = "~"
+)
+
+// Order statuses.
+const (
+	statusNew       = "new"
+	statusPartial   = "partially_filled"
+	statusFilled    = "filled"
+	statusCancelled = "cancelled"
+	statusExpired   = "expired"
+	statusRejected  = "rejected"
+)
+
+// orderRec is one order's state.
+type orderRec struct {
+	clientID string // the id its owner uses now (the last replace's)
+	cur      engine.ID
+	ids      []string // every id it has had (keys of byKey)
+	oid      engine.OrderID
+	inst     engine.InstrumentID
+	side     engine.Side
+	ordType  engine.OrdType
+	tif      engine.TIF
+	price    engine.Price
+	qty      engine.Qty
+	leaves   engine.Qty
+	cum      engine.Qty
+	avgPx    engine.Price
+	minQty   engine.Qty
+	maxFloor engine.Qty
+	postOnly bool
+	expire   int64
+	directed engine.PartyID
+	status   string
+	reason   engine.Reason
+	created  int64
+	updated  int64
+	fills    []fillRec
+	live     bool
+}
+
+type fillRec struct {
+	seq          uint64
+	tradeID      uint64
+	px           engine.Price
+	qty          engine.Qty
+	counterparty engine.PartyID
+	aggressor    bool
+	time         int64
+	settl        engine.Date
+}
+
+// creditLine is one counterparty line of a participant.
+type creditLine struct {
+	limit, used int64
+}
+
+// partyState is what the gateway keeps per participant.
+type partyState struct {
+	id   engine.PartyID
+	name string
+
+	mu      sync.Mutex
+	byKey   map[string]*orderRec
+	byOID   map[engine.OrderID]*orderRec
+	list    []*orderRec // creation order
+	dead    int         // finished orders in list
+	waiters map[string]*waiter
+	// settling are waiters whose outcome has arrived, waiting for the
+	// rest of their command's events.
+	settling []*waiter
+	credit   map[engine.PartyID]*creditLine
+
+	streams streamSet // "exec" subscribers
+	sub     *hub.Sub
+}
+
+func newPartyState(id engine.PartyID, name string) *partyState {
+	ps := &partyState{
+		id: id, name: name,
+		byKey: map[string]*orderRec{}, byOID: map[engine.OrderID]*orderRec{},
+		waiters: map[string]*waiter{}, credit: map[engine.PartyID]*creditLine{},
+	}
+	ps.streams.init()
+	return ps
+}
+
+// addRecovered adds a live order the venue recovered.
+func (ps *partyState) addRecovered(o engine.OrderView) {
+	r := &orderRec{
+		clientID: o.ClOrdID.String(), cur: o.ClOrdID, oid: o.OrderID, inst: o.Instrument, side: o.Side,
+		ordType: o.OrdType, tif: o.TIF, price: o.Price, qty: o.OrderQty, leaves: o.LeavesQty, cum: o.CumQty,
+		avgPx: o.AvgPx, minQty: o.MinQty, maxFloor: o.MaxFloor, postOnly: o.PostOnly, expire: o.ExpireTime,
+		directed: o.Directed, live: true,
+	}
+	r.status = statusNew
+	if r.cum > 0 {
+		r.status = statusPartial
+	}
+	ps.insert(r)
+}
+
+func (ps *partyState) insert(r *orderRec) {
+	ps.list = append(ps.list, r)
+	ps.alias(r, r.clientID)
+	if r.oid != 0 {
+		ps.byOID[r.oid] = r
+	}
+}
+
+func (ps *partyState) alias(r *orderRec, id string) {
+	if id == "" {
+		return
+	}
+	ps.byKey[id] = r
+	r.ids = append(r.ids, id)
+}
+
+// finish marks r finished and forgets the oldest finished orders beyond
+// ordersKept.
+func (ps *partyState) finish(r *orderRec) {
+	if !r.live {
+		return
+	}
+	r.live = false
+	ps.dead++
+	if ps.dead <= ordersKept {
+		return
+	}
+	// Drop the oldest half of the finished orders in one pass, so the
+	// cost is amortised over ordersKept/2 orders.
+	drop := ps.dead - ordersKept/2
+	kept := ps.list[:0]
+	for _, o := range ps.list {
+		if drop > 0 && !o.live {
+			drop--
+			ps.dead--
+			for _, id := range o.ids {
+				if ps.byKey[id] == o {
+					delete(ps.byKey, id)
+				}
+			}
+			if ps.byOID[o.oid] == o {
+				delete(ps.byOID, o.oid)
+			}
+			continue
+		}
+		kept = append(kept, o)
+	}
+	clear(ps.list[len(kept):])
+	ps.list = kept
+}
+
+// apply updates the table with one of the participant's events. It
+// returns the record the event concerns (nil if none).
+func (ps *partyState) apply(ev *engine.Event) *orderRec {
+	switch ev.Kind {
+	case engine.EvRejected:
+		id := ev.ClOrdID.String()
+		if _, dup := ps.byKey[id]; dup || id == "" {
+			// A duplicate ClOrdID's reject must not replace the order
+			// that holds the id.
+			return nil
+		}
+		r := recFromEvent(ev)
+		r.status, r.reason, r.live = statusRejected, ev.Reason, false
+		ps.insert(r)
+		ps.dead++
+		return r
+	case engine.EvAccepted:
+		r := ps.byKey[ev.ClOrdID.String()]
+		if r == nil || r.oid != 0 {
+			r = recFromEvent(ev)
+			ps.insert(r)
+		}
+		r.oid = ev.OrderID
+		ps.byOID[r.oid] = r
+		r.update(ev)
+		r.live = true
+		r.status = statusNew
+		return r
+	case engine.EvFill, engine.EvCancelled, engine.EvReplaced, engine.EvExpired:
+		r := ps.byOID[ev.OrderID]
+		if r == nil {
+			// An order this table never saw accepted (it was forgotten, or
+			// the feed was cut off): start from this event.
+			r = recFromEvent(ev)
+			r.live = true
+			ps.insert(r)
+		}
+		r.update(ev)
+		switch ev.Kind {
+		case engine.EvFill:
+			if len(r.fills) < fillsKept {
+				r.fills = append(r.fills, fillRec{seq: ev.Seq, tradeID: ev.TradeID, px: ev.LastPx, qty: ev.LastQty,
+					counterparty: ev.Counterparty, aggressor: ev.Aggressor, time: ev.Time, settl: ev.SettlDate})
+			}
+			if r.leaves == 0 {
+				r.status = statusFilled
+				ps.finish(r)
+			} else {
+				r.status = statusPartial
+			}
+		case engine.EvReplaced:
+			id := ev.ClOrdID.String()
+			r.clientID = id
+			ps.alias(r, id)
+		case engine.EvCancelled:
+			if id := ev.ClOrdID.String(); id != "" && id[:1] != reservedPrefix {
+				// A cancel sent over FIX names the order by its own new id.
+				ps.alias(r, id)
+			}
+			r.status, r.reason = statusCancelled, ev.Reason
+			ps.finish(r)
+		case engine.EvExpired:
+			r.status, r.reason = statusExpired, ev.Reason
+			ps.finish(r)
+		}
+		return r
+	}
+	return nil
+}
+
+func recFromEvent(ev *engine.Event) *orderRec {
+	r := &orderRec{clientID: ev.ClOrdID.String(), created: ev.Time}
+	r.update(ev)
+	return r
+}
+
+// update copies the order's fields after ev.
+func (r *orderRec) update(ev *engine.Event) {
+	r.cur = ev.ClOrdID
+	if ev.OrderID != 0 {
+		r.oid = ev.OrderID
+	}
+	r.inst, r.side, r.ordType, r.tif = ev.Instrument, ev.Side, ev.OrdType, ev.TIF
+	r.price, r.qty, r.leaves, r.cum, r.avgPx = ev.Price, ev.OrderQty, ev.LeavesQty, ev.CumQty, ev.AvgPx
+	if ev.ExpireTime != 0 {
+		r.expire = ev.ExpireTime
+	}
+	r.updated = ev.Time
+	if r.created == 0 {
+		r.created = ev.Time
+	}
+}
+
+// orderJSON is an order as the API shows it.
+type orderJSON struct {
+	ClientOrderID string `json:"client_order_id"`
+	OrderID       string `json:"order_id,omitempty"`
+	Symbol        string `json:"symbol"`
+	Side          string `json:"side"`
+	Type          string `json:"type"`
+	TIF           string `json:"tif"`
+	Price         string `json:"price,omitempty"`
+	Qty           string `json:"qty"`
+	LeavesQty     string `json:"leaves_qty"`
+	CumQty        string `json:"cum_qty"`
+	AvgPx         string `json:"avg_px"`
+	MinQty        string `json:"min_qty,omitempty"`
+	MaxFloor      string `json:"max_floor,omitempty"`
+	PostOnly      bool   `json:"post_only,omitempty"`
+	ExpireTime    string `json:"expire_time,omitempty"`
+	DirectedTo    string `json:"directed_to,omitempty"`
+	Status        string `json:"status"`
+	Live          bool   `json:"live"`
+	Reason        string `json:"reason,omitempty"`
+	Text          string `json:"text,omitempty"`
+	Created       string `json:"created,omitempty"`
+	Updated       string `json:"updated,omitempty"`
+	// Fills: the request's own fills (POST, PATCH) or all the order's
+	// (GET one, up to fillsKept); absent when none, and in lists.
+	Fills []fillJSON `json:"fills,omitempty"`
+}
+
+type fillJSON struct {
+	TradeID      string `json:"trade_id"`
+	Px           string `json:"px"`
+	Qty          string `json:"qty"`
+	Counterparty string `json:"counterparty"`
+	Aggressor    bool   `json:"aggressor"`
+	Time         string `json:"time"`
+	SettlDate    string `json:"settl_date"`
+}
+
+// view renders r; with sinceSeq > 0 only the fills of commands from that
+// sequence on are listed (the fills a request caused).
+func (s *Server) view(r *orderRec, sinceSeq uint64) orderJSON {
+	dec := s.names.TickDecimals(r.inst)
+	o := orderJSON{
+		ClientOrderID: r.clientID, Symbol: s.names.Symbol(r.inst), Side: r.side.String(),
+		Type: r.ordType.String(), TIF: r.tif.String(), Qty: wire.FormatQty(r.qty),
+		LeavesQty: wire.FormatQty(r.leaves), CumQty: wire.FormatQty(r.cum), AvgPx: wire.FormatPrice(r.avgPx, dec),
+		PostOnly: r.postOnly, Status: r.status, Live: r.live, Fills: []fillJSON{},
+	}
+	if r.oid != 0 {
+		o.OrderID = strconv.FormatUint(uint64(r.oid), 10)
+	}
+	if r.ordType != engine.Market && r.price != 0 {
+		o.Price = wire.FormatPrice(r.price, dec)
+	}
+	if r.minQty > 0 {
+		o.MinQty = wire.FormatQty(r.minQty)
+	}
+	if r.maxFloor > 0 {
+		o.MaxFloor = wire.FormatQty(r.maxFloor)
+	}
+	if r.expire != 0 {
+		o.ExpireTime = wire.FormatTime(r.expire)
+	}
+	if r.directed != engine.NoParty {
+		o.DirectedTo = s.names.Party(r.directed)
+	}
+	if r.reason != engine.ReasonNone {
+		o.Reason, o.Text = r.reason.String(), wire.ReasonText(r.reason)
+	}
+	if r.created != 0 {
+		o.Created = wire.FormatTime(r.created)
+	}
+	if r.updated != 0 {
+		o.Updated = wire.FormatTime(r.updated)
+	}
+	for _, f := range r.fills {
+		if f.seq < sinceSeq {
+			continue
+		}
+		o.Fills = append(o.Fills, fillJSON{
+			TradeID: strconv.FormatUint(f.tradeID, 10), Px: wire.FormatPrice(f.px, dec), Qty: wire.FormatQty(f.qty),
+			Counterparty: s.names.Party(f.counterparty), Aggressor: f.aggressor, Time: wire.FormatTime(f.time),
+			SettlDate: wire.FormatDate(f.settl),
+		})
+	}
+	return o
+}
