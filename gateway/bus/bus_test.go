@@ -5,12 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
+	"fxmatch/cmd/fxmatch/venue"
 	"fxmatch/config"
 	"fxmatch/engine"
 	"fxmatch/gateway/wire"
@@ -249,5 +254,92 @@ func TestStartErrors(t *testing.T) {
 	ext.NATS = config.NATS{URL: "nats://127.0.0.1:1", User: "venue", PasswordFile: "/nonexistent/pw"}
 	if _, err := Start(context.Background(), v, ext, Options{}); err == nil || !strings.Contains(err.Error(), "nats.password_file") {
 		t.Fatalf("Start with a missing password file: %v", err)
+	}
+}
+
+// TestBooksFollowTheVenue: after a random flow of orders, cancels and
+// crosses, the last book published on fxmatch.md.USDCNY equals the
+// venue's own book (top 10) — also when the hub queue is so small that the
+// bus falls behind, is cut off and resubscribes.
+func TestBooksFollowTheVenue(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		hubQueue int
+	}{{"roomy", 0}, {"cut off", 4}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := demoConfig()
+			cfg.Venue.Durability = config.DurabilityNone
+			v := openVenue(t, cfg)
+			b, err := Start(context.Background(), v, cfg, Options{HubQueue: tc.hubQueue})
+			if err != nil {
+				t.Fatal(err)
+			}
+			stop := run(t, v)
+			defer func() { stop(); b.Close() }()
+			c := mustConnect(t, b.ClientURL(), "BANKA", config.DemoPassword)
+			var mu sync.Mutex
+			var last []byte
+			if _, err := c.Subscribe(MDSubject("USDCNY"), func(m *nats.Msg) {
+				mu.Lock()
+				last = m.Data
+				mu.Unlock()
+			}); err != nil {
+				t.Fatal(err)
+			}
+			_ = c.Flush()
+			usdcny, _ := v.Instrument("USD/CNY")
+			parties := []engine.PartyID{party(t, cfg, "BANKA"), party(t, cfg, "BANKB"), party(t, cfg, "BROKER1")}
+			rng := rand.New(rand.NewPCG(1, 2))
+			var live []*engine.Command
+			for i := range 3000 {
+				var cmd *engine.Command
+				if len(live) > 0 && rng.IntN(3) == 0 {
+					k := rng.IntN(len(live))
+					o := live[k]
+					live = slices.Delete(live, k, k+1)
+					cmd = &engine.Command{Kind: engine.CmdCancel, Party: o.Party, Instrument: usdcny, Side: o.Side,
+						ClOrdID: engine.MustID(fmt.Sprintf("x%d", i)), OrigClOrdID: o.ClOrdID}
+				} else {
+					side := engine.Buy
+					if rng.IntN(2) == 0 {
+						side = engine.Sell
+					}
+					px := engine.Price(709_000_000 + 10_000*rng.Int64N(200))
+					cmd = limit(parties[rng.IntN(3)], usdcny, fmt.Sprintf("o%d", i), side, engine.Qty(100_000*(1+rng.Int64N(20))), px)
+					live = append(live, cmd)
+				}
+				for {
+					err := v.Submit(cmd)
+					if err == nil {
+						break
+					}
+					if !errors.Is(err, venue.ErrBusy) {
+						t.Fatal(err)
+					}
+					time.Sleep(50 * time.Microsecond)
+				}
+			}
+			names := b.Names()
+			checkFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+				snap := v.Book(usdcny)
+				want := names.BookOfSnapshot(usdcny, snap, wire.BookDepth)
+				mu.Lock()
+				doc := last
+				mu.Unlock()
+				var got wire.Book
+				if err := json.Unmarshal(doc, &got); err != nil {
+					return fmt.Errorf("no book yet: %v", err)
+				}
+				if !reflect.DeepEqual(got.Bids, want.Bids) || !reflect.DeepEqual(got.Asks, want.Asks) {
+					return fmt.Errorf("published book\n %+v\nvenue's\n %+v", got, want)
+				}
+				return nil
+			})
+			st := b.Stats()
+			t.Logf("stats %+v", st)
+			if tc.hubQueue == 0 && st.Gaps != 0 {
+				t.Errorf("gaps with a roomy queue: %+v", st)
+			}
+		})
 	}
 }

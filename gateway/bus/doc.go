@@ -47,7 +47,8 @@
 // may be one batch ahead of the journal: nothing on the bus can be taken
 // back by a crash. The books start from the venue's snapshots when the
 // bus starts (Start before the venue runs, as serve does, and they are
-// exact).
+// exact) and again after a gap (see below), when the shard's snapshot can
+// be up to one batch ahead of the journal.
 //
 // # Users and permissions (embedded server)
 //
