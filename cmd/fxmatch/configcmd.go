@@ -12,7 +12,7 @@ import (
 // runConfig runs `fxmatch config SUBCOMMAND`.
 func runConfig(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		return usageError(stderr, "config: missing subcommand (example, check FILE, hash-password or hash-token)")
+		return usageError(stderr, "config: missing subcommand (example, check FILE, hash-password, hash-token or nats-server)")
 	}
 	sub, rest := args[0], args[1:]
 	switch sub {
@@ -35,6 +35,8 @@ func runConfig(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return usageError(stderr, "config hash-password: unexpected argument %q (the password is read from standard input, so it stays out of the shell history)", rest[0])
 		}
 		return hashPassword(stdin, stdout, stderr)
+	case "nats-server":
+		return configNATSServer(rest, stdout, stderr) // serve_nats.go
 	case "hash-token":
 		if len(rest) > 0 {
 			return usageError(stderr, "config hash-token: unexpected argument %q (it makes a fresh random token; it takes none)", rest[0])
@@ -48,7 +50,7 @@ func runConfig(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "fxmatch: give the token to the participant (it is shown once) and put the hash in its [[participant]] api_token_hash")
 		return exitOK
 	default:
-		return usageError(stderr, "config: unknown subcommand %q (want example, check, hash-password or hash-token)", sub)
+		return usageError(stderr, "config: unknown subcommand %q (want example, check, hash-password, hash-token or nats-server)", sub)
 	}
 }
 

@@ -39,6 +39,8 @@ Commands:
   config check FILE      validate a configuration file and summarise it
   config hash-password   read a password from standard input, print its bcrypt hash
   config hash-token      print a fresh random HTTP API token and its api_token_hash
+  config nats-server     print a nats-server configuration with the venue's users and
+                         permissions, for an external NATS (fxmatch config nats-server -h)
   bench [arguments]      run the benchmarks (fxmatch bench -h)
   replay COMMAND [flags] the regulator's read-only tools on a journal: book,
                          order, trades, verify, export (fxmatch replay -h)
