@@ -10,7 +10,9 @@ import (
 	"testing"
 
 	"fxmatch/assistant/chat"
+	"fxmatch/cmd/fxmatch/venue"
 	"fxmatch/config"
+	"fxmatch/gateway/store"
 )
 
 const tokBroker = "demo-broker1"
@@ -38,6 +40,9 @@ func (f *fakeAssistant) Request(ctx context.Context, subject string, body any) (
 	case SubjectAssistantRecommend:
 		// 1m: 7.0995/7.1005, wider by 5 pips per further million.
 		q := m["qty"]
+		if m["symbol"] != "USD/CNY" {
+			return nil, &AssistantError{Code: "404", Description: "no two-sided book for " + m["symbol"] + " yet"}
+		}
 		spread := map[string][2]string{"1000000": {"7.0995", "7.1005"}, "5000000": {"7.0990", "7.1010"}, "20000000": {"7.0980", "7.1020"}}[q]
 		if spread[0] == "" {
 			return nil, &AssistantError{Code: "400", Description: "qty " + q + ": no tier"}
@@ -185,3 +190,7 @@ func jsonOf(v any) []byte {
 	}
 	return b
 }
+
+type storeTier = store.Tier
+
+func storeOrigin() venue.Origin { return store.Origin("test", "t") }

@@ -271,7 +271,7 @@ async function viewBroker(root, scope) {
   for (const ins of app.instruments) cards.set(ins.symbol, listingCard(ins, grid, scope));
   grid.append(
     h("section", { class: "card wide" }, h("div", { class: "head" }, h("h2", {}, "Inventory and P&L"), fresh.node), positions),
-    h("section", { class: "card" }, h("h2", {}, "Recent fills"), fills),
+    h("section", { class: "card wide" }, h("h2", {}, "Recent fills"), fills),
     h("section", { class: "card" }, h("h2", {}, "Risk alerts"), alerts));
 
   const refresh = poll(scope, POLL_MS, async () => {
