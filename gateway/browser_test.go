@@ -96,14 +96,24 @@ func (b *browser) tab(name string) *tab {
 	ctx, cancel := chromedp.NewContext(b.alloc, chromedp.WithLogf(b.t.Logf))
 	b.t.Cleanup(cancel)
 	tb := &tab{b: b, ctx: ctx, name: name}
-	// Console errors of the page fail nothing by themselves but are shown.
-	tb.run(chromedp.Navigate(b.base + "/#/login"))
+	// The first Run starts the tab and binds it to its context: it must
+	// be the tab's own context, not a step's (see run), or the end of the
+	// step would close the tab.
+	if err := chromedp.Run(ctx, chromedp.Navigate(b.base+"/#/login")); err != nil {
+		b.t.Fatalf("%s: opening the storefront: %v", name, err)
+	}
 	return tb
 }
 
+// stepDeadline bounds one run of actions, so that a wait that never
+// ends leaves time to capture the page for the failure message.
+const stepDeadline = 20 * time.Second
+
 func (tb *tab) run(actions ...chromedp.Action) {
 	tb.b.t.Helper()
-	if err := chromedp.Run(tb.ctx, actions...); err != nil {
+	ctx, cancel := context.WithTimeout(tb.ctx, stepDeadline)
+	defer cancel()
+	if err := chromedp.Run(ctx, actions...); err != nil {
 		var html string
 		_ = chromedp.Run(tb.ctx, chromedp.OuterHTML("main", &html, chromedp.ByQuery))
 		tb.shot("failure")
@@ -308,7 +318,7 @@ func TestBrowserChatOrder(t *testing.T) {
 	bank.run(
 		chromedp.WaitVisible(`#chat-input`, chromedp.ByQuery),
 		chromedp.SendKeys(`#chat-input`, "buy 2m usdcny at 7.1010 ioc", chromedp.ByQuery),
-		chromedp.Submit(`#chat-input`, chromedp.ByQuery),
+		chromedp.Click(`[data-testid="chat-send"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`[data-testid="chat-parsed"] [data-testid="chat-confirm"]`, chromedp.ByQuery),
 	)
 	if s := bank.text(`[data-testid="chat-parsed"]`); !strings.Contains(s, "2,000,000") || !strings.Contains(s, "7.1010") {
@@ -343,8 +353,8 @@ func TestBrowserRegulatorReplaysBook(t *testing.T) {
 	at := time.Now().UTC().Add(time.Second).Format("2006-01-02T15:04:05")
 	reg.run(
 		setInput(`#reg-book-at`, at),
-		chromedp.Submit(`#reg-book-at`, chromedp.ByQuery),
-		chromedp.WaitVisible(`[data-testid="reg-book"] table`, chromedp.ByQuery),
+		chromedp.Click(`[data-testid="reg-book-go"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-testid="reg-book"] table, [data-testid="reg-book"] [data-testid="problem"]`, chromedp.ByQuery),
 	)
 	if s := reg.text(`[data-testid="reg-book"]`); !strings.Contains(s, "7.099") || !strings.Contains(s, "7.101") {
 		t.Fatalf("replayed book shows %q", s)

@@ -521,7 +521,7 @@ function chatCard(scope, addFill) {
   const log = h("div", { class: "chat-log", "data-testid": "chat-log", "aria-live": "polite" },
     h("p", { class: "muted small" }, "Try: buy 5m usdcny at 7.1020 · best bid usdcny · 买入 500万 美元/人民币 7.1020"));
   const input = h("input", { id: "chat-input", type: "text", autocomplete: "off", maxlength: "512", placeholder: "buy 5m usdcny at 7.1020" });
-  const send = h("button", { type: "submit" }, "Send");
+  const send = h("button", { type: "submit", "data-testid": "chat-send" }, "Send");
   const say = (...kids) => { const p = h("p", {}, ...kids); log.append(p); log.scrollTop = log.scrollHeight; return p; };
   let n = 0;
   const confirmOrder = (o) => {
@@ -688,7 +688,7 @@ async function viewRegulator(root, scope) {
   const nowLocal = new Date().toISOString().slice(0, 19);
   const card = (title, testid, fields, submit) => {
     const out = h("div", { "data-testid": testid, "aria-live": "polite" });
-    const btn = h("button", { type: "submit" }, "Show");
+    const btn = h("button", { type: "submit", "data-testid": testid + "-go" }, "Show");
     const form = h("form", { class: "inline", onsubmit: async (e) => {
       e.preventDefault();
       btn.disabled = true;
