@@ -162,7 +162,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitFail
 	}
 	defer nb.Close() // deferred first, so it runs after the gateway's Close
-	httpf, err := startHTTP(v, cfg.Listen.HTTP, nb.Conn(), acc, logger)
+	httpf, err := startHTTP(v, cfg.Listen.HTTP, nb.Conn(), func() uint64 { return uint64(nb.Stats().Dropped) }, acc, logger)
 	if err != nil {
 		acc.Close()
 		fmt.Fprintf(stderr, "fxmatch: %v\n", err)

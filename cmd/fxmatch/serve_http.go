@@ -20,9 +20,10 @@ type httpFront struct {
 
 // startHTTP builds the gateway (before the venue runs, so its hub feeds
 // miss no event) and serves it on addr. bus may be nil; fixf (the FIX
-// acceptor, for /readyz and /metrics) may be nil.
-func startHTTP(v *venue.Venue, addr string, bus *nats.Conn, fixf gateway.FIXStatus, logger *slog.Logger) (*httpFront, error) {
-	gw, err := gateway.New(v, gateway.Options{Logger: logger, Bus: bus, FIX: fixf})
+// acceptor, for /readyz and /metrics) and busDropped (the bus's count of
+// events it could not publish, for /metrics) may be nil.
+func startHTTP(v *venue.Venue, addr string, bus *nats.Conn, busDropped func() uint64, fixf gateway.FIXStatus, logger *slog.Logger) (*httpFront, error) {
+	gw, err := gateway.New(v, gateway.Options{Logger: logger, Bus: bus, BusDropped: busDropped, FIX: fixf})
 	if err != nil {
 		return nil, err
 	}
