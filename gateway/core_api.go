@@ -24,6 +24,7 @@ func (s *Server) routesCore() {
 	// The stream authenticates itself: browsers cannot send headers on a
 	// WebSocket, so it also takes ?token= or a first "auth" message.
 	s.public("GET /api/v1/stream", s.stream)
+	s.public("GET /openapi.json", s.getOpenAPI)
 }
 
 // instrumentJSON is an instrument's rules as the API shows them.

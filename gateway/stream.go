@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"fxmatch/engine"
+	"fxmatch/gateway/bus"
 )
 
 // The stream: GET /api/v1/stream upgrades to a WebSocket. The client
@@ -466,9 +467,9 @@ func (s *Server) busSubscribe(c *wsConn, k chanKind, inst engine.InstrumentID) (
 	var subj string
 	switch k {
 	case chQuotes:
-		subj = "fxmatch.quotes." + c.p.ID + "." + s.names.Code(inst)
+		subj = bus.QuoteSubject(c.p.ID, s.names.Code(inst))
 	case chAlerts:
-		subj = "fxmatch.risk.alerts." + c.p.ID
+		subj = bus.RiskAlertSubject(c.p.ID)
 	}
 	name := chanNames[k]
 	return s.bus.Subscribe(subj, func(m *nats.Msg) {
