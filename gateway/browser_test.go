@@ -195,6 +195,8 @@ func TestBrowserBrokerListsAndBuySideHits(t *testing.T) {
 	broker := b.tab("broker")
 	broker.login(tokBroker)
 	broker.open("broker")
+	// The stream is up (the indicator says so).
+	broker.run(chromedp.WaitVisible(`#conn[data-state="live"]`, chromedp.ByQuery))
 	broker.run(
 		chromedp.WaitVisible(`[data-testid="rec-USDCNY"] [data-testid="rationale"]`, chromedp.ByQuery),
 		chromedp.WaitEnabled(`[data-testid="accept-USDCNY"]`, chromedp.ByQuery),

@@ -33,8 +33,8 @@ export class Stream {
     if (this.closed) return;
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     // Browsers cannot set an Authorization header on a WebSocket: the
-    // token goes in the access_token query parameter, as the API states.
-    const url = `${proto}//${location.host}/api/v1/stream?access_token=${encodeURIComponent(token())}`;
+    // token goes in the first message (not the URL, which ends up in logs).
+    const url = `${proto}//${location.host}/api/v1/stream`;
     this.state("connecting");
     let ws;
     try {
@@ -46,6 +46,7 @@ export class Stream {
     this.ws = ws;
     ws.onopen = () => {
       this.backoff = 500;
+      ws.send(JSON.stringify({ op: "auth", token: token() }));
       this.state("live");
       for (const s of this.subs.values()) this.sendSub("subscribe", s);
     };
@@ -53,9 +54,9 @@ export class Stream {
       this.lastMessage = Date.now();
       let msg;
       try { msg = JSON.parse(ev.data); } catch { return; }
-      if (msg.channel === "error" || msg.error) {
-        this.state("rejected", msg.detail || msg.error || msg.title || "the venue refused a subscription");
-      }
+      // An "error" message refuses one request (a channel the venue does
+      // not offer now, say); the views show it, the connection stays up.
+      if (msg.channel === "error") this.lastError = msg.detail || "refused";
       for (const h of this.handlers) {
         try { h(msg); } catch (e) { console.error(e); }
       }
@@ -64,9 +65,9 @@ export class Stream {
       if (this.ws !== ws) return;
       this.ws = null;
       if (this.closed) { this.state("closed"); return; }
-      // 1008 (policy) and 4xxx: the venue refused us; retrying the same
-      // token would be refused again.
-      if (ev.code === 1008 || (ev.code >= 4000 && ev.code < 5000)) {
+      // A refused token would be refused again: say so and stop. Anything
+      // else (a slow-consumer cut, a restart) is worth a reconnect.
+      if (/auth/i.test(ev.reason || "") || (ev.code >= 4000 && ev.code < 5000)) {
         this.state("rejected", ev.reason || "the venue closed the stream (" + ev.code + ")");
         return;
       }
