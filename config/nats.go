@@ -3,6 +3,8 @@ package config
 import (
 	"net/url"
 	"strings"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // NATS says how the venue reaches its message bus. With URL empty (the
@@ -34,6 +36,23 @@ type NATS struct {
 	AssistantUser         string `toml:"assistant_user"`
 	AssistantPasswordFile string `toml:"assistant_password_file"`
 	AssistantCredsFile    string `toml:"assistant_creds_file"`
+	// AssistantPasswordHash (embedded server only) lets a standalone
+	// `fxmatch assistant` log on to the embedded server as AssistantUser
+	// (default "assistant") with the assistant's permissions: a bcrypt
+	// hash, made by `fxmatch config hash-password`.
+	AssistantPasswordHash string `toml:"assistant_password_hash"`
+}
+
+// DefaultAssistantUser is the assistant's NATS user when the
+// configuration names none.
+const DefaultAssistantUser = "assistant"
+
+// AssistantName is the assistant's NATS user name.
+func (n *NATS) AssistantName() string {
+	if n.AssistantUser != "" {
+		return n.AssistantUser
+	}
+	return DefaultAssistantUser
 }
 
 // External reports whether the venue connects to an external NATS server
@@ -45,14 +64,32 @@ func (c *Config) validateNATS() error {
 	if n.URL == "" {
 		for _, k := range []struct{ key, value string }{
 			{"nats.user", n.User}, {"nats.password_file", n.PasswordFile}, {"nats.creds_file", n.CredsFile},
-			{"nats.assistant_user", n.AssistantUser}, {"nats.assistant_password_file", n.AssistantPasswordFile},
-			{"nats.assistant_creds_file", n.AssistantCredsFile},
+			{"nats.assistant_password_file", n.AssistantPasswordFile}, {"nats.assistant_creds_file", n.AssistantCredsFile},
 		} {
 			if k.value != "" {
 				return c.errf(k.key, k.value, "is for an external NATS server: set nats.url too, or leave it out to embed the server")
 			}
 		}
+		if n.AssistantUser != "" && n.AssistantPasswordHash == "" {
+			return c.errf("nats.assistant_user", n.AssistantUser, "on the embedded server it needs nats.assistant_password_hash (for a standalone `fxmatch assistant`)")
+		}
+		if n.AssistantPasswordHash == "" {
+			return nil
+		}
+		if _, err := bcrypt.Cost([]byte(n.AssistantPasswordHash)); err != nil {
+			return c.errf("nats.assistant_password_hash", n.AssistantPasswordHash, "is not a bcrypt hash (make one with `fxmatch config hash-password`): %v", err)
+		}
+		name := n.AssistantName()
+		if !compIDRE.MatchString(name) {
+			return c.errf("nats.assistant_user", name, "%q: want 1 to 32 letters, digits, \"_\" or \"-\"", name)
+		}
+		if _, clash := c.Participant(name); clash {
+			return c.errf("nats.assistant_user", name, "%q is also a participant's id; name the assistant's user differently", name)
+		}
 		return nil
+	}
+	if n.AssistantPasswordHash != "" {
+		return c.errf("nats.assistant_password_hash", n.AssistantPasswordHash, "is for the embedded server; an external server's users are in its own configuration (`fxmatch config nats-server`)")
 	}
 	for _, u := range strings.Split(n.URL, ",") {
 		u = strings.TrimSpace(u)

@@ -26,6 +26,13 @@ func TestNATSSection(t *testing.T) {
 		{"assistant user without password", "[nats]\nurl = \"nats://x:4222\"\nassistant_user = \"a\"", `nats.assistant_user: needs nats.assistant_password_file`},
 		{"assistant both ways", "[nats]\nurl = \"nats://x:4222\"\nassistant_creds_file = \"/c\"\nassistant_password_file = \"/p\"", `use either nats.assistant_creds_file or nats.assistant_user`},
 		{"assistant without url", "[nats]\nassistant_creds_file = \"/c\"", `nats.assistant_creds_file: is for an external NATS server`},
+		{"embedded assistant", "[nats]\nassistant_password_hash = \"" + DemoPasswordHash + "\"", ""},
+		{"embedded assistant named", "[nats]\nassistant_user = \"asst\"\nassistant_password_hash = \"" + DemoPasswordHash + "\"", ""},
+		{"embedded assistant without hash", "[nats]\nassistant_user = \"asst\"", `nats.assistant_user: on the embedded server it needs nats.assistant_password_hash`},
+		{"embedded assistant bad hash", "[nats]\nassistant_password_hash = \"secret\"", `nats.assistant_password_hash: is not a bcrypt hash`},
+		{"embedded assistant is a participant", "[nats]\nassistant_user = \"BANKA\"\nassistant_password_hash = \"" + DemoPasswordHash + "\"", `"BANKA" is also a participant's id`},
+		{"embedded assistant bad name", "[nats]\nassistant_user = \"a.b\"\nassistant_password_hash = \"" + DemoPasswordHash + "\"", `nats.assistant_user: "a.b"`},
+		{"assistant hash with url", "[nats]\nurl = \"nats://x:4222\"\nassistant_password_hash = \"" + DemoPasswordHash + "\"", `nats.assistant_password_hash: is for the embedded server`},
 		{"unknown key", "[nats]\nurl = \"nats://x:4222\"\npassword = \"pw\"", `nats.password: unknown key`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -36,7 +43,7 @@ func TestNATSSection(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if c.NATS.External() != (tc.toml != "") {
+				if c.NATS.External() != strings.Contains(tc.toml, "url") {
 					t.Errorf("External() = %v", c.NATS.External())
 				}
 				return

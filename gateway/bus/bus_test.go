@@ -343,3 +343,42 @@ func TestBooksFollowTheVenue(t *testing.T) {
 		})
 	}
 }
+
+// TestStandaloneAssistantUser: with [nats] assistant_password_hash a
+// standalone assistant logs on to the embedded server over TCP and serves
+// the participants' requests; without it that user does not exist.
+func TestStandaloneAssistantUser(t *testing.T) {
+	cfg := demoConfig()
+	cfg.NATS.AssistantPasswordHash = config.DemoPasswordHash
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	v := openVenue(t, cfg)
+	b, err := Start(context.Background(), v, cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	as := mustConnect(t, b.ClientURL(), "assistant", config.DemoPassword)
+	if _, err := as.Subscribe(AssistantRecommend, func(m *nats.Msg) { _ = m.Respond([]byte(`{"ok":true}`)) }); err != nil {
+		t.Fatal(err)
+	}
+	_ = as.Flush()
+	a := mustConnect(t, b.ClientURL(), "BANKA", config.DemoPassword)
+	if r, err := a.Request(AssistantRecommend, []byte(`{}`), 5*time.Second); err != nil || string(r.Data) != `{"ok":true}` {
+		t.Fatalf("recommend through a standalone assistant: %v %v", r, err)
+	}
+	_, _ = as.SubscribeSync(InboxPrefix("BANKA") + ".>") // a participant's replies
+	as.waitErr(t, `permissions violation for subscription to "_INBOX.BANKA.>"`)
+
+	plain := demoConfig()
+	v2 := openVenue(t, plain)
+	b2, err := Start(context.Background(), v2, plain, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	if _, err := connect(t, b2.ClientURL(), "assistant", config.DemoPassword); err == nil {
+		t.Fatal("an assistant user exists without assistant_password_hash")
+	}
+}

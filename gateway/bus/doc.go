@@ -67,7 +67,9 @@
 // keeps one participant from reading the replies another receives, and
 // tells the assistant who asked: RequesterOf(reply subject). The venue
 // and the assistant connect in process (no TCP) as internal users with
-// random passwords made at each start. The server is bounded: at most
+// random passwords made at each start; a standalone `fxmatch assistant`
+// logs on as "assistant" (or [nats] assistant_user) when [nats]
+// assistant_password_hash is set. The server is bounded: at most
 // MaxConnections clients, MaxPayload bytes per message, MaxSubs
 // subscriptions per client, MaxPending bytes queued per client (a slower
 // reader is disconnected as a slow consumer), WriteDeadline per write.

@@ -76,7 +76,8 @@ func AssistantPermissions() *server.Permissions {
 
 // users is the embedded server's user list: one per participant (user =
 // CompID, password = its bcrypt hash from the configuration, which
-// nats-server compares as bcrypt) and the two internal users.
+// nats-server compares as bcrypt), the two internal users, and the
+// standalone assistant's user if [nats] assistant_password_hash is set.
 func users(cfg *config.Config, venuePW, assistantPW string) []*server.User {
 	us := make([]*server.User, 0, len(cfg.Participants)+2)
 	for i := range cfg.Participants {
@@ -87,6 +88,10 @@ func users(cfg *config.Config, venuePW, assistantPW string) []*server.User {
 		&server.User{Username: userVenue, Password: venuePW, Permissions: VenuePermissions()},
 		&server.User{Username: userAssistant, Password: assistantPW, Permissions: AssistantPermissions()},
 	)
+	if h := cfg.NATS.AssistantPasswordHash; h != "" {
+		// A standalone `fxmatch assistant` logs on over TCP with this.
+		us = append(us, &server.User{Username: cfg.NATS.AssistantName(), Password: h, Permissions: AssistantPermissions()})
+	}
 	return us
 }
 
