@@ -282,6 +282,15 @@ func (e *Engine) cancelReject(cmd *Command, r Reason, o *order) {
 	ev.Reason = r
 	ev.RespondingTo = cmd.Kind
 	ev.TradeDate = e.tradeDate
+	if o == nil && r == ReasonTooLate {
+		// The order exists but is no longer live: the refusal still names
+		// it (FIX: OrderID is NONE only for an unknown order). Its slot is
+		// gone; the ClOrdID's index entry, found by this command's lookup
+		// (e.origPos), keeps the order id. An entry stands for its
+		// fingerprint, so with the index's collision odds (see idIndex)
+		// this may name another of the participant's orders of the day.
+		ev.OrderID = e.ids.ents[e.origPos].oid
+	}
 	if o != nil {
 		ev.OrderID = o.id
 		ev.Instrument = o.inst

@@ -84,7 +84,7 @@ type refMatcher struct {
 	book   []*refOrder                 // every resting order, in no particular order
 	limit  map[[2]engine.PartyID]int64 // [a,b]: what a grants b
 	used   map[refPair]int64           // notional traded today between a pair
-	clUsed map[refClKey]bool           // ClOrdIDs used today
+	clUsed map[refClKey]engine.OrderID // ClOrdIDs used today, each with the order it named
 	refPx  []engine.Price              // reference price per instrument
 	spot   []engine.Date               // SPOT date per instrument for date
 	date   engine.Date                 // trade date
@@ -107,7 +107,7 @@ func newRefMatcher(cfg engine.Config) *refMatcher {
 		cfg:    cfg,
 		limit:  map[[2]engine.PartyID]int64{},
 		used:   map[refPair]int64{},
-		clUsed: map[refClKey]bool{},
+		clUsed: map[refClKey]engine.OrderID{},
 		date:   cfg.TradeDate,
 		hol:    map[string]map[engine.Date]bool{},
 		dirty:  map[engine.InstrumentID]bool{},
@@ -419,6 +419,9 @@ func (r *refMatcher) cancelReject(c *engine.Command, why engine.Reason, o *refOr
 	ev.Party, ev.Instrument, ev.Side = c.Party, c.Instrument, c.Side
 	ev.ClOrdID, ev.OrigClOrdID = c.ClOrdID, c.OrigClOrdID
 	ev.Reason, ev.RespondingTo, ev.TradeDate = why, c.Kind, r.date
+	if o == nil && why == engine.ReasonTooLate {
+		ev.OrderID = r.clUsed[refClKey{c.Party, c.OrigClOrdID}] // the order, no longer live
+	}
 	if o != nil {
 		ev.OrderID, ev.Instrument, ev.Side, ev.OrdType, ev.TIF = o.id, o.inst, o.side, o.ordType, o.tif
 		ev.Price, ev.OrderQty, ev.LeavesQty, ev.CumQty = o.price, o.qty, o.leaves, o.cum
@@ -526,7 +529,7 @@ func (r *refMatcher) validate(c *engine.Command) engine.Reason {
 		return engine.ReasonUnknownSymbol
 	case c.ClOrdID.Empty():
 		return engine.ReasonBadClOrdID
-	case r.clUsed[refClKey{c.Party, c.ClOrdID}]:
+	case r.clUsed[refClKey{c.Party, c.ClOrdID}] != 0:
 		return engine.ReasonDuplicateClOrdID
 	case c.Side != engine.Buy && c.Side != engine.Sell:
 		return engine.ReasonBadSide
@@ -595,7 +598,7 @@ func (r *refMatcher) newOrder(c *engine.Command) {
 	}
 	r.nextOrder++
 	o.id = engine.OrderID(r.nextOrder)
-	r.clUsed[refClKey{o.party, o.clOrdID}] = true
+	r.clUsed[refClKey{o.party, o.clOrdID}] = o.id
 	r.emitOrder(engine.EvAccepted, o)
 	r.execute(o)
 }
@@ -881,7 +884,7 @@ func (r *refMatcher) findForRequest(c *engine.Command) (*refOrder, engine.Reason
 	}
 	o := r.byClOrdID(c.Party, c.OrigClOrdID)
 	if o == nil {
-		if r.clUsed[refClKey{c.Party, c.OrigClOrdID}] {
+		if r.clUsed[refClKey{c.Party, c.OrigClOrdID}] != 0 {
 			return nil, engine.ReasonTooLate
 		}
 		return nil, engine.ReasonUnknownOrder
@@ -891,7 +894,7 @@ func (r *refMatcher) findForRequest(c *engine.Command) (*refOrder, engine.Reason
 		return o, engine.ReasonReplaceMismatch
 	case c.ClOrdID.Empty():
 		return o, engine.ReasonBadClOrdID
-	case r.clUsed[refClKey{c.Party, c.ClOrdID}]:
+	case r.clUsed[refClKey{c.Party, c.ClOrdID}] != 0:
 		return o, engine.ReasonDuplicateClOrdID
 	}
 	return o, engine.ReasonNone
@@ -903,7 +906,7 @@ func (r *refMatcher) cancel(c *engine.Command) {
 		r.cancelReject(c, why, o)
 		return
 	}
-	r.clUsed[refClKey{c.Party, c.ClOrdID}] = true
+	r.clUsed[refClKey{c.Party, c.ClOrdID}] = o.id
 	r.remove(o)
 	orig := o.clOrdID
 	o.clOrdID = c.ClOrdID
@@ -942,7 +945,7 @@ func (r *refMatcher) replace(c *engine.Command) {
 		r.cancelReject(c, why, o)
 		return
 	}
-	r.clUsed[refClKey{c.Party, c.ClOrdID}] = true
+	r.clUsed[refClKey{c.Party, c.ClOrdID}] = o.id
 	orig := o.clOrdID
 	o.clOrdID = c.ClOrdID
 	if !c.Account.Empty() {
@@ -1013,7 +1016,7 @@ func (r *refMatcher) rollDay(c *engine.Command) {
 	clear(r.used)
 	clear(r.clUsed)
 	for _, o := range r.book {
-		r.clUsed[refClKey{o.party, o.clOrdID}] = true
+		r.clUsed[refClKey{o.party, o.clOrdID}] = o.id
 	}
 	for id := range r.cfg.Instruments {
 		r.dirty[engine.InstrumentID(id)] = true

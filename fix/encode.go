@@ -236,8 +236,11 @@ func (a *Acceptor) cancelReject(o *out, ev *engine.Event, owner *party, req pend
 	}
 	o.bytes(tagClOrdID, ev.ClOrdID.Bytes())
 	o.bytes(tagOrigClOrdID, ev.OrigClOrdID.Bytes())
-	status := byte('8') // no live order under OrigClOrdID
-	if ev.OrderID != 0 {
+	// 39=8 when no live order goes by OrigClOrdID: unknown (37=NONE), or
+	// too late — the order exists but is filled, cancelled, expired or
+	// known by a newer ClOrdID, and the engine names it without its state.
+	status := byte('8')
+	if ev.OrderID != 0 && ev.Reason != engine.ReasonTooLate {
 		status = '0'
 		if ev.CumQty > 0 {
 			status = '1'

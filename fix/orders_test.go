@@ -264,9 +264,11 @@ func TestCancelReplace(t *testing.T) {
 	a.send("35=F|11=a8|41=a6|55=USD/CNY|54=1|60=" + now())
 	m = a.expect("35=8|11=a8|41=a6|150=4|39=4|151=0|14=1000000")
 	checkER(t, m, true)
-	// Cancel of an order no longer live: too late (0); of an unknown one: 1.
+	// Cancel of an order no longer live: too late (0), naming the order by
+	// its OrderID (NONE is for unknown orders only); of an unknown one: 1.
+	oid := m.get("37")
 	a.send("35=F|11=a9|41=a6|55=USD/CNY|54=1|60=" + now())
-	r = a.expect("35=9|11=a9|41=a6|434=1|102=0|39=8|37=NONE")
+	r = a.expect("35=9|11=a9|41=a6|434=1|102=0|39=8|37=" + oid)
 	if !strings.HasPrefix(r.get("58"), "too late") {
 		t.Errorf("too late text %q", r.get("58"))
 	}
@@ -278,7 +280,15 @@ func TestCancelReplace(t *testing.T) {
 	a.send(g("a11", "zzz", "55=USD/CNY|54=1|38=1000000|40=2|44=7.1000"))
 	a.expect("35=9|11=a11|434=2|102=1")
 	a.send(g("a12", "a6", "55=USD/CNY|54=1|38=3000000|40=2|44=7.1000"))
-	a.expect("35=9|11=a12|434=2|102=0")
+	a.expect("35=9|11=a12|434=2|102=0|39=8|37=" + oid)
+	// A filled order: cancel and replace are too late, and name it.
+	rest(b, "b5", "55=USD/CNY|54=1|38=1000000|40=2|44=7.0950")
+	k.send(nos("k5", "55=USD/CNY|54=2|38=1000000|40=2|44=7.0950|59=3"))
+	filled := b.expect("35=8|11=b5|150=F|39=2")
+	b.send("35=F|11=b6|41=b5|55=USD/CNY|54=1|60=" + now())
+	b.expect("35=9|11=b6|41=b5|434=1|102=0|39=8|37=" + filled.get("37"))
+	b.send(g("b7", "b5", "55=USD/CNY|54=1|38=2000000|40=2|44=7.0950"))
+	b.expect("35=9|11=b7|41=b5|434=2|102=0|39=8|37=" + filled.get("37"))
 	// A replace with a price off the tick is refused with the request's price.
 	rest(a, "a13", "55=USD/CNY|54=1|38=1000000|40=2|44=7.0000")
 	a.send(g("a14", "a13", "55=USD/CNY|54=1|38=1000000|40=2|44=7.0100"))

@@ -257,7 +257,7 @@ func TestJournalCheckpoint(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"written to " + to, "shard 0  head seq 23  chain head hash 8b2e", "shard 1  head seq 5", "fxmatch replay verify --journal " + to} {
+	for _, want := range []string{"written to " + to, "shard 0  head seq 23  chain head hash 1d05", "shard 1  head seq 5", "fxmatch replay verify --journal " + to} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}

@@ -133,9 +133,13 @@ func AppendEventJSON(dst []byte, ev *Event) []byte {
 	return append(dst, '}')
 }
 
-// orderless reports whether ev is a refusal that names no order: it
-// carries no order type or time in force (a zero TIF would read "day").
-func orderless(ev *Event) bool { return ev.Kind == engine.EvCancelRejected && ev.OrderID == 0 }
+// orderless reports whether ev is a refusal that carries none of an
+// order's details — no order type or time in force (a zero TIF would read
+// "day"): one that names no order, or one refused as too late, which names
+// the order (journals written since the engine does so) but not its state.
+func orderless(ev *Event) bool {
+	return ev.Kind == engine.EvCancelRejected && (ev.OrderID == 0 || ev.Reason == engine.ReasonTooLate)
+}
 
 // appendJSONPrice appends p as a decimal string, null for 0 (a market
 // order has no price; a price is never zero otherwise).

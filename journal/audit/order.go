@@ -209,10 +209,10 @@ func (j *Journal) OrdersByClOrdID(participant, clOrdID string) ([]*OrderLife, er
 }
 
 // lives collects the order events of ids (sorted) in shard from sequence
-// from on. A cancel or replace refused as too late names no order id —
-// the engine only knows that the participant's OrigClOrdID was used today
-// by an order that is gone or renamed — so such a refusal joins the life
-// of the order that carried that ClOrdID today. It stops at the first day
+// from on. A cancel or replace refused as too late names the order by its
+// id; in journals written before the engine did so it names none, and such
+// a refusal joins the life of the order that carried its OrigClOrdID
+// today. A refusal's own ClOrdID never becomes the order's. It stops at the first day
 // roll after every one of them has ended: the roll makes the engine
 // forget dead orders' ClOrdIDs, so no later request can name them.
 func (j *Journal) lives(shard uint16, from uint64, ids []engine.OrderID) ([]*OrderLife, error) {
@@ -251,6 +251,9 @@ func (j *Journal) lives(shard uint16, from uint64, ids []engine.OrderID) ([]*Ord
 				continue
 			}
 			lives[k].add(j.event(shard, ev))
+			if ev.Kind == engine.EvCancelRejected {
+				continue // a refused request renames nothing
+			}
 			current[k] = ev.ClOrdID
 			names[name{ev.Party, ev.ClOrdID}] = k
 			if !ev.OrigClOrdID.Empty() {
