@@ -41,6 +41,7 @@ import (
 	"fxmatch/cmd/fxmatch/venue"
 	"fxmatch/config"
 	"fxmatch/engine"
+	"fxmatch/gateway/bus"
 )
 
 // Breaker settings: after breakerFailures scoring failures in a row the
@@ -283,14 +284,14 @@ func (g *Gate) ask(ctx context.Context, req *service.ScoreRequest) (service.Scor
 	}
 	bp := g.bufs.Get().(*[]byte)
 	*bp = req.AppendJSON((*bp)[:0])
-	m, err := g.nc.Request(service.SubjectScore, *bp, timeout)
+	m, err := g.nc.Request(bus.AssistantScore, *bp, timeout)
 	g.bufs.Put(bp)
 	var resp service.ScoreResponse
 	switch {
 	case errors.Is(err, nats.ErrTimeout):
 		return resp, fmt.Errorf("no score within %v", g.policy.Deadline)
 	case errors.Is(err, nats.ErrNoResponders):
-		return resp, errors.New("no assistant is listening on " + service.SubjectScore)
+		return resp, errors.New("no assistant is listening on " + bus.AssistantScore)
 	case err != nil:
 		return resp, err
 	}
@@ -330,12 +331,12 @@ func (g *Gate) alert(req *service.ScoreRequest, score float64, action string, re
 		Participant: req.Participant, ClOrdID: req.ClOrdID, Symbol: req.Symbol,
 		Score: score, Action: action, Reasons: reasons, Time: now.UTC().Format(time.RFC3339Nano),
 	}
-	data, err := json.Marshal(&a)
 	if g.nc == nil {
-		err = errors.New("no NATS connection")
+		return // no bus: nowhere to publish, and a log line per order would drown the log
 	}
+	data, err := json.Marshal(&a)
 	if err == nil {
-		err = g.nc.Publish(service.AlertsSubject(req.Participant), data)
+		err = g.nc.Publish(bus.RiskAlertSubject(req.Participant), data)
 	}
 	if err != nil {
 		g.log.Warn("risk: alert not published", "participant", req.Participant, "cl_ord_id", req.ClOrdID, "action", action, "err", err)

@@ -18,6 +18,7 @@ import (
 	"fxmatch/cmd/fxmatch/venue"
 	"fxmatch/config"
 	"fxmatch/engine"
+	"fxmatch/gateway/bus"
 	"fxmatch/internal/natstest"
 )
 
@@ -126,7 +127,7 @@ func TestAssistantDownFailClosed(t *testing.T) {
 func slowAssistant(t *testing.T, ns *server.Server, delay time.Duration) *atomic.Int32 {
 	nc := natstest.Connect(t, ns)
 	var n atomic.Int32
-	if _, err := nc.Subscribe(service.SubjectScore, func(m *nats.Msg) {
+	if _, err := nc.Subscribe(bus.AssistantScore, func(m *nats.Msg) {
 		n.Add(1)
 		time.Sleep(delay)
 		m.Respond([]byte(`{"order_id":"x","score":0.01,"action":"allow","reasons":[]}`))

@@ -14,6 +14,7 @@ import (
 	"fxmatch/assistant/chat"
 	"fxmatch/assistant/quotes"
 	"fxmatch/engine"
+	"fxmatch/gateway/bus"
 	"fxmatch/gateway/wire"
 )
 
@@ -163,7 +164,7 @@ func (s *Service) publishDue() {
 			msgs = append(msgs, struct {
 				subject string
 				data    []byte
-			}{QuotesSubject(b, sym), data})
+			}{bus.QuoteSubject(b, wire.SymbolCode(sym)), data})
 			s.lastPub[k] = now
 		}
 		s.dirty[sym] = pending
@@ -216,6 +217,15 @@ func (s *Service) handleRecommend(req micro.Request) {
 	var rr RecommendRequest
 	if err := json.Unmarshal(req.Data(), &rr); err != nil {
 		req.Error(CodeBadRequest, "recommend: the body is not a recommend request: "+err.Error(), nil)
+		return
+	}
+	// A participant asking on the bus (its reply subject is in its own
+	// inbox) gets its own recommendations only: they are skewed by its
+	// inventory, which is nobody else's business. The gateway and the
+	// venue ask from their own inboxes, on behalf of a principal they
+	// authenticated.
+	if who, ok := bus.RequesterOf(req.Reply(), s.isParty); ok && who != rr.Broker {
+		req.Error(CodeForbidden, fmt.Sprintf("recommend: %s may ask for its own recommendations only, not %s's", who, rr.Broker), nil)
 		return
 	}
 	rec, code, err := s.Recommend(&rr)

@@ -12,40 +12,19 @@ import (
 	"fxmatch/gateway/wire"
 )
 
-// Subjects of the assistant. The endpoints' subjects are the service's
-// API; the others are what it reads and writes on the bus.
-//
-// TODO(assist): take these from gateway/bus/subjects.go once bus lands it,
-// and delete them here.
-const (
-	ServiceName      = "fxmatch-assistant"
-	SubjectScore     = "fxmatch.assistant.score"
-	SubjectRecommend = "fxmatch.assistant.recommend"
-	SubjectChat      = "fxmatch.assistant.chat"
-
-	subjectMDAll     = "fxmatch.md.>"
-	subjectTradesAll = "fxmatch.trades.>"
-	subjectExecAll   = "fxmatch.exec.>"
-	subjectExecPfx   = "fxmatch.exec."
-	subjectQuotesPfx = "fxmatch.quotes."
-	subjectAlertsPfx = "fxmatch.risk.alerts."
-)
-
-// QuotesSubject is where the recommendations for broker's listings of a
-// symbol ("USD/CNY") are published: fxmatch.quotes.BROKER1.USDCNY.
-func QuotesSubject(broker, symbol string) string {
-	return subjectQuotesPfx + broker + "." + wire.SymbolCode(symbol)
-}
-
-// AlertsSubject is where risk alerts about participant's flow go.
-func AlertsSubject(participant string) string { return subjectAlertsPfx + participant }
+// The assistant's subjects are gateway/bus's: its endpoints
+// bus.AssistantScore, bus.AssistantRecommend and bus.AssistantChat of the
+// micro service bus.AssistantService; it reads bus.MDAll, bus.TradesAll
+// and bus.ExecAll and publishes bus.QuoteSubject.
 
 // Error codes of the endpoints (micro's Nats-Service-Error-Code header):
 // 400 a request the service cannot take as sent (the description names the
-// field and the value), 404 nothing to answer yet (no book for the pair),
-// 500 the service failed.
+// field and the value), 403 a participant asking for another's
+// recommendation, 404 nothing to answer yet (no book for the pair), 500
+// the service failed.
 const (
 	CodeBadRequest = "400"
+	CodeForbidden  = "403"
 	CodeNotFound   = "404"
 	CodeInternal   = "500"
 )

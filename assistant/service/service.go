@@ -15,6 +15,7 @@ import (
 	"fxmatch/assistant/fraud"
 	"fxmatch/assistant/quotes"
 	"fxmatch/engine"
+	"fxmatch/gateway/bus"
 	"fxmatch/gateway/wire"
 )
 
@@ -30,6 +31,9 @@ type Options struct {
 	// Brokers are the participants with role broker: quotes are published
 	// for each of them, for each instrument.
 	Brokers []string
+	// Participants are every participant's CompID: a request whose reply
+	// subject is in one's inbox (bus.RequesterOf) comes from it.
+	Participants []string
 	// Fraud configures the scorer (zero: the defaults).
 	Fraud fraud.Config
 	// QuoteParams overrides the recommender's model per symbol; a symbol
@@ -140,7 +144,7 @@ func (s *Service) Start() error {
 		return errors.New("assistant: no NATS connection")
 	}
 	svc, err := micro.AddService(s.nc, micro.Config{
-		Name:        ServiceName,
+		Name:        bus.AssistantService,
 		Version:     s.opts.Version,
 		Description: "fxmatch trading assistant: pre-trade fraud scoring, quote recommendations, chat orders",
 		ErrorHandler: func(_ micro.Service, e *micro.NATSError) {
@@ -155,9 +159,9 @@ func (s *Service) Start() error {
 		name, subject string
 		h             micro.HandlerFunc
 	}{
-		{"score", SubjectScore, s.handleScore},
-		{"recommend", SubjectRecommend, s.handleRecommend},
-		{"chat", SubjectChat, s.handleChat},
+		{"score", bus.AssistantScore, s.handleScore},
+		{"recommend", bus.AssistantRecommend, s.handleRecommend},
+		{"chat", bus.AssistantChat, s.handleChat},
 	} {
 		if err := svc.AddEndpoint(ep.name, ep.h, micro.WithEndpointSubject(ep.subject)); err != nil {
 			svc.Stop()
@@ -168,7 +172,7 @@ func (s *Service) Start() error {
 		subject string
 		h       nats.MsgHandler
 	}{
-		{subjectMDAll, s.onBook}, {subjectTradesAll, s.onTrade}, {subjectExecAll, s.onExec},
+		{bus.MDAll, s.onBook}, {bus.TradesAll, s.onTrade}, {bus.ExecAll, s.onExec},
 	} {
 		ns, err := s.nc.Subscribe(sub.subject, sub.h)
 		if err != nil {
@@ -383,7 +387,7 @@ func (s *Service) onExec(m *nats.Msg) {
 		return
 	}
 	if x.Participant == "" {
-		x.Participant = strings.TrimPrefix(m.Subject, subjectExecPfx)
+		x.Participant = strings.TrimPrefix(m.Subject, bus.ExecSubject(""))
 	}
 	ts := s.opts.Clock()
 	if t, err := time.Parse(time.RFC3339Nano, x.Time); err == nil {
@@ -410,6 +414,15 @@ func (s *Service) onExec(m *nats.Msg) {
 			Account: accountKey(x.Participant, x.Account), OrderID: x.ClOrdID}
 		s.feed(&ev)
 	}
+}
+
+func (s *Service) isParty(p string) bool {
+	for _, q := range s.opts.Participants {
+		if q == p {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Service) isBroker(p string) bool {

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"fxmatch/config"
+	"fxmatch/gateway/bus"
 	"fxmatch/internal/natstest"
 )
 
@@ -70,7 +71,7 @@ func request(t testing.TB, nc *nats.Conn, subject string, body any) (data []byte
 
 func scoreOf(t testing.TB, nc *nats.Conn, req ScoreRequest) ScoreResponse {
 	t.Helper()
-	data, code, desc := request(t, nc, SubjectScore, req)
+	data, code, desc := request(t, nc, bus.AssistantScore, req)
 	if code != "" {
 		t.Fatalf("score %+v: error %s %s", req, code, desc)
 	}
@@ -155,7 +156,7 @@ func TestScoreRejectsBadRequests(t *testing.T) {
 		{"no price", func() ScoreRequest { r := good; r.Price = ""; return r }(), "price is missing on a limit order"},
 		{"time", func() ScoreRequest { r := good; r.Time = "yesterday"; return r }(), `time "yesterday" is not RFC 3339`},
 	} {
-		_, code, desc := request(t, nc, SubjectScore, c.body)
+		_, code, desc := request(t, nc, bus.AssistantScore, c.body)
 		if code != CodeBadRequest || !strings.Contains(desc, c.want) {
 			t.Errorf("%s: code %q desc %q, want 400 containing %q", c.name, code, desc, c.want)
 		}
@@ -166,7 +167,7 @@ func TestServiceIsDiscoverable(t *testing.T) {
 	ns := runNATS(t)
 	startService(t, ns, nil)
 	nc := connect(t, ns)
-	m, err := nc.Request("$SRV.INFO."+ServiceName, nil, 2*time.Second)
+	m, err := nc.Request("$SRV.INFO."+bus.AssistantService, nil, 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +179,7 @@ func TestServiceIsDiscoverable(t *testing.T) {
 	for _, ep := range info.Endpoints {
 		got[ep.Subject] = true
 	}
-	for _, s := range []string{SubjectScore, SubjectRecommend, SubjectChat} {
+	for _, s := range []string{bus.AssistantScore, bus.AssistantRecommend, bus.AssistantChat} {
 		if !got[s] {
 			t.Errorf("endpoint %s not in the service info %+v", s, info.Endpoints)
 		}
@@ -196,7 +197,7 @@ func TestRecommendAndQuotes(t *testing.T) {
 	nc := connect(t, ns)
 
 	// No book yet: nothing to price from.
-	_, code, desc := request(t, nc, SubjectRecommend, RecommendRequest{Broker: "BROKER1", Symbol: "USD/CNY", Qty: "5000000"})
+	_, code, desc := request(t, nc, bus.AssistantRecommend, RecommendRequest{Broker: "BROKER1", Symbol: "USD/CNY", Qty: "5000000"})
 	if code != CodeNotFound || !strings.Contains(desc, "no two-sided book for USD/CNY") {
 		t.Fatalf("before any book: %q %q", code, desc)
 	}
@@ -209,7 +210,7 @@ func TestRecommendAndQuotes(t *testing.T) {
 		{RecommendRequest{Broker: "BROKER1", Symbol: "USD/CNY", Qty: "5.5"}, `qty: wire: bad quantity "5.5"`},
 		{RecommendRequest{Broker: "BROKER1", Symbol: "USD/CNY", Qty: "150000"}, "not a multiple of the lot"},
 	} {
-		if _, code, desc := request(t, nc, SubjectRecommend, c.req); code != CodeBadRequest || !strings.Contains(desc, c.want) {
+		if _, code, desc := request(t, nc, bus.AssistantRecommend, c.req); code != CodeBadRequest || !strings.Contains(desc, c.want) {
 			t.Errorf("%+v: %q %q, want 400 %q", c.req, code, desc, c.want)
 		}
 	}
@@ -261,12 +262,12 @@ func TestRecommendAndQuotes(t *testing.T) {
 	}
 
 	// A broker's fill moves its inventory, which skews its quotes.
-	flat, _, _ := request(t, nc, SubjectRecommend, RecommendRequest{Broker: "BROKER1", Symbol: "USD/CNY", Qty: "5000000"})
+	flat, _, _ := request(t, nc, bus.AssistantRecommend, RecommendRequest{Broker: "BROKER1", Symbol: "USD/CNY", Qty: "5000000"})
 	nc.Publish("fxmatch.exec.BROKER1", []byte(`{"type":"fill","participant":"BROKER1","cl_ord_id":"b1","symbol":"USD/CNY","side":"buy","last_qty":"20000000","last_px":"7.1020","counterparty":"BANKA","time":"2026-11-24T15:00:01Z"}`))
 	nc.Flush()
 	var rec Recommendation
 	checkFor(t, 2*time.Second, func() error {
-		data, code, desc := request(t, nc, SubjectRecommend, RecommendRequest{Broker: "BROKER1", Symbol: "USD/CNY", Qty: "5000000"})
+		data, code, desc := request(t, nc, bus.AssistantRecommend, RecommendRequest{Broker: "BROKER1", Symbol: "USD/CNY", Qty: "5000000"})
 		if code != "" {
 			return fmt.Errorf("%s %s", code, desc)
 		}
@@ -293,7 +294,7 @@ func TestChat(t *testing.T) {
 	startService(t, ns, nil)
 	nc := connect(t, ns)
 	ask := func(text string) ChatResponse {
-		data, code, desc := request(t, nc, SubjectChat, ChatRequest{Text: text})
+		data, code, desc := request(t, nc, bus.AssistantChat, ChatRequest{Text: text})
 		if code != "" {
 			t.Fatalf("chat %q: %s %s", text, code, desc)
 		}
@@ -327,7 +328,7 @@ func TestChat(t *testing.T) {
 	if r := ask("buy usdcny"); r.Clarify == nil {
 		t.Errorf("no size: %+v, want a question back", r)
 	}
-	if _, code, _ := request(t, nc, SubjectChat, "[1]"); code != CodeBadRequest {
+	if _, code, _ := request(t, nc, bus.AssistantChat, "[1]"); code != CodeBadRequest {
 		t.Errorf("bad body: code %q", code)
 	}
 }

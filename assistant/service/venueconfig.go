@@ -26,7 +26,9 @@ func FromConfig(cfg *config.Config, opts *Options) error {
 		}
 	}
 	opts.Brokers = opts.Brokers[:0]
+	opts.Participants = opts.Participants[:0]
 	for _, p := range cfg.Participants {
+		opts.Participants = append(opts.Participants, p.ID)
 		if p.Role == config.RoleBroker {
 			opts.Brokers = append(opts.Brokers, p.ID)
 		}

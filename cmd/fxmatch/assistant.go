@@ -15,6 +15,7 @@ import (
 
 	"fxmatch/assistant/service"
 	"fxmatch/config"
+	"fxmatch/gateway/bus"
 	"fxmatch/journal"
 )
 
@@ -143,7 +144,7 @@ func runAssistant(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fail("%v", err)
 	}
 	fmt.Fprintf(stdout, "fxmatch assistant: serving %s (%s, %s, %s) on %s for %d instruments, quotes for %s; stop with Ctrl-C\n",
-		service.ServiceName, service.SubjectScore, service.SubjectRecommend, service.SubjectChat, f.natsURL,
+		bus.AssistantService, bus.AssistantScore, bus.AssistantRecommend, bus.AssistantChat, f.natsURL,
 		len(opts.Instruments), strings.Join(opts.Brokers, " "))
 	<-ctx.Done()
 	svc.Stop()

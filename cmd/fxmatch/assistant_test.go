@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,17 +13,9 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"fxmatch/assistant/service"
+	"fxmatch/gateway/bus"
 	"fxmatch/internal/natstest"
 )
-
-// syncBuf is a bytes.Buffer safe for the command's goroutine and the test.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // TestAssistantCommand runs `fxmatch assistant` against a NATS server
 // with users, scores an order through it, and stops it by its context.
@@ -34,7 +24,7 @@ func TestAssistantCommand(t *testing.T) {
 	pwFile := filepath.Join(t.TempDir(), "pw")
 	os.WriteFile(pwFile, []byte("s3cret\n"), 0o600)
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuf
+	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"assistant", "--nats-url", ns.ClientURL(), "--user", "asst", "--password-file", pwFile}, nil, &stdout, &stderr)
@@ -52,7 +42,7 @@ func TestAssistantCommand(t *testing.T) {
 	})
 	req := service.ScoreRequest{Participant: "BANKA", ClOrdID: "o1", Symbol: "USD/CNY", Side: "buy", OrdType: "limit",
 		TIF: "day", Qty: "5000000", Price: "7.1020", Source: "10.0.0.1"}
-	m, err := nc.Request(service.SubjectScore, req.AppendJSON(nil), 2*time.Second)
+	m, err := nc.Request(bus.AssistantScore, req.AppendJSON(nil), 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +79,7 @@ func TestAssistantCommandLine(t *testing.T) {
 		{[]string{"assistant", "--nats-url", "nats://x", "--journal", "/nonexistent-journal"}, exitFail, "a running venue holds its journal"},
 		{[]string{"assistant", "--nats-url", "nats://x", "--user", "u", "--password-file", "/nonexistent-pw"}, exitFail, "--password-file"},
 	} {
-		var stdout, stderr syncBuf
+		var stdout, stderr syncBuffer
 		if code := run(context.Background(), c.args, nil, &stdout, &stderr); code != c.code || !strings.Contains(stderr.String(), c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", c.args, code, stderr.String(), c.code, c.want)
 		}

@@ -62,6 +62,8 @@ Flags of serve:
   --nats-listen ADDR     embedded NATS listen address (overrides listen.nats)
   --nats-url URL         connect to this NATS server instead of embedding one
                          (overrides [nats] url; credentials from [nats])
+  --no-assistant         no in-process trading assistant: a standalone
+                         "fxmatch assistant" on the bus answers instead
   --snapshot-every N     commands between engine snapshots, bounding recovery
                          time (default 100000)
 

@@ -86,6 +86,7 @@ func TestServeStartsAndStops(t *testing.T) {
 				dir, "shard 0       USD/CNY EUR/USD USD/JPY EUR/CNY",
 				"FIX 4.4       127.0.0.1:", "TargetCompID FXMATCH", "HTTP          http://127.0.0.1:", "NATS          nats://127.0.0.1:", "embedded (participants: user=CompID",
 				"REGULATOR (regulator, read-only, drop copy of all)", "BANKC (bank, cancel on disconnect)",
+				"assistant     in-process; 0 fraud profiles rebuilt from the journal", "pre-trade scoring: review ≥ 0.05, block ≥ 0.5, deadline 2ms, fail-open",
 			} {
 				if !strings.Contains(banner, want) {
 					t.Errorf("banner lacks %q:\n%s", want, banner)

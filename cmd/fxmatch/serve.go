@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"fxmatch/cmd/fxmatch/venue"
 	"fxmatch/config"
 	"fxmatch/fix"
@@ -30,6 +32,8 @@ type serveFlags struct {
 	httpAddr   string
 	natsListen string
 	natsURL    string
+	// noAssistant: no in-process assistant (a standalone one serves).
+	noAssistant bool
 	// snapshotEvery: commands between engine snapshots (recovery time).
 	snapshotEvery uint64
 }
@@ -45,6 +49,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
 	fs.StringVar(&f.httpAddr, "http-addr", "", "HTTP listen address")
 	fs.StringVar(&f.natsListen, "nats-listen", "", "NATS listen address")
 	fs.StringVar(&f.natsURL, "nats-url", "", "external NATS server URL (no embedded server)")
+	fs.BoolVar(&f.noAssistant, "no-assistant", false, "do not run the trading assistant in-process")
 	fs.Uint64Var(&f.snapshotEvery, "snapshot-every", 100_000, "commands between engine snapshots")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -146,6 +151,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "fxmatch: %v\n", err)
 		return exitFail
 	}
+	nb, err := startNATS(ctx, v, cfg, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "fxmatch: %v\n", err)
+		return exitFail
+	}
+	defer nb.Close() // deferred first, so it runs after the gateway's Close
+	// The assistant and the pre-trade gate come before the front ends, so
+	// that no order is taken unscored (serve_assistant.go).
+	ast, err := startAssistant(v, cfg, !f.noAssistant, func() (*nats.Conn, error) { return nb.AssistantConnect() }, nb.Conn(), logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "fxmatch: %v\n", err)
+		return exitFail
+	}
+	defer ast.Close()
 	// The FIX front end starts before the venue runs, so every execution
 	// report reaches its session, and stops before it, so that sessions are
 	// logged out and cancel-on-disconnect orders still reach the shards.
@@ -155,13 +174,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "fxmatch: FIX listener %s: %v\n", cfg.Listen.FIX, err)
 		return exitFail
 	}
-	nb, err := startNATS(ctx, v, cfg, logger)
-	if err != nil {
-		acc.Close()
-		fmt.Fprintf(stderr, "fxmatch: %v\n", err)
-		return exitFail
-	}
-	defer nb.Close() // deferred first, so it runs after the gateway's Close
 	httpf, err := startHTTP(v, cfg.Listen.HTTP, nb.Conn(), func() uint64 { return uint64(nb.Stats().Dropped) }, acc, logger)
 	if err != nil {
 		acc.Close()
@@ -169,7 +181,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitFail
 	}
 	defer httpf.Close()
-	printBanner(stdout, cfg, f.configFile, dataDir, time.Now(), v, acc.Addr().String(), httpf.Addr(), natsBanner(nb))
+	printBanner(stdout, cfg, f.configFile, dataDir, time.Now(), v, acc.Addr().String(), httpf.Addr(), natsBanner(nb)+"\n  assistant     "+ast.line)
 	stopCheckpoints := checkpointOnSignal(ctx, v, dataDir, logger)
 	defer stopCheckpoints()
 	vctx, stopVenue := context.WithCancel(context.Background())
