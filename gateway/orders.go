@@ -3,6 +3,7 @@ package gateway
 import (
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"fxmatch/engine"
 	"fxmatch/engine/hub"
@@ -101,6 +102,7 @@ type partyState struct {
 	credit   map[engine.PartyID]*creditLine
 
 	streams streamSet // "exec" subscribers
+	conns   atomic.Int32
 	sub     *hub.Sub
 }
 
@@ -198,7 +200,8 @@ func (ps *partyState) apply(ev *engine.Event) *orderRec {
 		return r
 	case engine.EvAccepted:
 		r := ps.byKey[ev.ClOrdID.String()]
-		if r == nil || r.oid != 0 {
+		if r == nil || r.oid != 0 || r.status == statusRejected {
+			// A new order (a rejected one may have had the same id).
 			r = recFromEvent(ev)
 			ps.insert(r)
 		}

@@ -204,25 +204,55 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if p != nil && !s.claimConn(p) {
+		writeProblem(w, r, tooManyStreams(p))
+		return
+	}
+	// Counted before the upgrade, while http.Server.Shutdown still waits
+	// for this handler, so Close's wait cannot miss it.
+	s.wg.Add(1)
+	defer s.wg.Done()
 	c, err := websocket.Accept(w, r, nil)
 	if err != nil {
+		if p != nil {
+			s.parties[p.Party].conns.Add(-1)
+		}
 		return // Accept has answered
 	}
 	c.SetReadLimit(streamMsgMax)
 	wc := &wsConn{s: s, c: c, p: p, out: make(chan []byte, streamQueue), gone: make(chan struct{})}
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
-	s.wg.Add(1)
 	writerDone := make(chan struct{})
 	go func() {
-		defer s.wg.Done()
 		defer close(writerDone)
 		wc.writer(ctx)
 	}()
 	wc.readLoop(ctx)
 	wc.unsubscribeAll()
+	if wc.p != nil {
+		s.parties[wc.p.Party].conns.Add(-1)
+	}
 	cancel()
 	<-writerDone
+}
+
+// maxStreamsPerParty bounds a participant's open streams.
+const maxStreamsPerParty = 256
+
+// claimConn counts a stream of p, refusing one beyond the bound.
+func (s *Server) claimConn(p *Principal) bool {
+	ps := s.parties[p.Party]
+	if ps.conns.Add(1) > maxStreamsPerParty {
+		ps.conns.Add(-1)
+		return false
+	}
+	return true
+}
+
+func tooManyStreams(p *Principal) Problem {
+	return newProblem(http.StatusTooManyRequests, "too-many-streams", "Too many streams",
+		p.ID+" has "+strconv.Itoa(maxStreamsPerParty)+" streams open already")
 }
 
 // writer sends queued messages until the connection is dropped, then
@@ -278,6 +308,10 @@ func (c *wsConn) readLoop(ctx context.Context) {
 		p, ok := c.s.authenticate(m.Token)
 		if !ok {
 			c.drop(websocket.StatusPolicyViolation, closeAuthError)
+			return
+		}
+		if !c.s.claimConn(p) {
+			c.drop(websocket.StatusTryAgainLater, tooManyStreams(p).Detail)
 			return
 		}
 		c.p = p
