@@ -44,7 +44,7 @@ func benchBus(b *testing.B, closedLoop bool) {
 	cfg := demoConfig()
 	cfg.Venue.Durability = config.DurabilityNone
 	v := openVenue(b, cfg)
-	bs, err := Start(context.Background(), v, cfg, Options{})
+	bs, err := Start(context.Background(), v, cfg, Options{Logger: tlog(b)})
 	if err != nil {
 		b.Fatal(err)
 	}

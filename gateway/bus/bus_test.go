@@ -27,7 +27,7 @@ import (
 func TestEmbeddedParticipants(t *testing.T) {
 	cfg := demoConfig()
 	v := openVenue(t, cfg)
-	b, err := Start(context.Background(), v, cfg, Options{})
+	b, err := Start(context.Background(), v, cfg, Options{Logger: tlog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestEmbeddedParticipants(t *testing.T) {
 func TestAssistantAndAlerts(t *testing.T) {
 	cfg := demoConfig()
 	v := openVenue(t, cfg)
-	b, err := Start(context.Background(), v, cfg, Options{})
+	b, err := Start(context.Background(), v, cfg, Options{Logger: tlog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,19 +240,19 @@ func TestRequesterOf(t *testing.T) {
 func TestStartErrors(t *testing.T) {
 	cfg := demoConfig()
 	v := openVenue(t, cfg)
-	b, err := Start(context.Background(), v, cfg, Options{})
+	b, err := Start(context.Background(), v, cfg, Options{Logger: tlog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
 	busy := config.Demo()
 	busy.Listen.NATS = strings.TrimPrefix(b.ClientURL(), "nats://")
-	if _, err := Start(context.Background(), v, busy, Options{}); err == nil || !strings.Contains(err.Error(), busy.Listen.NATS) {
+	if _, err := Start(context.Background(), v, busy, Options{Logger: tlog(t)}); err == nil || !strings.Contains(err.Error(), busy.Listen.NATS) {
 		t.Fatalf("Start on a busy port: %v", err)
 	}
 	ext := config.Demo()
 	ext.NATS = config.NATS{URL: "nats://127.0.0.1:1", User: "venue", PasswordFile: "/nonexistent/pw"}
-	if _, err := Start(context.Background(), v, ext, Options{}); err == nil || !strings.Contains(err.Error(), "nats.password_file") {
+	if _, err := Start(context.Background(), v, ext, Options{Logger: tlog(t)}); err == nil || !strings.Contains(err.Error(), "nats.password_file") {
 		t.Fatalf("Start with a missing password file: %v", err)
 	}
 }
@@ -270,7 +270,7 @@ func TestBooksFollowTheVenue(t *testing.T) {
 			cfg := demoConfig()
 			cfg.Venue.Durability = config.DurabilityNone
 			v := openVenue(t, cfg)
-			b, err := Start(context.Background(), v, cfg, Options{HubQueue: tc.hubQueue})
+			b, err := Start(context.Background(), v, cfg, Options{HubQueue: tc.hubQueue, Logger: tlog(t)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -354,7 +354,7 @@ func TestStandaloneAssistantUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := openVenue(t, cfg)
-	b, err := Start(context.Background(), v, cfg, Options{})
+	b, err := Start(context.Background(), v, cfg, Options{Logger: tlog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +373,7 @@ func TestStandaloneAssistantUser(t *testing.T) {
 
 	plain := demoConfig()
 	v2 := openVenue(t, plain)
-	b2, err := Start(context.Background(), v2, plain, Options{})
+	b2, err := Start(context.Background(), v2, plain, Options{Logger: tlog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

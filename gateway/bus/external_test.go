@@ -138,7 +138,7 @@ func TestExternalServer(t *testing.T) {
 	v := openVenue(t, cfg)
 
 	// The server is down: the venue starts anyway and keeps trying.
-	b, err := Start(context.Background(), v, cfg, Options{ReconnectBuffer: -1, ConnectTimeout: time.Second})
+	b, err := Start(context.Background(), v, cfg, Options{ReconnectBuffer: -1, ConnectTimeout: time.Second, Logger: tlog(t)})
 	if err != nil {
 		t.Fatalf("Start with the server down: %v", err)
 	}
@@ -161,7 +161,7 @@ func TestExternalServer(t *testing.T) {
 	badPW := filepath.Join(dir, "bad-pw")
 	_ = os.WriteFile(badPW, []byte("nope\n"), 0o600)
 	bad.NATS.PasswordFile = badPW
-	if b2, err := Start(context.Background(), v, &bad, Options{}); err == nil || !strings.Contains(err.Error(), "refused the venue's credentials") || !strings.Contains(err.Error(), addr) {
+	if b2, err := Start(context.Background(), v, &bad, Options{Logger: tlog(t)}); err == nil || !strings.Contains(err.Error(), "refused the venue's credentials") || !strings.Contains(err.Error(), addr) {
 		if b2 != nil {
 			b2.Close()
 		}
@@ -265,7 +265,7 @@ func TestExternalServer(t *testing.T) {
 	// by the bus, not connected as the venue.
 	noAs := *cfg
 	noAs.NATS.AssistantUser, noAs.NATS.AssistantPasswordFile = "", ""
-	b3, err := Start(context.Background(), v, &noAs, Options{})
+	b3, err := Start(context.Background(), v, &noAs, Options{Logger: tlog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

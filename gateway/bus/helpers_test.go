@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,20 @@ import (
 	"fxmatch/engine"
 	"fxmatch/gateway/wire"
 )
+
+// tlog sends the bus's and the server's log lines to the test's log, so
+// they show only for a failing test or with -v (the permission tests make
+// the server log every violation).
+func tlog(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
 
 // checkFor polls f until it returns nil or the time is up (nats-server's
 // habit: no sleeps standing in for synchronisation).
@@ -41,7 +56,7 @@ type testVenue struct {
 // openVenue opens a venue on a fresh data directory; run starts it.
 func openVenue(t testing.TB, cfg *config.Config) *venue.Venue {
 	t.Helper()
-	v, err := venue.Open(venue.Options{Config: cfg, DataDir: t.TempDir()})
+	v, err := venue.Open(venue.Options{Config: cfg, DataDir: t.TempDir(), Logger: tlog(t)})
 	if err != nil {
 		t.Fatalf("venue.Open: %v", err)
 	}
