@@ -326,6 +326,7 @@ func (p *progress) end() {
 // reproduces its journaled events.
 type replayer struct {
 	shard    uint16
+	from     uint64 // the snapshot the replay started from (0: genesis)
 	eng      *engine.Engine
 	out      []engine.Event
 	lastTime int64

@@ -1,13 +1,10 @@
 package audit
 
 import (
-	"crypto/sha256"
-	"errors"
 	"fmt"
 	"time"
 
 	"fxmatch/engine"
-	"fxmatch/journal"
 )
 
 // Book is one pair's book at a moment: after command Seq of its shard.
@@ -112,59 +109,12 @@ func (j *Journal) engineAt(shard uint16, seq uint64, snapshots bool) (*replayer,
 	if seq > sh.head.Seq {
 		return nil, 0, fmt.Errorf("%w: shard %d has records up to seq %d, not %d", ErrBeyondHead, shard, sh.head.Seq, seq)
 	}
-	rp := &replayer{shard: shard}
-	var from uint64
-	if snapshots && seq > 1 {
-		snap, err := j.r.SnapshotAtOrBefore(shard, seq-1)
-		switch {
-		case err == nil:
-			if sha256.Sum256(snap.Data) != snap.StateHash {
-				return nil, 0, &journal.SeqError{Shard: shard, Seq: snap.Seq, Err: ErrSnapshotMismatch, Detail: "its bytes do not hash to its recorded state hash"}
-			}
-			eng, err := engine.Restore(sh.cfg, snap.Data)
-			if err != nil {
-				return nil, 0, &journal.SeqError{Shard: shard, Seq: snap.Seq, Err: ErrSnapshotMismatch, Detail: err.Error()}
-			}
-			if eng.StateHash() != snap.StateHash {
-				return nil, 0, &journal.SeqError{Shard: shard, Seq: snap.Seq, Err: ErrSnapshotMismatch, Detail: "the engine restored from it has another state hash"}
-			}
-			rp.eng, from = eng, snap.Seq
-		case errors.Is(err, journal.ErrNotFound):
-		default:
-			return nil, 0, err
-		}
-	}
-	if rp.eng == nil {
+	if seq == 0 {
 		eng, err := engine.New(sh.cfg)
 		if err != nil {
 			return nil, 0, fmt.Errorf("audit: shard %d: %w", shard, err)
 		}
-		rp.eng = eng
+		return &replayer{shard: shard, eng: eng}, 0, nil
 	}
-	if seq == from {
-		return rp, from, nil
-	}
-	p := j.progress(seq - from)
-	it := j.r.Records(shard, from+1)
-	defer it.Close()
-	for it.Next() {
-		rec := it.Record()
-		if err := rp.apply(rec); err != nil {
-			return nil, 0, err
-		}
-		if err := rp.compare(rec); err != nil {
-			return nil, 0, err
-		}
-		if err := p.step(); err != nil {
-			return nil, 0, err
-		}
-		if rec.Command.Seq == seq {
-			p.end()
-			return rp, from, nil
-		}
-	}
-	if err := it.Err(); err != nil {
-		return nil, 0, err
-	}
-	return nil, 0, &journal.SeqError{Shard: shard, Seq: seq, Err: journal.ErrMissing, Detail: "the journal ends before it"}
+	return rebuild(j.r, shard, sh.cfg, seq, snapshots, j.progress(seq))
 }

@@ -40,6 +40,15 @@
 // trades from a time) trust the hash a block states for the record before
 // it; Verify is what proves those hashes from genesis.
 //
+// One replay: Rebuild (the newest snapshot, hash-checked, then every
+// later record re-executed and compared) is also the venue's recovery
+// (cmd/fxmatch/venue), so the venue starts on exactly the journals an
+// audit accepts, and reports a difference as an audit would.
+//
+// A running venue's journal is audited through FromReader over a
+// consistent view of it (journal.Journal.SnapshotReader); Options.Context
+// bounds the long walks (the gateway's regulator API uses both).
+//
 // Errors about one record are *journal.SeqError values, whatever found
 // them (the chain, the replay or a snapshot), so journal.BadSeq names the
 // shard and sequence of the first break.

@@ -49,6 +49,7 @@ import (
 	"fxmatch/engine/hub"
 	"fxmatch/engine/shard"
 	"fxmatch/journal"
+	"fxmatch/journal/audit"
 )
 
 // ErrUnavailable: the journal cannot write, so the venue takes no more
@@ -224,9 +225,13 @@ func canonicalConfig(cfg *config.Config) ([]byte, error) {
 func genesisKey(si int) string { return journal.MetaGenesisTradeDate(si) }
 
 // EngineFor rebuilds shard si's engine from the journal: the latest
-// snapshot, then every later record replayed and compared. It returns the
-// engine and the last sequence applied. The regulator's tools use it too.
-func EngineFor(cfg *config.Config, r *journal.Reader, si int, fallbackDate engine.Date, onRecord func(*journal.Record)) (*engine.Engine, uint64, error) {
+// snapshot (hash-checked), then every later record replayed and its events
+// compared with the journaled ones. It returns the engine and the last
+// sequence applied. The replay is journal/audit's (audit.Rebuild), the
+// same the regulator's tools run, so the venue accepts at start exactly
+// the journals an audit would; a difference wraps ErrReplayMismatch (or
+// audit.ErrSnapshotMismatch) and names the shard, sequence and field.
+func EngineFor(cfg *config.Config, r *journal.Reader, si int, fallbackDate engine.Date) (*engine.Engine, uint64, error) {
 	date := fallbackDate
 	if b, err := r.Meta(genesisKey(si)); err == nil {
 		n, perr := strconv.Atoi(string(b))
@@ -241,56 +246,14 @@ func EngineFor(cfg *config.Config, r *journal.Reader, si int, fallbackDate engin
 	if err != nil {
 		return nil, 0, err
 	}
-	var eng *engine.Engine
-	var last uint64
-	snap, err := r.LatestSnapshot(uint16(si))
-	switch {
-	case err == nil:
-		if eng, err = engine.Restore(ec, snap.Data); err != nil {
-			return nil, 0, fmt.Errorf("venue: snapshot at seq %d: %w", snap.Seq, err)
-		}
-		if h := eng.StateHash(); h != snap.StateHash {
-			return nil, 0, fmt.Errorf("venue: snapshot at seq %d: state hash %x, recorded %x", snap.Seq, h[:8], snap.StateHash[:8])
-		}
-		last = snap.Seq
-	case errors.Is(err, journal.ErrNotFound):
-		if eng, err = engine.New(ec); err != nil {
-			return nil, 0, err
-		}
-	default:
-		return nil, 0, err
+	eng, last, err := audit.Rebuild(r, uint16(si), ec)
+	if errors.Is(err, audit.ErrReplayMismatch) {
+		return nil, 0, fmt.Errorf("%w: %w", ErrReplayMismatch, err)
 	}
-	it := r.Records(uint16(si), last+1)
-	defer it.Close()
-	var out []engine.Event
-	for it.Next() {
-		rec := it.Record()
-		out = eng.Apply(&rec.Command, out[:0])
-		if i, ok := firstDiff(out, rec.Events); !ok {
-			return nil, 0, fmt.Errorf("%w: shard %d seq %d: event %d differs", ErrReplayMismatch, si, rec.Command.Seq, i)
-		}
-		last = rec.Command.Seq
-		if onRecord != nil {
-			onRecord(rec)
-		}
-	}
-	if err := it.Err(); err != nil {
+	if err != nil {
 		return nil, 0, err
 	}
 	return eng, last, nil
-}
-
-// firstDiff compares replayed with journaled events.
-func firstDiff(got, want []engine.Event) (int, bool) {
-	for i := range min(len(got), len(want)) {
-		if got[i] != want[i] {
-			return i, false
-		}
-	}
-	if len(got) != len(want) {
-		return min(len(got), len(want)), false
-	}
-	return 0, true
 }
 
 func (v *Venue) openShard(si int, now time.Time) (*shardRun, error) {
@@ -303,7 +266,7 @@ func (v *Venue) openShard(si int, now time.Time) (*shardRun, error) {
 		}
 	}
 	t0 := time.Now()
-	eng, last, err := EngineFor(cfg, r, si, startDate, nil)
+	eng, last, err := EngineFor(cfg, r, si, startDate)
 	if err != nil {
 		return nil, err
 	}
