@@ -279,6 +279,7 @@ func printBanner(w io.Writer, cfg *config.Config, configFile, dataDir string, no
 	}
 	fmt.Fprintf(w, "  FIX 4.4       %s  TargetCompID FXMATCH; dictionary: fix/spec/FIX44-fxmatch.xml; %s\n", fixAddr, cfg.FIXTLSSummary())
 	fmt.Fprintf(w, "  HTTP          http://%s/api/v1  Bearer tokens; API described at /openapi.json\n", httpAddr)
+	fmt.Fprintf(w, "  storefront    http://%s/  brokers' stores, browsing and hits, market, regulator (demo tokens listed on the login page on loopback)\n", httpAddr)
 	fmt.Fprintf(w, "  NATS          %s\n", natsLine)
 	fmt.Fprintln(w, "fxmatch: running; stop with Ctrl-C (SIGINT) or SIGTERM")
 }
