@@ -21,10 +21,13 @@ import (
 // in the order the engine produced them.
 
 const (
-	// feedQueue is each hub subscription's queue. A feed that falls this
-	// far behind is cut off by the hub; the gateway then resubscribes and
-	// says so in the log (its tables may have missed events).
-	feedQueue = 1 << 16
+	// feedQueue is each hub subscription's queue (an engine.Event is 320
+	// bytes: 2.6 MB per feed, one per participant and per instrument). A
+	// feed that falls this far behind is cut off by the hub; the gateway
+	// then resubscribes and says so in the log (its tables may have
+	// missed events). The loops only update maps under a short lock, so
+	// they keep up with the journal's group commits.
+	feedQueue = 1 << 13
 	// tradesKept is the recent public trades kept per instrument.
 	tradesKept = 1000
 	// settlePoll is how often a feed checks, while idle, whether the

@@ -253,3 +253,31 @@ func TestRestartKeepsLiveOrders(t *testing.T) {
 		t.Errorf("book: %s", b.body)
 	}
 }
+
+// TestCreditMirrorEqualsEngine: the credit usage the gateway counts from
+// fill events (a USD-term pair and a cross priced through its USD leg)
+// equals what the engine itself holds, as a restart reads it back.
+func TestCreditMirrorEqualsEngine(t *testing.T) {
+	e := newEnv(t, func(c *config.Config, _ *Options) { c.Venue.Durability = config.DurabilitySync })
+	e.do("POST", "/api/v1/orders", tokA, order("e1", "EUR/USD", "sell", "1300000", "1.08130")).want(t, http.StatusCreated)
+	e.do("POST", "/api/v1/orders", tokB, order("e2", "EUR/USD", "buy", "1300000", "1.08130")).want(t, http.StatusCreated)
+	e.do("POST", "/api/v1/orders", tokB, order("x1", "EUR/CNY", "sell", "700000", "7.7123")).want(t, http.StatusCreated)
+	e.do("POST", "/api/v1/orders", tokA, order("x2", "EUR/CNY", "buy", "700000", "7.7123")).want(t, http.StatusCreated)
+	e.do("POST", "/api/v1/orders", tokC, order("j1", "USD/JPY", "sell", "200000", "150.123")).want(t, http.StatusCreated)
+	e.do("POST", "/api/v1/orders", tokB, order("j2", "USD/JPY", "buy", "200000", "150.123")).want(t, http.StatusCreated)
+	var before []string
+	for _, tok := range []string{tokA, tokB, tokC} {
+		before = append(before, string(e.do("GET", "/api/v1/credit", tok, nil).want(t, http.StatusOK).body))
+	}
+	// 1,300,000 × 1.0813 = 1,405,690; 700,000 EUR at the EUR/USD
+	// reference 1.0813 = 756,910.
+	if !strings.Contains(before[0], `"counterparty":"BANKB","limit":"5000000000","used":"2162600"`) {
+		t.Errorf("A's credit: %s", before[0])
+	}
+	e.restart()
+	for i, tok := range []string{tokA, tokB, tokC} {
+		if after := string(e.do("GET", "/api/v1/credit", tok, nil).want(t, http.StatusOK).body); after != before[i] {
+			t.Errorf("credit counted from events:\n%s\nthe engine's after a restart:\n%s", before[i], after)
+		}
+	}
+}
