@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"fxmatch/cmd/fxmatch/venue"
 	"fxmatch/config"
 	"fxmatch/engine"
@@ -301,5 +303,37 @@ func TestMetricsScrapeDoesNotBlockOrders(t *testing.T) {
 		return v == 50
 	}) {
 		t.Fatal("accepted count never reached 50")
+	}
+}
+
+// TestMetricsHTTPOrdersAndStreams: an order entered over HTTP is counted
+// by channel and in the HTTP ack histogram; stream clients are counted
+// while connected.
+func TestMetricsHTTPOrdersAndStreams(t *testing.T) {
+	e := newEnv(t)
+	e.do("POST", "/api/v1/orders", tokA, map[string]any{
+		"client_order_id": "m1", "symbol": "USD/CNY", "side": "sell", "type": "limit",
+		"qty": "1000000", "price": "7.1010", "tif": "gtc",
+	}).want(t, 201)
+	fams := e.scrape()
+	if got := val(t, fams, "fxmatch_orders_received_total", "channel", "http"); got != 1 {
+		t.Errorf("http orders %v", got)
+	}
+	if got := val(t, fams, "fxmatch_http_order_ack_seconds_count"); got != 1 {
+		t.Errorf("http acks %v", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.base, "http")+"/api/v1/stream",
+		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": []string{"Bearer " + tokB}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !checkFor(5*time.Second, func() bool { v, _ := metrics.Value(e.scrape(), "fxmatch_ws_clients"); return v == 1 }) {
+		t.Fatal("ws_clients never 1")
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+	if !checkFor(5*time.Second, func() bool { v, _ := metrics.Value(e.scrape(), "fxmatch_ws_clients"); return v == 0 }) {
+		t.Fatal("ws_clients never back to 0")
 	}
 }

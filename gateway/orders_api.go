@@ -262,6 +262,7 @@ func awaitProblem(err error, id string) Problem {
 }
 
 func (s *Server) postOrder(w http.ResponseWriter, r *http.Request, p *Principal) {
+	arrived := time.Now() // fxmatch_http_order_ack_seconds (metrics.go)
 	if !mustTrade(w, r, p) {
 		return
 	}
@@ -291,6 +292,7 @@ func (s *Server) postOrder(w http.ResponseWriter, r *http.Request, p *Principal)
 		writeProblem(w, r, awaitProblem(err, id))
 		return
 	}
+	s.observeOrderAck(arrived)
 	if o.ev.Kind == engine.EvRejected {
 		writeProblem(w, r, s.rejectProblem(p, &cmd, o.ev.Reason))
 		return

@@ -220,6 +220,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered
 	}
 	c.SetReadLimit(streamMsgMax)
+	s.wsClientDelta(1) // fxmatch_ws_clients (metrics.go)
+	defer s.wsClientDelta(-1)
 	wc := &wsConn{s: s, c: c, p: p, out: make(chan []byte, streamQueue), gone: make(chan struct{})}
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
