@@ -174,3 +174,32 @@ func itoa(i int) string {
 		}
 	}
 }
+
+// BenchmarkHandle is the publisher's own cost per event (encode, NATS
+// publish into the in-process connection's buffer), without the venue:
+// events are handed to it directly. Nobody subscribes, so the server
+// discards them.
+//
+// go test -run XXX -bench Handle ./gateway/bus
+func BenchmarkHandle(b *testing.B) {
+	cfg := demoConfig()
+	v := openVenue(b, cfg)
+	bs, err := Start(context.Background(), v, cfg, Options{Logger: tlog(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bs.Close()
+	// The venue does not run, so the publisher goroutine waits on an empty
+	// hub subscription and this goroutine may use its state.
+	fill := engine.Event{Kind: engine.EvFill, Seq: 9, Time: 1_795_000_000_000_000_000, ExecID: 12, Party: 1, Instrument: 0,
+		OrderID: 3, Side: engine.Buy, OrdType: engine.Limit, TIF: engine.GTC, Price: 710_000_000, OrderQty: 1_000_000,
+		CumQty: 1_000_000, AvgPx: 710_000_000, LastQty: 1_000_000, LastPx: 710_000_000, TradeID: 1, Counterparty: 2,
+		TradeDate: 20261125, SettlDate: 20261127, ClOrdID: engine.MustID("a1")}
+	b.ReportAllocs()
+	for b.Loop() {
+		bs.handle(&fill)
+	}
+	if st := bs.Stats(); st.Dropped != 0 {
+		b.Fatalf("stats %+v", st)
+	}
+}
