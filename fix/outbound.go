@@ -23,30 +23,47 @@ func (p *party) send(m *quickfix.Message) { p.sendTo(m, nil) }
 // Logout refusing a logon); g nil means the live connection, if any.
 func (p *party) sendTo(m *quickfix.Message, g *guardConn) {
 	p.sendMu.Lock()
-	p.sendLocked(m, g)
+	p.queueLocked(m)
+	p.flushLocked(g)
 	p.sendMu.Unlock()
 }
 
-func (p *party) sendLocked(m *quickfix.Message, g *guardConn) {
-	now := time.Now()
+// queueLocked numbers m and queues it, for the store and for the socket,
+// until flushLocked; p.sendMu must be held. A batch (execPump's) so costs
+// one write(2) to the store and one to the socket.
+func (p *party) queueLocked(m *quickfix.Message) {
 	seq := p.store.NextSenderMsgSeqNum()
 	h := &m.Header
 	h.SetString(quickfix.Tag(8), BeginString)
 	h.SetString(tagSenderCompID, VenueCompID)
 	h.SetString(tagTargetCompID, p.name)
 	h.SetInt(quickfix.Tag(34), seq)
-	h.SetField(quickfix.Tag(52), quickfix.FIXUTCTimestamp{Time: now.UTC(), Precision: quickfix.Millis})
+	h.SetField(quickfix.Tag(52), quickfix.FIXUTCTimestamp{Time: time.Now().UTC(), Precision: quickfix.Millis})
 	b := m.Bytes()
-	if err := p.store.SaveMessageAndIncrNextSenderMsgSeqNum(seq, b); err != nil {
-		p.a.log.Error("fix: session store: message not stored, not sent", "comp_id", p.name, "seq", seq, "err", err)
+	p.store.queueMessage(seq, b)
+	p.obuf = append(p.obuf, b...)
+}
+
+// flushLocked commits the queued messages to the store, then writes them
+// to g (nil: the live connection, if any); p.sendMu must be held.
+func (p *party) flushLocked(g *guardConn) {
+	if len(p.obuf) == 0 {
+		return
+	}
+	defer func() { p.obuf = p.obuf[:0] }()
+	if err := p.store.commit(); err != nil {
+		p.a.log.Error("fix: session store: messages not stored, not sent", "comp_id", p.name, "err", err)
 		return
 	}
 	if g == nil && p.live {
 		g = p.wconn
 	}
 	if g != nil {
-		_, _ = g.Write(b) // a failed write closes the connection; the message is stored
-		p.lastSent.Store(now.UnixNano())
+		_, _ = g.Write(p.obuf) // a failed write closes the connection; the messages are stored
+		p.lastSent.Store(time.Now().UnixNano())
+	}
+	if cap(p.obuf) > 1<<20 {
+		p.obuf = nil // do not pin a burst's buffer
 	}
 }
 
@@ -55,7 +72,8 @@ func (p *party) sendLocked(m *quickfix.Message, g *guardConn) {
 func (p *party) goLive(reply *quickfix.Message, g *guardConn) bool {
 	p.sendMu.Lock()
 	defer p.sendMu.Unlock()
-	p.sendLocked(reply, g)
+	p.queueLocked(reply)
+	p.flushLocked(g)
 	p.live, p.wconn = true, g
 	return true
 }

@@ -46,6 +46,7 @@ type party struct {
 	sendMu sync.Mutex
 	live   bool       // logged on: messages are written to wconn
 	wconn  *guardConn // the logged-on connection
+	obuf   []byte     // queued messages' bytes (queueLocked)
 
 	// Connection goroutine only.
 	bucket  tokenBucket
@@ -267,7 +268,24 @@ func (p *party) execPump() {
 		sub := p.exec
 		p.mu.Unlock()
 		for ev := range sub.C {
-			p.onExecEvent(o, &ev)
+			// Everything already waiting goes in one batch: one store
+			// write and one socket write for all of it.
+			p.sendMu.Lock()
+			p.onExecEvent(o, &ev, p.queueLocked)
+		more:
+			for range execBatchMax - 1 {
+				select {
+				case ev, ok := <-sub.C:
+					if !ok {
+						break more
+					}
+					p.onExecEvent(o, &ev, p.queueLocked)
+				default:
+					break more
+				}
+			}
+			p.flushLocked(nil)
+			p.sendMu.Unlock()
 		}
 		if !errors.Is(sub.Err(), hub.ErrLagged) || p.a.closing.Load() {
 			return
@@ -287,7 +305,12 @@ func (p *party) execPump() {
 	}
 }
 
-func (p *party) onExecEvent(o *out, ev *engine.Event) {
+// execBatchMax bounds the reports execPump sends in one batch.
+const execBatchMax = 256
+
+// onExecEvent turns one of the participant's events into its message(s),
+// handed to send.
+func (p *party) onExecEvent(o *out, ev *engine.Event, send func(*quickfix.Message)) {
 	a := p.a
 	switch ev.Kind {
 	case engine.EvAccepted, engine.EvRejected, engine.EvFill, engine.EvCancelled, engine.EvReplaced, engine.EvExpired:
@@ -295,14 +318,14 @@ func (p *party) onExecEvent(o *out, ev *engine.Event) {
 			p.takeReq(ev.ClOrdID)
 		}
 		if a.execReport(o, ev, p, nil) {
-			p.send(o.m)
+			send(o.m)
 		}
 	case engine.EvCancelRejected:
 		req := p.takeReq(ev.ClOrdID)
 		a.cancelReject(o, ev, p, req)
-		p.send(o.m)
+		send(o.m)
 	case engine.EvMassCancelReport:
-		p.onMassReport(o, ev)
+		p.onMassReport(o, ev, send)
 	}
 }
 
@@ -542,7 +565,7 @@ func (p *party) onMassCancel(m *quickfix.Message) quickfix.MessageRejectError {
 // with one OrderMassCancelReport when all have come. Reports without a
 // pending request (cancel on disconnect, a request refused meanwhile) are
 // logged only.
-func (p *party) onMassReport(o *out, ev *engine.Event) {
+func (p *party) onMassReport(o *out, ev *engine.Event, send func(*quickfix.Message)) {
 	p.mu.Lock()
 	mp, ok := p.mass[ev.ClOrdID]
 	if ok {
@@ -570,7 +593,7 @@ func (p *party) onMassReport(o *out, ev *engine.Event) {
 		refuse, text = 1, reasonText(ev.Reason, &textCtx{symbol: mp.symbol, party: p.name})
 	}
 	p.a.massCancelReport(o, ev.ClOrdID.String(), strconv.FormatUint(ev.ExecID, 10), mp.typ, mp.symbol, mp.count, refuse, text)
-	p.send(o.m)
+	send(o.m)
 }
 
 func (p *party) onSecurityList(m *quickfix.Message) {

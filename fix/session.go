@@ -84,9 +84,20 @@ func (a *Acceptor) serveConn(g *guardConn) {
 	defer func() {
 		close(stop)
 		<-done
+		if err := p.store.commit(); err != nil {
+			a.log.Error("fix: session store", "comp_id", p.name, "err", err)
+		}
 		p.endSession(g)
 	}()
 	for {
+		if len(g.ready) == 0 {
+			// Everything one read brought has been handled: store the
+			// target number once for all of it, before waiting.
+			if err := p.store.commit(); err != nil {
+				a.log.Error("fix: session store", "comp_id", p.name, "err", err)
+				return
+			}
+		}
 		raw, err := g.next()
 		if err != nil {
 			if !errors.Is(err, net.ErrClosed) && !errors.Is(err, errSessionEnd) && !c.loggingOut.Load() && !a.closing.Load() {
@@ -384,10 +395,7 @@ func (c *sconn) handle(m *quickfix.Message, mt string) bool {
 	if rej != nil {
 		c.reject(m, rej)
 	}
-	if err := p.store.IncrNextTargetMsgSeqNum(); err != nil {
-		a.log.Error("fix: session store", "comp_id", p.name, "err", err)
-		return false
-	}
+	p.store.incrTargetQueued() // committed before the next read waits
 	return true
 }
 

@@ -195,6 +195,9 @@ type sessionStore struct {
 	created    time.Time
 	msgs       map[int]msgLoc // MsgSeqNum → where its bytes are
 	saves      int
+	// targetDirty: nextTarget moved (incrTargetQueued) and its record is
+	// not yet written.
+	targetDirty bool
 	rec        []byte
 }
 
@@ -347,7 +350,7 @@ func (ss *sessionStore) setTarget(next int) error {
 	if err := ss.write(); err != nil {
 		return err
 	}
-	ss.nextTarget = next
+	ss.nextTarget, ss.targetDirty = next, false
 	return nil
 }
 
@@ -383,15 +386,79 @@ func (ss *sessionStore) SaveMessageAndIncrNextSenderMsgSeqNum(seq int, msg []byt
 	return nil
 }
 
+// queueMessage is SaveMessageAndIncrNextSenderMsgSeqNum without the
+// write: the record waits in memory for commit, so that a batch of
+// messages costs one write(2). The caller must commit before the
+// messages go on the wire (party.flushLocked does, under the send lock).
+func (ss *sessionStore) queueMessage(seq int, msg []byte) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	var h [16]byte
+	binary.LittleEndian.PutUint64(h[:], uint64(seq))
+	binary.LittleEndian.PutUint64(h[8:], uint64(ss.nextSender+1))
+	off := ss.size + int64(len(ss.rec)) + recHeader + 16
+	ss.appendRec('N', h[:], msg)
+	ss.msgs[seq] = msgLoc{off, int32(len(msg))}
+	ss.saves++
+	ss.nextSender++
+}
+
+// incrTargetQueued moves the target number in memory and queues its
+// record for the next commit: the connection's goroutine commits when it
+// has handled every message one socket read brought, so a burst of
+// orders costs one write(2), not one each. A crash before the commit
+// leaves the stored number behind what was handled; the dealer's next
+// message then shows a gap, its engine resends with PossDupFlag, and
+// orders the journal already holds are refused as duplicate ClOrdIDs
+// (103=6) rather than entered twice.
+func (ss *sessionStore) incrTargetQueued() {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.gated && !ss.authed.Load() {
+		return // see the gate in sessionStore's comment
+	}
+	ss.nextTarget++
+	ss.targetDirty = true
+}
+
+// commit writes the queued records (one write(2)), and forgets and
+// compacts when due.
+func (ss *sessionStore) commit() error {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.targetDirty {
+		ss.appendRec('T', i64(int64(ss.nextTarget)))
+		ss.targetDirty = false
+	}
+	if len(ss.rec) == 0 {
+		return nil
+	}
+	if err := ss.write(); err != nil {
+		return err
+	}
+	if ss.saves >= pruneEvery {
+		ss.saves = 0
+		ss.prune(ss.nextSender)
+		if ss.size > ss.st.opts.CompactBytes {
+			return ss.compact()
+		}
+	}
+	return nil
+}
+
 // pruneEvery is how many saves pass between forgetting old messages.
 const pruneEvery = 4096
 
 func (ss *sessionStore) save(seq, nextSender int, msg []byte) error {
+	if ss.targetDirty { // keep a queued target number ahead of this write
+		ss.appendRec('T', i64(int64(ss.nextTarget)))
+		ss.targetDirty = false
+	}
 	var h [16]byte
 	binary.LittleEndian.PutUint64(h[:], uint64(seq))
 	binary.LittleEndian.PutUint64(h[8:], uint64(nextSender))
+	off := ss.size + int64(len(ss.rec)) + recHeader + 16
 	ss.appendRec('N', h[:], msg)
-	off := ss.size + recHeader + 16
 	if err := ss.write(); err != nil {
 		return err
 	}
@@ -533,6 +600,7 @@ func (ss *sessionStore) resetLocked() error {
 	}
 	now := time.Now().UTC()
 	ss.size = 0
+	ss.rec, ss.targetDirty = ss.rec[:0], false
 	ss.appendRec('C', i64(now.UnixNano()))
 	ss.appendRec('S', i64(1))
 	ss.appendRec('T', i64(1))
