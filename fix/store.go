@@ -198,7 +198,7 @@ type sessionStore struct {
 	// targetDirty: nextTarget moved (incrTargetQueued) and its record is
 	// not yet written.
 	targetDirty bool
-	rec        []byte
+	rec         []byte
 }
 
 type msgLoc struct {
