@@ -13,8 +13,9 @@ import (
 	"fxmatch/engine"
 )
 
-// Inbound decoding: a validated quickfix.Message in, an engine.Command (or
-// a refusal) out. These functions are pure — no session, no venue — so the
+// Inbound decoding: a validated message's fields in, an engine.Command
+// (or a refusal) out. The fields come from a parsed quickfix.Message
+// (qfFields) or, on the fast path, straight from the wire (rawMsg). These functions are pure — no session, no venue — so the
 // fuzz target drives them directly (FuzzInbound); they must never panic on
 // any input the parser lets through.
 
@@ -96,6 +97,22 @@ const (
 	tagMinPriceIncrement       quickfix.Tag = 969
 )
 
+// fields reads a message's body fields.
+type fields interface {
+	// str is the value of tag as written ("", false if absent).
+	str(tag quickfix.Tag) (string, bool)
+	has(tag quickfix.Tag) bool
+	// time reads a UTCTimestamp as quickfixgo does.
+	time(tag quickfix.Tag) (time.Time, error)
+}
+
+// qfFields reads a parsed quickfix.Message's body.
+type qfFields struct{ m *quickfix.Message }
+
+func (q qfFields) str(tag quickfix.Tag) (string, bool)      { return bodyStr(q.m, tag) }
+func (q qfFields) has(tag quickfix.Tag) bool                { return q.m.Body.Has(tag) }
+func (q qfFields) time(tag quickfix.Tag) (time.Time, error) { return q.m.Body.GetTime(tag) }
+
 // edgeReject is a refusal decided before the engine sees the message.
 type edgeReject struct {
 	code int // OrdRejReason(103), CxlRejReason(102) or MassCancelRejectReason(532)
@@ -110,16 +127,16 @@ type orderEcho struct {
 
 // readEcho reads the order fields a report echoes back to the client, as
 // the client wrote them (absent fields are empty).
-func readEcho(m *quickfix.Message) (e orderEcho) {
-	e.clOrdID, _ = bodyStr(m, tagClOrdID)
-	e.origClOrdID, _ = bodyStr(m, tagOrigClOrdID)
-	e.symbol, _ = bodyStr(m, tagSymbol)
-	e.side, _ = bodyStr(m, tagSide)
-	e.ordType, _ = bodyStr(m, tagOrdType)
-	e.tif, _ = bodyStr(m, tagTimeInForce)
-	e.account, _ = bodyStr(m, tagAccount)
-	e.qty, _ = bodyStr(m, tagOrderQty)
-	e.price, _ = bodyStr(m, tagPrice)
+func readEcho(m fields) (e orderEcho) {
+	e.clOrdID, _ = m.str(tagClOrdID)
+	e.origClOrdID, _ = m.str(tagOrigClOrdID)
+	e.symbol, _ = m.str(tagSymbol)
+	e.side, _ = m.str(tagSide)
+	e.ordType, _ = m.str(tagOrdType)
+	e.tif, _ = m.str(tagTimeInForce)
+	e.account, _ = m.str(tagAccount)
+	e.qty, _ = m.str(tagOrderQty)
+	e.price, _ = m.str(tagPrice)
 	return e
 }
 
@@ -188,8 +205,8 @@ func parseFixed(s string, scale int32) (int64, fixedResult) {
 }
 
 // decodeQty reads a quantity tag: whole base-currency units.
-func decodeQty(m *quickfix.Message, tag quickfix.Tag, name string) (engine.Qty, bool, *edgeReject) {
-	s, ok := bodyStr(m, tag)
+func decodeQty(m fields, tag quickfix.Tag, name string) (engine.Qty, bool, *edgeReject) {
+	s, ok := m.str(tag)
 	if !ok {
 		return 0, false, nil
 	}
@@ -206,8 +223,8 @@ func decodeQty(m *quickfix.Message, tag quickfix.Tag, name string) (engine.Qty, 
 }
 
 // decodePrice reads Price(44) exactly into engine.Price units.
-func decodePrice(m *quickfix.Message, in *instrument) (engine.Price, bool, *edgeReject) {
-	s, ok := bodyStr(m, tagPrice)
+func decodePrice(m fields, in *instrument) (engine.Price, bool, *edgeReject) {
+	s, ok := m.str(tagPrice)
 	if !ok {
 		return 0, false, nil
 	}
@@ -228,8 +245,8 @@ func decodePrice(m *quickfix.Message, in *instrument) (engine.Price, bool, *edge
 }
 
 // decodeID reads a ClOrdID-like tag into an engine.ID.
-func decodeID(m *quickfix.Message, tag quickfix.Tag, kw, name string) (engine.ID, string, *edgeReject) {
-	s, _ := bodyStr(m, tag)
+func decodeID(m fields, tag quickfix.Tag, kw, name string) (engine.ID, string, *edgeReject) {
+	s, _ := m.str(tag)
 	id, err := engine.MakeID(s)
 	if err != nil {
 		return id, s, &edgeReject{99, kw + ": " + name + " is longer than " + strconv.Itoa(engine.MaxIDLen) + " bytes"}
@@ -266,15 +283,15 @@ type lookupFunc func(symbol string) *instrument
 // echoed in an ExecutionReport 150=8. Checks that belong to the matching
 // rules (tick, lot, band, TIF combinations) are the engine's: the command
 // carries what the client wrote and the engine says no.
-func decodeNewOrder(m *quickfix.Message, party engine.PartyID, lookup lookupFunc) (cmd engine.Command, echo orderEcho, in *instrument, rej *edgeReject, srej quickfix.MessageRejectError) {
+func decodeNewOrder(m fields, party engine.PartyID, lookup lookupFunc) (cmd engine.Command, echo orderEcho, in *instrument, rej *edgeReject, srej quickfix.MessageRejectError) {
 	cmd.Kind = engine.CmdNewOrder
 	cmd.Party = party
 	echo = readEcho(m)
 
-	if !m.Body.Has(tagOrderQty) {
+	if !m.has(tagOrderQty) {
 		return cmd, echo, nil, nil, quickfix.RequiredTagMissing(tagOrderQty)
 	}
-	if echo.ordType == "2" && !m.Body.Has(tagPrice) {
+	if echo.ordType == "2" && !m.has(tagPrice) {
 		return cmd, echo, nil, nil, quickfix.RequiredTagMissing(tagPrice)
 	}
 	if cmd.ClOrdID, _, rej = decodeID(m, tagClOrdID, "clordid", "ClOrdID"); rej != nil {
@@ -311,8 +328,8 @@ func decodeNewOrder(m *quickfix.Message, party engine.PartyID, lookup lookupFunc
 		}
 		cmd.TIF = engine.TIF(echo.tif[0] - '0')
 	}
-	if m.Body.Has(tagExpireTime) {
-		t, err := m.Body.GetTime(tagExpireTime)
+	if m.has(tagExpireTime) {
+		t, err := m.time(tagExpireTime)
 		if err != nil {
 			return cmd, echo, in, nil, quickfix.IncorrectDataFormatForValue(tagExpireTime)
 		}
@@ -322,7 +339,7 @@ func decodeNewOrder(m *quickfix.Message, party engine.PartyID, lookup lookupFunc
 			return
 		}
 	}
-	if s, has := bodyStr(m, tagExecInst); has {
+	if s, has := m.str(tagExecInst); has {
 		for _, v := range strings.Fields(s) {
 			if v != "6" {
 				rej = &edgeReject{11, "ExecInst " + strconv.Quote(v) + " is not supported: only 6 (post-only, participate don't initiate)"}
@@ -331,11 +348,11 @@ func decodeNewOrder(m *quickfix.Message, party engine.PartyID, lookup lookupFunc
 			cmd.PostOnly = true
 		}
 	}
-	if s, has := bodyStr(m, tagCurrency); has && s != in.Base {
+	if s, has := m.str(tagCurrency); has && s != in.Base {
 		rej = &edgeReject{11, "Currency(15) " + strconv.Quote(s) + " must be the base currency " + in.Base + " of " + in.Symbol + ": OrderQty is in " + in.Base}
 		return
 	}
-	if s, has := bodyStr(m, tagSettlType); has && s != "0" && s != "3" {
+	if s, has := m.str(tagSettlType); has && s != "0" && s != "3" {
 		rej = &edgeReject{11, "SettlType(63) " + strconv.Quote(s) + " is not supported: the venue trades SPOT only, 0 (regular) or 3 (T+2)"}
 		return
 	}
@@ -347,7 +364,7 @@ func decodeNewOrder(m *quickfix.Message, party engine.PartyID, lookup lookupFunc
 
 // decodeCancel turns an OrderCancelRequest (replace false) or an
 // OrderCancelReplaceRequest (replace true) into a command.
-func decodeCancel(m *quickfix.Message, party engine.PartyID, replace bool, lookup lookupFunc) (cmd engine.Command, echo orderEcho, in *instrument, rej *edgeReject, srej quickfix.MessageRejectError) {
+func decodeCancel(m fields, party engine.PartyID, replace bool, lookup lookupFunc) (cmd engine.Command, echo orderEcho, in *instrument, rej *edgeReject, srej quickfix.MessageRejectError) {
 	cmd.Kind = engine.CmdCancel
 	if replace {
 		cmd.Kind = engine.CmdReplace
@@ -355,10 +372,10 @@ func decodeCancel(m *quickfix.Message, party engine.PartyID, replace bool, looku
 	cmd.Party = party
 	echo = readEcho(m)
 	if replace {
-		if !m.Body.Has(tagOrderQty) {
+		if !m.has(tagOrderQty) {
 			return cmd, echo, nil, nil, quickfix.RequiredTagMissing(tagOrderQty)
 		}
-		if echo.ordType == "2" && !m.Body.Has(tagPrice) {
+		if echo.ordType == "2" && !m.has(tagPrice) {
 			return cmd, echo, nil, nil, quickfix.RequiredTagMissing(tagPrice)
 		}
 	}
@@ -400,12 +417,12 @@ func decodeCancel(m *quickfix.Message, party engine.PartyID, replace bool, looku
 
 // decodeMassCancel turns an OrderMassCancelRequest into a command.
 // Refusals carry MassCancelRejectReason(532).
-func decodeMassCancel(m *quickfix.Message, party engine.PartyID, lookup lookupFunc) (cmd engine.Command, echo orderEcho, typ string, rej *edgeReject, srej quickfix.MessageRejectError) {
+func decodeMassCancel(m fields, party engine.PartyID, lookup lookupFunc) (cmd engine.Command, echo orderEcho, typ string, rej *edgeReject, srej quickfix.MessageRejectError) {
 	cmd.Kind = engine.CmdMassCancel
 	cmd.Party = party
-	echo.clOrdID, _ = bodyStr(m, tagClOrdID)
-	echo.symbol, _ = bodyStr(m, tagSymbol)
-	typ, _ = bodyStr(m, tagMassCancelRequestType)
+	echo.clOrdID, _ = m.str(tagClOrdID)
+	echo.symbol, _ = m.str(tagSymbol)
+	typ, _ = m.str(tagMassCancelRequestType)
 	if cmd.ClOrdID, _, rej = decodeID(m, tagClOrdID, "clordid", "ClOrdID"); rej != nil {
 		rej.code = 99
 		return
@@ -414,7 +431,7 @@ func decodeMassCancel(m *quickfix.Message, party engine.PartyID, lookup lookupFu
 	case "7":
 		cmd.Scope = engine.MassAll
 	case "1":
-		if !m.Body.Has(tagSymbol) {
+		if !m.has(tagSymbol) {
 			return cmd, echo, typ, nil, quickfix.RequiredTagMissing(tagSymbol)
 		}
 		in := lookup(echo.symbol)

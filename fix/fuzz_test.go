@@ -156,13 +156,13 @@ func inbound(t *testing.T, raw []byte) {
 				t.Fatalf("ClOrdID %q lost", e.clOrdID)
 			}
 		}
-		cmd, e, _, rej, srej := decodeNewOrder(m, 1, lookup)
+		cmd, e, _, rej, srej := decodeNewOrder(qfFields{m}, 1, lookup)
 		check(cmd, e, rej, srej)
-		cmd, e, _, rej, srej = decodeCancel(m, 1, false, lookup)
+		cmd, e, _, rej, srej = decodeCancel(qfFields{m}, 1, false, lookup)
 		check(cmd, e, rej, srej)
-		cmd, e, _, rej, srej = decodeCancel(m, 1, true, lookup)
+		cmd, e, _, rej, srej = decodeCancel(qfFields{m}, 1, true, lookup)
 		check(cmd, e, rej, srej)
-		cmd, e, _, rej, srej = decodeMassCancel(m, 1, lookup)
+		cmd, e, _, rej, srej = decodeMassCancel(qfFields{m}, 1, lookup)
 		check(cmd, e, rej, srej)
 		if req, rej := decodeMarketData(raw); rej != nil {
 			mdReject(o, req.reqID, rej.code, rej.text)

@@ -242,3 +242,24 @@ func (p *party) appendResent(dst, stored []byte, now []byte) []byte {
 	})
 	return appendFramed(dst, body)
 }
+
+// queueBodyLocked is queueLocked for a message built by hand: body holds
+// the fields after the standard header ("tag=value|…", SOH-separated),
+// in the order they go on the wire. p.sendMu must be held.
+func (p *party) queueBodyLocked(mt byte, body []byte) {
+	seq := p.store.NextSenderMsgSeqNum()
+	h := append(p.hbuf[:0], "35="...)
+	h = append(h, mt)
+	h = append(h, "\x0134="...)
+	h = strconv.AppendInt(h, int64(seq), 10)
+	h = append(h, "\x0149="+VenueCompID+"\x0152="...)
+	h = appendTimestamp(h, time.Now())
+	h = append(h, "\x0156="...)
+	h = append(h, p.name...)
+	h = append(h, 1)
+	h = append(h, body...)
+	p.hbuf = h
+	start := len(p.obuf)
+	p.obuf = appendFramed(p.obuf, h)
+	p.store.queueMessage(seq, p.obuf[start:])
+}

@@ -47,6 +47,8 @@ type party struct {
 	live   bool       // logged on: messages are written to wconn
 	wconn  *guardConn // the logged-on connection
 	obuf   []byte     // queued messages' bytes (queueLocked)
+	hbuf   []byte     // scratch: a message before framing (queueBodyLocked)
+	ebuf   []byte     // scratch: an ExecutionReport's body (execPump)
 
 	// Connection goroutine only.
 	bucket  tokenBucket
@@ -56,6 +58,7 @@ type party struct {
 	mu    sync.Mutex
 	conn  *guardConn
 	sc    *sconn // the logged-on connection's session
+	src   string // the connection's remote address (pre-trade scoring's Source)
 	exec  *hub.Sub
 	drop  *hub.Sub
 	md    map[string][]*mdSub // by MDReqID
@@ -166,6 +169,7 @@ func (p *party) attach(g *guardConn) bool {
 		return false
 	}
 	p.conn = g
+	p.src = g.RemoteAddr().String()
 	g.who.Store(&p.name)
 	return true
 }
@@ -309,7 +313,7 @@ func (p *party) execPump() {
 const execBatchMax = 256
 
 // onExecEvent turns one of the participant's events into its message(s),
-// handed to send.
+// handed to send. p.sendMu must be held (execPump holds it for a batch).
 func (p *party) onExecEvent(o *out, ev *engine.Event, send func(*quickfix.Message)) {
 	a := p.a
 	switch ev.Kind {
@@ -317,8 +321,11 @@ func (p *party) onExecEvent(o *out, ev *engine.Event, send func(*quickfix.Messag
 		if ev.Kind == engine.EvReplaced || (ev.Kind == engine.EvCancelled && ev.Reason == engine.ReasonRequested) {
 			p.takeReq(ev.ClOrdID)
 		}
-		if a.execReport(o, ev, p, nil) {
-			send(o.m)
+		// By hand, without allocating (appendExecReport); execPump holds
+		// the send lock.
+		var ok bool
+		if p.ebuf, ok = a.appendExecReport(p.ebuf[:0], ev, p, nil); ok {
+			p.queueBodyLocked('8', p.ebuf)
 		}
 	case engine.EvCancelRejected:
 		req := p.takeReq(ev.ClOrdID)
@@ -334,7 +341,6 @@ func (p *party) onExecEvent(o *out, ev *engine.Event, send func(*quickfix.Messag
 // what happened while it was away is in the journal, which the regulator
 // replays.
 func (p *party) dropPump() {
-	o := newOut()
 	for {
 		p.mu.Lock()
 		sub := p.drop
@@ -343,9 +349,13 @@ func (p *party) dropPump() {
 			if !p.loggedOn.Load() || int(ev.Party) >= len(p.a.byID) || p.a.byID[ev.Party] == nil {
 				continue
 			}
-			if p.a.execReport(o, &ev, p.a.byID[ev.Party], p) {
-				p.send(o.m)
+			p.sendMu.Lock()
+			var ok bool
+			if p.ebuf, ok = p.a.appendExecReport(p.ebuf[:0], &ev, p.a.byID[ev.Party], p); ok {
+				p.queueBodyLocked('8', p.ebuf)
+				p.flushLocked(nil)
 			}
+			p.sendMu.Unlock()
 		}
 		if !errors.Is(sub.Err(), hub.ErrLagged) || p.a.closing.Load() {
 			return
@@ -420,7 +430,7 @@ func (p *party) allow(now time.Time) bool { return p.bucket.allow(now) }
 func (p *party) throttled(m *quickfix.Message, mt string) {
 	o := p.inOut
 	text := reasonText(engine.ReasonThrottle, &textCtx{throttle: p.throttleRate})
-	e := readEcho(m)
+	e := readEcho(qfFields{m})
 	switch mt {
 	case "D":
 		p.a.edgeExecReport(o, &e, engine.ReasonThrottle.FIXRejReason(), text)
@@ -459,13 +469,18 @@ func (p *party) origin() venue.Origin {
 	o := venue.Origin{Channel: "fix", Session: p.name}
 	p.mu.Lock()
 	if p.conn != nil {
-		o.Source = p.conn.RemoteAddr().String()
+		o.Source = p.src
 	}
 	p.mu.Unlock()
 	return o
 }
 
 func (p *party) onNewOrder(m *quickfix.Message) quickfix.MessageRejectError {
+	return p.newOrder(qfFields{m})
+}
+
+// newOrder decodes a NewOrderSingle and submits it, or refuses it.
+func (p *party) newOrder(m fields) quickfix.MessageRejectError {
 	cmd, echo, _, rej, srej := decodeNewOrder(m, p.id, p.a.lookup)
 	o := p.inOut
 	if srej != nil {
@@ -487,7 +502,7 @@ func (p *party) onNewOrder(m *quickfix.Message) quickfix.MessageRejectError {
 }
 
 func (p *party) onCancel(m *quickfix.Message, replace bool) quickfix.MessageRejectError {
-	cmd, echo, _, rej, srej := decodeCancel(m, p.id, replace, p.a.lookup)
+	cmd, echo, _, rej, srej := decodeCancel(qfFields{m}, p.id, replace, p.a.lookup)
 	o := p.inOut
 	if srej != nil {
 		return srej
@@ -517,7 +532,7 @@ func (p *party) onCancel(m *quickfix.Message, replace bool) quickfix.MessageReje
 }
 
 func (p *party) onMassCancel(m *quickfix.Message) quickfix.MessageRejectError {
-	cmd, echo, typ, rej, srej := decodeMassCancel(m, p.id, p.a.lookup)
+	cmd, echo, typ, rej, srej := decodeMassCancel(qfFields{m}, p.id, p.a.lookup)
 	o := p.inOut
 	if srej != nil {
 		return srej

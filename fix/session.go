@@ -64,6 +64,7 @@ type sconn struct {
 	stash        map[int][]byte
 	msg          *quickfix.Message
 	out          *out
+	rm           rawMsg
 }
 
 // serveConn runs one accepted connection until it closes.
@@ -271,40 +272,45 @@ func (c *sconn) gap(expected, seq int, raw []byte) bool {
 
 // incoming handles one message after logon; false ends the session.
 func (c *sconn) incoming(raw []byte) bool {
-	p := c.p
-	if err := c.parse(raw); err != nil {
-		c.a.log.Info("fix: unparsable message discarded", "comp_id", p.name, "err", err)
-		return true
+	p, r := c.p, &c.rm
+	seq, ok := 0, r.load(raw)
+	if ok {
+		seq, ok = r.seq()
 	}
-	m := c.msg
-	mt := headerStr(m, quickfix.Tag(35))
-	seq, err := m.Header.GetInt(quickfix.Tag(34))
-	if err != nil {
-		c.reject(m, quickfix.RequiredTagMissing(quickfix.Tag(34)))
-		return true
+	if !ok {
+		// Too many fields to look at here, or no usable MsgSeqNum: the
+		// full path sorts it out (and rejects it if need be).
+		return c.full(raw)
 	}
-	if mt == "4" && !isY(m, quickfix.Tag(123)) {
+	mt := string(r.mt)
+	if mt == "4" && !r.isY(123) {
 		// SequenceReset-Reset: whatever its own MsgSeqNum says.
-		return c.seqReset(m, false)
+		if err := c.parse(raw); err != nil {
+			return true
+		}
+		return c.seqReset(c.msg, false)
 	}
 	expected := p.store.NextTargetMsgSeqNum()
 	switch {
 	case seq > expected:
 		switch mt {
 		case "5":
-			return c.onLogout(m)
+			if err := c.parse(raw); err != nil {
+				return true
+			}
+			return c.onLogout(c.msg)
 		case "2":
 			// Served at once (the peer may be waiting for it before it
 			// fills our gap); the gap, this message included, is asked
 			// for, and the peer gap-fills it.
-			if !c.resendReq(m) {
+			if err := c.parse(raw); err == nil && !c.resendReq(c.msg) {
 				return false
 			}
 			return c.gap(expected, seq, nil)
 		}
 		return c.gap(expected, seq, raw)
 	case seq < expected:
-		if isY(m, quickfix.Tag(43)) {
+		if r.isY(43) {
 			return true // a duplicate we have had
 		}
 		why := fmt.Sprintf("MsgSeqNum too low, expecting %d but received %d", expected, seq)
@@ -312,7 +318,7 @@ func (c *sconn) incoming(raw []byte) bool {
 		c.logout(why)
 		return false
 	}
-	if !c.handle(m, mt) {
+	if !c.dispatch(raw) {
 		return false
 	}
 	// Messages kept behind a gap that is now filled.
@@ -323,10 +329,7 @@ func (c *sconn) incoming(raw []byte) bool {
 			break
 		}
 		delete(c.stash, next)
-		if err := c.parse(kept); err != nil {
-			continue
-		}
-		if !c.handle(c.msg, headerStr(c.msg, quickfix.Tag(35))) {
+		if c.rm.load(kept) && !c.dispatch(kept) {
 			return false
 		}
 	}
@@ -338,6 +341,60 @@ func (c *sconn) incoming(raw []byte) bool {
 	if c.resendTarget > 0 && p.store.NextTargetMsgSeqNum() > c.resendTarget {
 		c.resendTarget = 0
 	}
+	return true
+}
+
+// full handles a message the raw reading could not: parsed, it gets the
+// session's answer (a Reject for a missing MsgSeqNum, typically).
+func (c *sconn) full(raw []byte) bool {
+	if err := c.parse(raw); err != nil {
+		c.a.log.Info("fix: unparsable message discarded", "comp_id", c.p.name, "err", err)
+		return true
+	}
+	m := c.msg
+	if _, err := m.Header.GetInt(quickfix.Tag(34)); err != nil {
+		c.reject(m, quickfix.RequiredTagMissing(quickfix.Tag(34)))
+		return true
+	}
+	return c.handle(m, headerStr(m, quickfix.Tag(35)))
+}
+
+// dispatch handles a message with the expected MsgSeqNum; c.rm holds its
+// fields. A NewOrderSingle of the common shape takes the fast path,
+// everything else the full one.
+func (c *sconn) dispatch(raw []byte) bool {
+	if c.rm.fastNewOrder() && c.fastNewOrder() {
+		return true
+	}
+	if err := c.parse(raw); err != nil {
+		c.a.log.Info("fix: unparsable message discarded", "comp_id", c.p.name, "err", err)
+		c.p.store.incrTargetQueued()
+		return true
+	}
+	return c.handle(c.msg, headerStr(c.msg, quickfix.Tag(35)))
+}
+
+// fastNewOrder handles a NewOrderSingle fastNewOrder accepted, unless a
+// session-level check needs the full path's answer (it then reports
+// false and has done nothing).
+func (c *sconn) fastNewOrder() bool {
+	p, r := c.p, &c.rm
+	if s, _ := r.get(49); string(s) != p.name {
+		return false
+	}
+	if t, _ := r.get(56); string(t) != VenueCompID {
+		return false
+	}
+	st, _ := r.get(52)
+	t, _ := parseUTCTimestamp(st)
+	if d := time.Since(t); d <= -maxLatency || d >= maxLatency {
+		return false
+	}
+	if !p.allow(c.a.opts.Now()) {
+		return false // the full path answers: throttled
+	}
+	p.newOrder(r) // cannot be a session-level reject: the fields are there
+	p.store.incrTargetQueued()
 	return true
 }
 

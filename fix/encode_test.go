@@ -1,0 +1,104 @@
+package fix
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/quickfixgo/quickfix"
+
+	"fxmatch/config"
+	"fxmatch/engine"
+)
+
+// TestAppendExecReportMatches holds the hand-written ExecutionReport
+// encoder (appendExecReport, the hot path) to the quickfix.Message one
+// (execReport): the same fields, values and order, for every kind of
+// order event, with and without the drop-copy fields.
+func TestAppendExecReportMatches(t *testing.T) {
+	cfg := config.Demo()
+	ec, err := cfg.EngineConfig(0, 20261125)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Acceptor{}
+	for i, in := range ec.Instruments {
+		a.insts = append(a.insts, newInstrument(engine.InstrumentID(i), in))
+	}
+	a.byID = []*party{nil, {name: "BANKA"}, {name: "BANKB"}}
+	owner, reg := a.byID[1], &party{name: "REGULATOR"}
+	base := engine.Event{
+		Party: 1, Instrument: 0, OrderID: 42, ClOrdID: engine.MustID("c1"), ExecID: 7,
+		Side: engine.Buy, OrdType: engine.Limit, TIF: engine.Day, Price: 710000000, OrderQty: 1000000,
+		LeavesQty: 1000000, Time: 1764072000123456789,
+	}
+	var evs []engine.Event
+	add := func(f func(e *engine.Event)) {
+		e := base
+		f(&e)
+		evs = append(evs, e)
+	}
+	add(func(e *engine.Event) { e.Kind = engine.EvAccepted })
+	add(func(e *engine.Event) { e.Kind = engine.EvAccepted; e.Account = engine.MustID("acct-9"); e.Side = engine.Sell })
+	add(func(e *engine.Event) {
+		e.Kind = engine.EvAccepted
+		e.TIF = engine.GTD
+		e.ExpireTime = 1764100000000000000
+	})
+	add(func(e *engine.Event) { e.Kind = engine.EvAccepted; e.OrdType = engine.Market; e.TIF = engine.IOC; e.Price = 0 })
+	add(func(e *engine.Event) {
+		e.Kind = engine.EvFill
+		e.LastQty, e.LastPx, e.CumQty, e.LeavesQty, e.AvgPx = 400000, 709990000, 400000, 600000, 709990000
+		e.SettlDate, e.TradeDate, e.Counterparty = 20261127, 20261125, 2
+	})
+	add(func(e *engine.Event) {
+		e.Kind = engine.EvFill
+		e.LastQty, e.LastPx, e.CumQty, e.LeavesQty, e.AvgPx = 1000000, 710000000, 1000000, 0, 710000000
+		e.SettlDate, e.TradeDate, e.Counterparty = 20261127, 20261125, 2
+	})
+	add(func(e *engine.Event) {
+		e.Kind = engine.EvCancelled
+		e.Reason = engine.ReasonRequested
+		e.OrigClOrdID = engine.MustID("c0")
+		e.LeavesQty = 0
+	})
+	add(func(e *engine.Event) { e.Kind = engine.EvCancelled; e.Reason = engine.ReasonIOCRemainder; e.LeavesQty = 0 })
+	add(func(e *engine.Event) { e.Kind = engine.EvExpired; e.Reason = engine.ReasonGTDExpired; e.LeavesQty = 0 })
+	add(func(e *engine.Event) { e.Kind = engine.EvReplaced; e.OrigClOrdID = engine.MustID("c0"); e.CumQty = 100000 })
+	add(func(e *engine.Event) { e.Kind = engine.EvRejected; e.Reason = engine.ReasonPriceNotTick; e.OrderID = 0; e.LeavesQty = 0 })
+	add(func(e *engine.Event) { e.Kind = engine.EvRejected; e.Reason = engine.ReasonDuplicateClOrdID; e.OrderID = 0 })
+
+	o := newOut()
+	for i := range evs {
+		for _, copyFor := range []*party{nil, reg} {
+			ev := &evs[i]
+			if !a.execReport(o, ev, owner, copyFor) {
+				t.Fatalf("event %d: execReport refused it", i)
+			}
+			want := qfBody(o.m)
+			got, ok := a.appendExecReport(nil, ev, owner, copyFor)
+			if !ok {
+				t.Fatalf("event %d: appendExecReport refused it", i)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("event %d (%v, copy %v):\n got %q\nwant %q", i, ev.Kind, copyFor != nil,
+					bytes.ReplaceAll(got, []byte{1}, []byte("|")), bytes.ReplaceAll(want, []byte{1}, []byte("|")))
+			}
+		}
+	}
+	buf := make([]byte, 0, 1024)
+	if n := testing.AllocsPerRun(100, func() { a.appendExecReport(buf[:0], &evs[0], owner, nil) }); n != 0 {
+		t.Errorf("appendExecReport of an accepted order: %v allocations, want 0", n)
+	}
+}
+
+// qfBody is the body of a quickfix.Message as it goes on the wire.
+func qfBody(m *quickfix.Message) []byte {
+	m.Header.SetString(quickfix.Tag(8), BeginString)
+	m.Header.SetString(tagSenderCompID, VenueCompID)
+	m.Header.SetString(tagTargetCompID, "ZZZZ")
+	m.Header.SetInt(quickfix.Tag(34), 1)
+	b := m.Bytes()
+	i := bytes.Index(b, []byte("\x0156=ZZZZ\x01")) + len("\x0156=ZZZZ\x01")
+	j := bytes.LastIndex(b, []byte("10="))
+	return append([]byte(nil), b[i:j]...)
+}
