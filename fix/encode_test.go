@@ -38,13 +38,22 @@ func TestAppendExecReportMatches(t *testing.T) {
 		evs = append(evs, e)
 	}
 	add(func(e *engine.Event) { e.Kind = engine.EvAccepted })
-	add(func(e *engine.Event) { e.Kind = engine.EvAccepted; e.Account = engine.MustID("acct-9"); e.Side = engine.Sell })
+	add(func(e *engine.Event) {
+		e.Kind = engine.EvAccepted
+		e.Account = engine.MustID("acct-9")
+		e.Side = engine.Sell
+	})
 	add(func(e *engine.Event) {
 		e.Kind = engine.EvAccepted
 		e.TIF = engine.GTD
 		e.ExpireTime = 1764100000000000000
 	})
-	add(func(e *engine.Event) { e.Kind = engine.EvAccepted; e.OrdType = engine.Market; e.TIF = engine.IOC; e.Price = 0 })
+	add(func(e *engine.Event) {
+		e.Kind = engine.EvAccepted
+		e.OrdType = engine.Market
+		e.TIF = engine.IOC
+		e.Price = 0
+	})
 	add(func(e *engine.Event) {
 		e.Kind = engine.EvFill
 		e.LastQty, e.LastPx, e.CumQty, e.LeavesQty, e.AvgPx = 400000, 709990000, 400000, 600000, 709990000
@@ -61,11 +70,28 @@ func TestAppendExecReportMatches(t *testing.T) {
 		e.OrigClOrdID = engine.MustID("c0")
 		e.LeavesQty = 0
 	})
-	add(func(e *engine.Event) { e.Kind = engine.EvCancelled; e.Reason = engine.ReasonIOCRemainder; e.LeavesQty = 0 })
+	add(func(e *engine.Event) {
+		e.Kind = engine.EvCancelled
+		e.Reason = engine.ReasonIOCRemainder
+		e.LeavesQty = 0
+	})
 	add(func(e *engine.Event) { e.Kind = engine.EvExpired; e.Reason = engine.ReasonGTDExpired; e.LeavesQty = 0 })
-	add(func(e *engine.Event) { e.Kind = engine.EvReplaced; e.OrigClOrdID = engine.MustID("c0"); e.CumQty = 100000 })
-	add(func(e *engine.Event) { e.Kind = engine.EvRejected; e.Reason = engine.ReasonPriceNotTick; e.OrderID = 0; e.LeavesQty = 0 })
-	add(func(e *engine.Event) { e.Kind = engine.EvRejected; e.Reason = engine.ReasonDuplicateClOrdID; e.OrderID = 0 })
+	add(func(e *engine.Event) {
+		e.Kind = engine.EvReplaced
+		e.OrigClOrdID = engine.MustID("c0")
+		e.CumQty = 100000
+	})
+	add(func(e *engine.Event) {
+		e.Kind = engine.EvRejected
+		e.Reason = engine.ReasonPriceNotTick
+		e.OrderID = 0
+		e.LeavesQty = 0
+	})
+	add(func(e *engine.Event) {
+		e.Kind = engine.EvRejected
+		e.Reason = engine.ReasonDuplicateClOrdID
+		e.OrderID = 0
+	})
 
 	o := newOut()
 	for i := range evs {
