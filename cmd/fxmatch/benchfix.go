@@ -226,6 +226,7 @@ func runBenchFix(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			f.sessions, strings.Join(f.participants, " "), f.mix, f.duration, f.warmup, rep.LoadAvg)
 		fixbench.WriteTextHeader(stdout)
 	}
+	failed := false
 	for _, mode := range modes {
 		addr := f.addr
 		var child *benchVenue
@@ -276,7 +277,19 @@ func runBenchFix(ctx context.Context, args []string, stdout, stderr io.Writer) i
 				fixbench.WriteTextRow(stdout, label, run.Result)
 			}
 		}
+		// A session that ended early fails a plain run (its figures are
+		// printed all the same); in a find-max search it ends the search.
+		ended := err == nil && run.Result != nil && len(run.Result.Errors) > 0
+		if ended {
+			failed = true
+			fmt.Fprintf(stderr, "fxmatch bench fix: %s: sessions ended before the run did: %s\n", label, strings.Join(run.Result.Errors, "; "))
+		}
 		if child != nil {
+			if err != nil || ended || (run.FindMax != nil && lastEnded(run.FindMax)) {
+				// The venue's side of the story (a disconnect says why
+				// in its log).
+				fmt.Fprintf(stderr, "the venue's log ends:\n%s\n", lastLines(child.stderr.String(), 15))
+			}
 			if serr := child.stop(); serr != nil && err == nil {
 				err = serr
 			}
@@ -295,7 +308,21 @@ func runBenchFix(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		fmt.Fprintf(stdout, "%s\n", b)
 	}
+	if failed {
+		return exitFail
+	}
 	return exitOK
+}
+
+// lastEnded reports whether the search's last step lost a session.
+func lastEnded(fm *fixbench.FindMaxResult) bool {
+	return len(fm.Steps) > 0 && len(fm.Steps[len(fm.Steps)-1].Errors) > 0
+}
+
+// lastLines is the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 func loadAvg() string {

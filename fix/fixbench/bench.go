@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"runtime"
 	"strconv"
@@ -113,6 +114,9 @@ type Result struct {
 	CancelRejects  int64  `json:"cancel_rejects"`
 	SessionRejects int64  `json:"session_rejects"`
 	FirstReject    string `json:"first_session_reject,omitempty"`
+	// Errors: sessions that ended before the run did (the venue
+	// disconnected them, a write failed), "BANKA: why".
+	Errors []string `json:"errors,omitempty"`
 	// AchievedRate is acknowledgements a second: Acked over the time from
 	// the first measured order's intended send to the last ack.
 	AchievedRate float64 `json:"achieved_rate"`
@@ -199,6 +203,8 @@ type session struct {
 	lastAck                      int64 // offset from start
 	err                          error
 
+	werr      error        // the pacer's write error
+	dead      atomic.Bool  // the connection failed (reader or pacer)
 	nAnswered atomic.Int64 // answered orders, for the drain wait
 }
 
@@ -243,10 +249,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err == nil {
 		r.drain(ctx)
 	}
+	// A session the venue disconnected is part of the result (its orders
+	// without an answer are missing, the reason is in Errors), not the
+	// end of the run: at a rate the venue cannot take, that is the answer.
 	// The end: cancel what may rest, log out, and let the readers see the
 	// venue's Logout (or the close).
 	r.stopping.Store(true)
 	for _, s := range r.sess {
+		if s.dead.Load() {
+			continue
+		}
 		if o.Mix == MixCancel && s.sent > 0 {
 			var body []byte
 			body = r.appendCancel(body, s.sent-1, time.Now())
@@ -266,11 +278,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	if err != nil {
 		return nil, err
-	}
-	for _, s := range r.sess {
-		if s.err != nil {
-			return nil, fmt.Errorf("fixbench: session %s: %w", s.c.Sender(), s.err)
-		}
 	}
 	return r.result(lag), nil
 }
@@ -302,9 +309,22 @@ func (r *run) pace(ctx context.Context) (*hdrhistogram.Histogram, error) {
 		// Everything due now, per session.
 		ts := time.Now()
 		pending = pending[:0]
+		alive := 0
+		for _, s := range r.sess {
+			if !s.dead.Load() {
+				alive++
+			}
+		}
+		if alive == 0 {
+			return lag, nil // every session is gone: nothing more can be sent
+		}
 		for j < r.total && len(pending) < maxBatch && r.intended(j) <= int64(now) {
 			s := r.sess[j%r.n]
 			k := j / r.n
+			if s.dead.Load() {
+				j++ // its slots go unsent
+				continue
+			}
 			if !open[s.idx] {
 				batches[s.idx] = s.c.Begin(ts)
 				open[s.idx] = true
@@ -319,18 +339,16 @@ func (r *run) pace(ctx context.Context) (*hdrhistogram.Histogram, error) {
 			pending = append(pending, due{j, r.intended(j)})
 			j++
 		}
-		var werr error
 		for i := range batches {
 			if open[i] {
-				_ = r.sess[i].c.Conn().SetWriteDeadline(time.Now().Add(10 * time.Second))
-				if err := batches[i].Flush(); err != nil && werr == nil {
-					werr = fmt.Errorf("fixbench: session %s: write: %w", r.sess[i].c.Sender(), err)
+				s := r.sess[i]
+				_ = s.c.Conn().SetWriteDeadline(time.Now().Add(10 * time.Second))
+				if err := batches[i].Flush(); err != nil && s.werr == nil {
+					s.werr = fmt.Errorf("write: %w", err)
+					s.dead.Store(true)
 				}
 				open[i] = false
 			}
-		}
-		if werr != nil {
-			return nil, werr
 		}
 		written := int64(time.Since(r.start))
 		for _, d := range pending {
@@ -428,7 +446,7 @@ func (r *run) drain(ctx context.Context) {
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		all := true
 		for _, s := range r.sess {
-			if s.nAnswered.Load() < int64(s.sent) {
+			if !s.dead.Load() && s.nAnswered.Load() < int64(s.sent) {
 				all = false
 				break
 			}
@@ -447,8 +465,12 @@ func (s *session) read() {
 		m, err := s.c.Next()
 		if err != nil {
 			if !r.stopping.Load() {
+				if errors.Is(err, io.EOF) {
+					err = errors.New("the venue closed the connection without a Logout")
+				}
 				s.err = err
 			}
+			s.dead.Store(true)
 			return
 		}
 		now := int64(time.Since(r.start))
@@ -519,6 +541,7 @@ func (s *session) read() {
 			if !r.stopping.Load() {
 				s.err = fmt.Errorf("the venue logged the session out: %s", text)
 			}
+			s.dead.Store(true)
 			return
 		}
 	}
@@ -565,6 +588,11 @@ func (r *run) result(lag *hdrhistogram.Histogram) *Result {
 		}
 		res.Hist.Merge(s.hist)
 		lastAck = max(lastAck, s.lastAck)
+		for _, err := range []error{s.werr, s.err} {
+			if err != nil {
+				res.Errors = append(res.Errors, s.c.Sender()+": "+err.Error())
+			}
+		}
 	}
 	res.Missing = res.Sent - res.Acked - res.Rejected
 	// The window is at least the schedule's length: a venue that keeps up

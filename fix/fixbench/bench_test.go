@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -203,3 +204,56 @@ func BenchmarkOpenLoop(b *testing.B) {
 }
 
 func fmtSscan(s string, v *float64) (int, error) { return fmt.Sscan(s, v) }
+
+// TestRunSessionEnds: a venue that drops the session mid-run does not end
+// the run: the result says which session ended and why, the orders it
+// never answered are missing, and the counts still add up.
+func TestRunSessionEnds(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		r := fixbench.NewReader(conn, 64<<10)
+		var out []byte
+		for n := 0; ; n++ {
+			m, err := r.Next()
+			if err != nil {
+				return
+			}
+			switch m.Type() {
+			case "A":
+				out, _ = fixbench.AppendMessage(out[:0], nil, "A", "FXMATCH", "BANKA", 1, time.Now(), []byte("98=0\x01108=30\x01"))
+				conn.Write(out)
+			case "D":
+				if n > 10 {
+					return // drop the connection without a Logout
+				}
+				id, _ := m.Get(11)
+				body := fixbench.AppendFieldBytes(nil, 11, id)
+				body = fixbench.AppendField(body, 150, "0")
+				out, _ = fixbench.AppendMessage(out[:0], nil, "8", "FXMATCH", "BANKA", n+2, time.Now(), body)
+				conn.Write(out)
+			}
+		}
+	}()
+	res, err := fixbench.Run(context.Background(), fixbench.Options{
+		Addr: ln.Addr().String(), Participants: []string{"BANKA"}, Password: "x",
+		Rate: 200, Duration: 500 * time.Millisecond, Mix: fixbench.MixIOC, Drain: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Errors) == 0 || !strings.Contains(res.Errors[0], "BANKA: ") {
+		t.Errorf("errors %q: want the session that ended", res.Errors)
+	}
+	if res.Acked == 0 || res.Missing == 0 || res.Acked+res.Rejected+res.Missing != res.Sent || res.Hist.TotalCount() != res.Acked {
+		t.Errorf("sent %d acked %d rejected %d missing %d histogram %d", res.Sent, res.Acked, res.Rejected, res.Missing, res.Hist.TotalCount())
+	}
+}

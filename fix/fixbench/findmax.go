@@ -136,6 +136,9 @@ func FindMax(ctx context.Context, o Options, f FindMaxOptions) (*FindMaxResult, 
 // judge says why res is not sustained ("" if it is).
 func (f *FindMaxOptions) judge(res *Result, baseP99 float64) string {
 	var why []string
+	if len(res.Errors) > 0 {
+		why = append(why, "a session ended early: "+res.Errors[0])
+	}
 	p99 := res.Latency.P99
 	if limit := float64(f.P99Limit.Microseconds()); p99 > limit {
 		why = append(why, fmt.Sprintf("p99 %.0f µs > %.0f µs", p99, limit))
@@ -177,6 +180,9 @@ func WriteTextRow(w io.Writer, durability string, res *Result) error {
 // writeNotes lists what went wrong in a run, under its row.
 func writeNotes(w io.Writer, res *Result) error {
 	var notes []string
+	for _, e := range res.Errors {
+		notes = append(notes, "session ended early: "+e)
+	}
 	keys := make([]string, 0, len(res.RejectReasons))
 	for k := range res.RejectReasons {
 		keys = append(keys, k)
