@@ -264,7 +264,7 @@ func (s *Server) publishBook(st *instState) {
 	st.mu.Lock()
 	b := s.names.AppendBook(make([]byte, 0, 1024), st.id, st.seq, st.time, st.bids, st.asks, streamDepth)
 	st.mu.Unlock()
-	st.streams.send(chBook, frame("book", b))
+	st.streams.sendBook(st.id, frame("book", b))
 }
 
 // book returns the top depth levels of each side.

@@ -37,6 +37,9 @@ type Options struct {
 	RateBurst     int
 	// BodyMax bounds a request body (default 64 KiB).
 	BodyMax int64
+	// StreamsPerParticipant bounds each participant's open WebSocket
+	// streams (default 1024).
+	StreamsPerParticipant int
 	// Now is the wall clock (tests inject one); default time.Now.
 	Now func() time.Time
 	// Assistant answers the storefront's assistant routes; nil means the
@@ -116,6 +119,9 @@ func New(v *venue.Venue, opts Options) (*Server, error) {
 	}
 	if opts.BodyMax <= 0 {
 		opts.BodyMax = 64 << 10
+	}
+	if opts.StreamsPerParticipant <= 0 {
+		opts.StreamsPerParticipant = 1024
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

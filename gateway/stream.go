@@ -34,11 +34,13 @@ import (
 // "quotes" and "alerts" (the bus's documents), "subscribed",
 // "unsubscribed" and "error" (with "detail").
 //
-// Every connection has a bounded queue (streamQueue messages). Fan-out
-// never blocks: a connection whose queue is full is closed with status
-// 1008 and the reason "slow consumer", and must reconnect and resubscribe
-// (the book is sent whole on subscribing, so nothing is lost but trades
-// and executions in between, which GET /trades and GET /orders give).
+// Every connection has a bounded queue (streamQueue messages) for trades,
+// executions and replies; books are conflated (the latest unsent book per
+// instrument replaces an older one). Fan-out never blocks: a connection
+// whose queue is full is closed with status 1008 and the reason "slow
+// consumer", and must reconnect and resubscribe (the book is sent whole on
+// subscribing, so nothing is lost but trades and executions in between,
+// which GET /trades and GET /orders give).
 
 const (
 	streamQueue    = 1024
@@ -113,6 +115,16 @@ func (ss *streamSet) remove(k chanKind, c *wsConn) bool {
 	return true
 }
 
+// sendBook offers instrument id's book to every book subscriber
+// (conflated per connection).
+func (ss *streamSet) sendBook(id engine.InstrumentID, msg []byte) {
+	ss.mu.RLock()
+	for c := range ss.m[chBook] {
+		c.sendBook(id, msg)
+	}
+	ss.mu.RUnlock()
+}
+
 // send offers msg to every subscriber of k without blocking.
 func (ss *streamSet) send(k chanKind, msg []byte) {
 	ss.mu.RLock()
@@ -146,6 +158,41 @@ type wsConn struct {
 
 	mu   sync.Mutex // guards subs
 	subs []streamSub
+
+	// Books are conflated: a connection holds at most one unsent book per
+	// instrument, the latest, so a client that reads slowly gets fresher
+	// books rather than a backlog (and the fan-out does no more work than
+	// the client can take). Trades and executions are queued in out, in
+	// order, never conflated.
+	bookMu  sync.Mutex
+	books   map[engine.InstrumentID][]byte
+	bookSig chan struct{}
+}
+
+// sendBook makes msg the connection's next book of instrument id.
+func (c *wsConn) sendBook(id engine.InstrumentID, msg []byte) {
+	c.bookMu.Lock()
+	if c.books == nil {
+		c.books = map[engine.InstrumentID][]byte{}
+	}
+	c.books[id] = msg
+	c.bookMu.Unlock()
+	select {
+	case c.bookSig <- struct{}{}:
+	default:
+	}
+}
+
+// takeBooks returns the pending books (nil if none).
+func (c *wsConn) takeBooks() map[engine.InstrumentID][]byte {
+	c.bookMu.Lock()
+	defer c.bookMu.Unlock()
+	if len(c.books) == 0 {
+		return nil
+	}
+	b := c.books
+	c.books = nil
+	return b
 }
 
 // streamSub is one subscription of a connection.
@@ -205,7 +252,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if p != nil && !s.claimConn(p) {
-		writeProblem(w, r, tooManyStreams(p))
+		writeProblem(w, r, s.tooManyStreams(p))
 		return
 	}
 	// Counted before the upgrade, while http.Server.Shutdown still waits
@@ -222,7 +269,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	c.SetReadLimit(streamMsgMax)
 	s.wsClientDelta(1) // fxmatch_ws_clients (metrics.go)
 	defer s.wsClientDelta(-1)
-	wc := &wsConn{s: s, c: c, p: p, out: make(chan []byte, streamQueue), gone: make(chan struct{})}
+	wc := &wsConn{s: s, c: c, p: p, out: make(chan []byte, streamQueue), gone: make(chan struct{}), bookSig: make(chan struct{}, 1)}
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
 	writerDone := make(chan struct{})
@@ -239,37 +286,46 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	<-writerDone
 }
 
-// maxStreamsPerParty bounds a participant's open streams.
-const maxStreamsPerParty = 256
-
 // claimConn counts a stream of p, refusing one beyond the bound.
 func (s *Server) claimConn(p *Principal) bool {
 	ps := s.parties[p.Party]
-	if ps.conns.Add(1) > maxStreamsPerParty {
+	if ps.conns.Add(1) > int32(s.opts.StreamsPerParticipant) {
 		ps.conns.Add(-1)
 		return false
 	}
 	return true
 }
 
-func tooManyStreams(p *Principal) Problem {
+func (s *Server) tooManyStreams(p *Principal) Problem {
 	return newProblem(http.StatusTooManyRequests, "too-many-streams", "Too many streams",
-		p.ID+" has "+strconv.Itoa(maxStreamsPerParty)+" streams open already")
+		p.ID+" has "+strconv.Itoa(s.opts.StreamsPerParticipant)+" streams open already")
 }
 
 // writer sends queued messages until the connection is dropped, then
 // closes it with the reason.
 func (c *wsConn) writer(ctx context.Context) {
+	write := func(msg []byte) bool {
+		wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+		err := c.c.Write(wctx, websocket.MessageText, msg)
+		cancel()
+		if err != nil {
+			c.drop(websocket.StatusGoingAway, "write failed")
+			c.c.CloseNow()
+			return false
+		}
+		return true
+	}
 	for {
 		select {
 		case msg := <-c.out:
-			wctx, cancel := context.WithTimeout(ctx, writeTimeout)
-			err := c.c.Write(wctx, websocket.MessageText, msg)
-			cancel()
-			if err != nil {
-				c.drop(websocket.StatusGoingAway, "write failed")
-				c.c.CloseNow()
+			if !write(msg) {
 				return
+			}
+		case <-c.bookSig:
+			for _, msg := range c.takeBooks() {
+				if !write(msg) {
+					return
+				}
 			}
 		case <-c.gone:
 			c.c.Close(c.code, c.reason)
@@ -313,7 +369,7 @@ func (c *wsConn) readLoop(ctx context.Context) {
 			return
 		}
 		if !c.s.claimConn(p) {
-			c.drop(websocket.StatusTryAgainLater, tooManyStreams(p).Detail)
+			c.drop(websocket.StatusTryAgainLater, c.s.tooManyStreams(p).Detail)
 			return
 		}
 		c.p = p
@@ -446,9 +502,9 @@ func (c *wsConn) subscribe(m controlMsg) {
 		st := c.s.insts[sub.inst]
 		st.mu.Lock()
 		b := c.s.names.AppendBook(make([]byte, 0, 1024), st.id, st.seq, st.time, st.bids, st.asks, streamDepth)
+		c.sendBook(st.id, frame("book", b))
 		sub.set.add(sub.k, c)
 		st.mu.Unlock()
-		c.send(frame("book", b))
 	} else if sub.set != nil {
 		sub.set.add(sub.k, c)
 	}

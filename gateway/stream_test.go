@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"fxmatch/config"
 )
 
 // wsClient is a test's WebSocket connection.
@@ -213,4 +215,40 @@ func TestSlowConsumer(t *testing.T) {
 	if c.code != websocket.StatusPolicyViolation || c.reason != slowConsumer {
 		t.Errorf("dropped with %v %q", c.code, c.reason)
 	}
+}
+
+// TestBookConflation: a connection holds only the latest unsent book of
+// each instrument.
+func TestBookConflation(t *testing.T) {
+	c := &wsConn{out: make(chan []byte, 2), gone: make(chan struct{}), bookSig: make(chan struct{}, 1)}
+	for _, m := range []string{"b1", "b2", "b3"} {
+		c.sendBook(0, []byte(m))
+	}
+	c.sendBook(1, []byte("other"))
+	got := c.takeBooks()
+	if len(got) != 2 || string(got[0]) != "b3" || string(got[1]) != "other" {
+		t.Errorf("pending books %v", got)
+	}
+	if c.takeBooks() != nil {
+		t.Error("books were taken twice")
+	}
+	select {
+	case <-c.gone:
+		t.Error("conflated books dropped the connection")
+	default:
+	}
+}
+
+func TestStreamsPerParticipant(t *testing.T) {
+	e := newEnv(t, func(_ *config.Config, o *Options) { o.StreamsPerParticipant = 2 })
+	e.dialWS(t, tokA, "")
+	w := e.dialWS(t, tokA, "query")
+	e.do("GET", "/api/v1/stream", tokA, nil).wantProblem(t, http.StatusTooManyRequests, "", "BANKA has 2 streams open already")
+	e.dialWS(t, tokB, "")
+	// A closed stream frees its place.
+	w.c.Close(websocket.StatusNormalClosure, "")
+	if !checkFor(5*time.Second, func() bool { return e.gw.parties[1].conns.Load() == 1 }) {
+		t.Fatalf("open streams of BANKA: %d", e.gw.parties[1].conns.Load())
+	}
+	e.dialWS(t, tokA, "message")
 }
