@@ -1,14 +1,22 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"golang.org/x/crypto/bcrypt"
+
+	"fxmatch/gateway/bus"
+	"fxmatch/gateway/wire"
 )
 
 // TestConfigNATSServer: the printed configuration is one nats-server
@@ -69,5 +77,90 @@ func TestConfigNATSServer(t *testing.T) {
 	code, _, errs = runCmd(t, "", "config", "nats-server", "--venue-password-file", short, "--assistant-password-file", apw)
 	if code != exitFail || !strings.Contains(errs, "shorter than 12 characters") {
 		t.Errorf("short password: exit %d, %s", code, errs)
+	}
+}
+
+// TestServeFIXToNATS is the whole path in `fxmatch serve`: a FIX order of
+// BANKA → venue → journal → hub → bus → the embedded NATS server → BANKA's
+// own NATS connection over TCP (its execution event and the book), while
+// BANKB's connection is refused BANKA's subject.
+func TestServeFIXToNATS(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	args := []string{"serve", "--data", t.TempDir(), "--fix-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "--no-assistant"}
+	go func() { done <- run(ctx, args, strings.NewReader(""), &out, &errb) }()
+	defer func() {
+		cancel()
+		if code := <-done; code != exitOK {
+			t.Errorf("exit code %d; stderr:\n%s", code, errb.String())
+		}
+	}()
+	if !checkFor(t, 15*time.Second, func() bool { return strings.Contains(out.String(), "fxmatch: running") }) {
+		t.Fatalf("serve did not start; stdout:\n%s\nstderr:\n%s", out.String(), errb.String())
+	}
+	fixAddr := regexp.MustCompile(`FIX 4\.4\s+(127\.0\.0\.1:\d+)`).FindStringSubmatch(out.String())
+	natsURL := regexp.MustCompile(`NATS\s+(nats://127\.0\.0\.1:\d+)\s+embedded`).FindStringSubmatch(out.String())
+	if fixAddr == nil || natsURL == nil {
+		t.Fatalf("banner without FIX or NATS address:\n%s", out.String())
+	}
+
+	a, err := nats.Connect(natsURL[1], nats.UserInfo("BANKA", "demo"), nats.CustomInboxPrefix(bus.InboxPrefix("BANKA")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	execA, _ := a.SubscribeSync(bus.ExecSubject("BANKA"))
+	md, _ := a.SubscribeSync(bus.MDSubject("USDCNY"))
+	if err := a.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	denied := make(chan error, 1)
+	b, err := nats.Connect(natsURL[1], nats.UserInfo("BANKB", "demo"), nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		select {
+		case denied <- err:
+		default:
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	_, _ = b.SubscribeSync(bus.ExecSubject("BANKA"))
+	select {
+	case err := <-denied:
+		if !strings.Contains(strings.ToLower(err.Error()), "permissions violation") {
+			t.Fatalf("BANKB's subscription to BANKA's executions: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("BANKB's subscription to BANKA's executions was not refused")
+	}
+
+	f := dialFIX(t, fixAddr[1], "BANKA")
+	defer f.c.Close()
+	if err := f.send("D", "11=nats-1|55=USD/CNY|54=1|60="+time.Now().UTC().Format("20060102-15:04:05.000")+"|38=2000000|40=2|44=7.0950|59=1"); err != nil {
+		t.Fatal(err)
+	}
+	m, err := execA.NextMsg(10 * time.Second)
+	if err != nil {
+		t.Fatalf("no execution event on NATS after a FIX order: %v\nstderr:\n%s", err, errb.String())
+	}
+	var x wire.ExecEvent
+	if err := json.Unmarshal(m.Data, &x); err != nil || x.Type != "accepted" || x.ClOrdID != "nats-1" || x.Price != "7.0950" || x.Qty != "2000000" || x.TIF != "gtc" {
+		t.Fatalf("execution event %s: %v", m.Data, err)
+	}
+	for {
+		m, err := md.NextMsg(10 * time.Second)
+		if err != nil {
+			t.Fatalf("no book with the bid: %v", err)
+		}
+		var bk wire.Book
+		if err := json.Unmarshal(m.Data, &bk); err != nil {
+			t.Fatal(err)
+		}
+		if len(bk.Bids) > 0 && bk.Bids[0] == (wire.Level{Px: "7.0950", Qty: "2000000", Orders: 1}) {
+			break
+		}
 	}
 }
