@@ -72,7 +72,10 @@ Flags:
                     with --addr) or direct (the in-process venue's
                     SubmitOrder, leaving the HTTP server to the stream;
                     the default in-process)
-  --tokens A,B      tokens for the subscribers (A) and the driver (A,B)
+  --tokens A,B      the driver's two participants (as for bench http)
+  --sub-tokens LIST the subscribers' tokens, used round-robin (default the
+                    five demo participants': the gateway bounds each
+                    participant's open streams)
   --symbol S, --price P, --qty Q   as for bench http
   --json            print one JSON object
 `
@@ -281,6 +284,7 @@ func runBenchWS(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	f.add(fs, 100)
 	subs := fs.Int("subscribers", 1000, "")
 	drive := fs.String("drive", "", "")
+	subTokens := fs.String("sub-tokens", "demo-banka,demo-bankb,demo-bankc,demo-broker1,demo-regulator", "")
 	if code, ok := parseBenchFlags("ws", benchWSUsage, args, stdout, stderr, fs); !ok {
 		return code
 	}
@@ -293,6 +297,8 @@ func runBenchWS(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		err = fmt.Errorf("--drive %q: want http or direct", *drive)
 	case *drive == "direct" && f.addr != "":
 		err = errors.New("--drive direct needs the in-process venue (no --addr)")
+	case *subTokens == "" || strings.Contains(","+*subTokens+",", ",,"):
+		err = fmt.Errorf("--sub-tokens %q: want tokens separated by commas", *subTokens)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "fxmatch bench ws: %v\n\n%s", err, benchWSUsage)
@@ -329,7 +335,7 @@ func runBenchWS(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	load0 := loadAvg()
 	fmt.Fprintf(stderr, "fxmatch bench ws: %d subscribers, %d orders/s (%s) for %s against %s...\n", *subs, f.rate, *drive, f.duration, where)
 	res, err := gwbench.RunWS(ctx, gwbench.WSParams{
-		BaseURL: hp.BaseURL, Token: tokens[0], Subscribers: *subs, Symbol: f.symbol,
+		BaseURL: hp.BaseURL, Tokens: strings.Split(*subTokens, ","), Subscribers: *subs, Symbol: f.symbol,
 		Rate: f.rate, Duration: f.duration, Warmup: f.warmup, Drive: driver,
 	})
 	if err != nil && (res == nil || res.Connected == 0) {
@@ -355,6 +361,9 @@ func runBenchWS(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stdout, "  delay       p50 %s  p99 %s  p99.9 %s  max %s  (event engine time to receipt)\n", us(d.P50), us(d.P99), us(d.P999), us(d.Max))
 		if len(res.Disconnected) > 0 {
 			fmt.Fprintf(stdout, "  disconnected %v\n", res.Disconnected)
+		}
+		if res.Undrained {
+			fmt.Fprintf(stdout, "  UNDRAINED   frames were still arriving 30s after the last order: the fan-out fell behind\n")
 		}
 		if res.FirstError != "" {
 			fmt.Fprintf(stdout, "  first error %s\n", res.FirstError)

@@ -135,7 +135,7 @@ func TestRunWS(t *testing.T) {
 		return nil
 	}
 	res, err := RunWS(context.Background(), WSParams{
-		BaseURL: srv.URL, Token: "tok", Subscribers: 20, Symbol: "USD/CNY",
+		BaseURL: srv.URL, Tokens: []string{"tok"}, Subscribers: 20, Symbol: "USD/CNY",
 		Rate: 100, Duration: 300 * time.Millisecond, Drive: drive,
 	})
 	if err != nil {

@@ -20,9 +20,11 @@ type WSParams struct {
 	// BaseURL is the venue's HTTP address (http://host:port); the stream is
 	// ws://host:port/api/v1/stream.
 	BaseURL string
-	// Token authenticates every subscriber (market data is the same for
-	// every participant; one token is enough).
-	Token string
+	// Tokens authenticate the subscribers, round-robin (market data is
+	// the same for every participant; several tokens spread the
+	// subscribers over participants, whose open streams the gateway
+	// bounds).
+	Tokens []string
 	// Subscribers is how many WebSocket clients subscribe (default 1000).
 	Subscribers int
 	// Symbol is the pair ("USD/CNY"); Channels what each subscribes to
@@ -39,6 +41,9 @@ type WSParams struct {
 	Drive func(ctx context.Context, i int) error
 	// DialConcurrency bounds simultaneous handshakes (default 64).
 	DialConcurrency int
+	// DrainMax bounds the wait for frames still in flight after the
+	// driving stops (default 30 s).
+	DrainMax time.Duration
 }
 
 // WSResult is what RunWS measured.
@@ -59,7 +64,10 @@ type WSResult struct {
 	// Disconnected counts subscribers the server closed during the run,
 	// by close reason ("slow consumer…").
 	Disconnected map[string]int `json:"disconnected,omitempty"`
-	FirstError   string         `json:"first_error,omitempty"`
+	// Undrained: frames were still arriving when DrainMax ran out (the
+	// delay figures then miss the latest ones).
+	Undrained  bool   `json:"undrained,omitempty"`
+	FirstError string `json:"first_error,omitempty"`
 }
 
 // RunWS connects the subscribers, drives orders and measures delivery
@@ -74,8 +82,11 @@ func RunWS(ctx context.Context, p WSParams) (*WSResult, error) {
 	if p.DialConcurrency <= 0 {
 		p.DialConcurrency = 64
 	}
-	if p.Rate <= 0 || p.Duration <= 0 || p.Drive == nil {
-		return nil, errors.New("gwbench: rate, duration and a driver are required")
+	if p.DrainMax <= 0 {
+		p.DrainMax = 30 * time.Second
+	}
+	if p.Rate <= 0 || p.Duration <= 0 || p.Drive == nil || len(p.Tokens) == 0 {
+		return nil, errors.New("gwbench: rate, duration, tokens and a driver are required")
 	}
 	wsURL := "ws" + strings.TrimPrefix(strings.TrimRight(p.BaseURL, "/"), "http") + "/api/v1/stream"
 	code := strings.ReplaceAll(p.Symbol, "/", "")
@@ -88,6 +99,7 @@ func RunWS(ctx context.Context, p WSParams) (*WSResult, error) {
 		hist      = newHist()
 		connected atomic.Int64
 		frames    atomic.Uint64
+		lastRecv  atomic.Int64 // unix nanos of the latest measured frame
 		firstErr  atomic.Pointer[string]
 	)
 	setErr := func(err error) {
@@ -103,7 +115,8 @@ func RunWS(ctx context.Context, p WSParams) (*WSResult, error) {
 	ready := make(chan struct{}, p.Subscribers)
 	dialSem := make(chan struct{}, p.DialConcurrency)
 	var wg sync.WaitGroup
-	for range p.Subscribers {
+	for si := range p.Subscribers {
+		token := p.Tokens[si%len(p.Tokens)]
 		wg.Go(func() {
 			h := newHist()
 			var n uint64
@@ -116,7 +129,7 @@ func RunWS(ctx context.Context, p WSParams) (*WSResult, error) {
 			dialSem <- struct{}{}
 			dctx, cancel := context.WithTimeout(runCtx, 30*time.Second)
 			c, _, err := websocket.Dial(dctx, wsURL, &websocket.DialOptions{
-				HTTPHeader: http.Header{"Authorization": []string{"Bearer " + p.Token}},
+				HTTPHeader: http.Header{"Authorization": []string{"Bearer " + token}},
 			})
 			<-dialSem
 			if err != nil {
@@ -163,6 +176,7 @@ func RunWS(ctx context.Context, p WSParams) (*WSResult, error) {
 				if evTime >= measureFrom.Load() && evTime < measureTo.Load() {
 					recordUs(h, time.Duration(now-evTime))
 					n++
+					lastRecv.Store(now)
 				}
 			}
 		})
@@ -219,9 +233,18 @@ func RunWS(ctx context.Context, p WSParams) (*WSResult, error) {
 	close(jobs)
 	drv.Wait()
 	measureTo.Store(time.Now().UnixNano())
-	// Frames about the last events are still on their way: give them a
-	// moment, then stop reading.
-	time.Sleep(500 * time.Millisecond)
+	// Frames about the last events are still on their way: read until no
+	// measured frame has arrived for a second (the backlog drained) or
+	// DrainMax passed, so a fan-out that falls behind shows its full delay
+	// instead of having its late frames cut off.
+	drainEnd := time.Now().Add(p.DrainMax)
+	for time.Now().Before(drainEnd) && ctx.Err() == nil {
+		time.Sleep(100 * time.Millisecond)
+		if time.Since(time.Unix(0, lastRecv.Load())) > time.Second {
+			break
+		}
+	}
+	res.Undrained = time.Now().After(drainEnd)
 	stopRun()
 	wg.Wait()
 	res.Orders = int(driven.Load())
