@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"fxmatch/cmd/fxmatch/venue"
 	"fxmatch/engine"
@@ -268,6 +269,29 @@ func (s *Store) cancel(ctx context.Context, b *broker, lo *lorder, o venue.Origi
 	return nil
 }
 
+// waitFolded waits until broker b's store has folded its events up to
+// seq of the instrument's shard, at most foldWait.
+func (s *Store) waitFolded(b *broker, inst engine.InstrumentID, seq uint64) {
+	si := s.shardOf(inst)
+	if si < 0 {
+		return
+	}
+	deadline := time.Now().Add(foldWait)
+	for {
+		s.mu.Lock()
+		done := b.seen != nil && b.seen[si] >= seq
+		s.mu.Unlock()
+		if done || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+}
+
+// foldWait bounds waitFolded: the broker's events are published with the
+// taker's, so this is a scheduling delay, not a venue round trip.
+const foldWait = time.Second
+
 func rejected(r engine.Reason, what string) error {
 	return &Error{Err: ErrRejected, Reason: r.String(), Detail: what + ": " + r.String()}
 }
@@ -405,6 +429,12 @@ func (s *Store) Hit(ctx context.Context, h Hit, o venue.Origin) (HitResult, erro
 		case engine.EvCancelled, engine.EvExpired:
 			res.Reason = ev.Reason.String()
 		}
+	}
+	if res.Filled > 0 {
+		// The broker's side of the fills comes on its own subscription:
+		// wait (briefly) until its store has them, so whoever reads the
+		// store after the hit sees the fill.
+		s.waitFolded(b, evs[len(evs)-1].Instrument, evs[len(evs)-1].Seq)
 	}
 	switch {
 	case res.Filled == h.Qty:

@@ -130,6 +130,10 @@ type Options struct {
 	Timeout time.Duration
 	// Now is the clock for hit ClOrdIDs (nil: time.Now).
 	Now func() time.Time
+	// SubQueue bounds each hub subscription's queue (default 16384). A
+	// store that falls further behind is cut off by the hub and refolds
+	// from the journal.
+	SubQueue int
 }
 
 // Store is every broker's store on one venue.
@@ -148,7 +152,8 @@ type Store struct {
 	waiters map[waitKey]*waiter
 	closed  bool
 
-	hitSeq atomic.Uint64
+	hitSeq  atomic.Uint64
+	resyncs atomic.Int64
 	wg     sync.WaitGroup
 	stop   chan struct{}
 }
@@ -161,6 +166,9 @@ type waitKey struct {
 // waiter collects the events of one request until its outcome is known.
 type waiter struct {
 	events []engine.Event
+	// lastExec is the ExecID of the last event taken: after a resync the
+	// journal may hand over again what the subscription already did.
+	lastExec uint64
 	done   chan struct{}
 	final  func(ev *engine.Event) bool
 	ended  bool
@@ -181,6 +189,8 @@ type broker struct {
 	// updated is the time of the last event that changed a listing, per
 	// instrument (Unix ns).
 	updated map[engine.InstrumentID]int64
+	// seen is the sequence of the last event folded, per shard.
+	seen []uint64
 }
 
 type tierKey struct {
@@ -305,6 +315,9 @@ func Open(v *venue.Venue, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.SubQueue <= 0 {
+		opts.SubQueue = subQueue
+	}
 	s := &Store{
 		v: v, cfg: v.Config(), log: opts.Logger, opts: opts,
 		brokers: map[engine.PartyID]*broker{}, byID: map[string]*broker{},
@@ -326,13 +339,13 @@ func Open(v *venue.Venue, opts Options) (*Store, error) {
 	// subscription) or on the subscription.
 	subs := map[engine.PartyID]*hub.Sub{}
 	for p := range s.brokers {
-		sub, err := v.Hub().SubscribeParty(p, subQueue)
+		sub, err := v.Hub().SubscribeParty(p, s.opts.SubQueue)
 		if err != nil {
 			return nil, fmt.Errorf("store: subscribe %s: %w", s.brokers[p].id, err)
 		}
 		subs[p] = sub
 	}
-	read, err := s.scan(s.brokers)
+	read, err := s.scan(s.brokers, engine.NoParty)
 	if err != nil {
 		for _, sub := range subs {
 			v.Hub().Unsubscribe(sub)
@@ -360,11 +373,15 @@ func (b *broker) reset() {
 	b.fills = nil
 	b.nextN = 1
 	b.updated = map[engine.InstrumentID]int64{}
+	b.seen = nil
 }
 
 // scan folds the brokers' events from the journal, all shards from
 // genesis, into fresh state, and returns the last sequence read per shard.
-func (s *Store) scan(brokers map[engine.PartyID]*broker) ([]uint64, error) {
+// Events of participant deliver (NoParty: none) also go to the waiters of
+// its requests: after a lost subscription, an answer may be only in the
+// journal.
+func (s *Store) scan(brokers map[engine.PartyID]*broker, deliver engine.PartyID) ([]uint64, error) {
 	r := s.v.Journal().Reader()
 	read := make([]uint64, len(s.cfg.Shards))
 	s.mu.Lock()
@@ -385,13 +402,18 @@ func (s *Store) scan(brokers map[engine.PartyID]*broker) ([]uint64, error) {
 			for i := range rec.Events {
 				ev := rec.Events[i]
 				b := brokers[ev.Party]
-				if b == nil || !hub.IsExecution(ev.Kind) {
+				if (b == nil && ev.Party != deliver) || ev.Party == engine.NoParty || !hub.IsExecution(ev.Kind) {
 					continue
 				}
 				if int(ev.Instrument) < len(global) {
 					ev.Instrument = global[ev.Instrument]
 				}
-				s.fold(b, &ev)
+				if b != nil {
+					s.fold(b, &ev)
+				}
+				if ev.Party == deliver {
+					s.deliver(deliver, &ev)
+				}
 			}
 			read[si] = rec.Command.Seq
 		}
@@ -432,25 +454,34 @@ func (s *Store) follow(p engine.PartyID, sub *hub.Sub, read []uint64) {
 			default:
 			}
 			s.log.Warn("store: fell behind the venue's events; resynchronising from the journal", "participant", s.cfg.Participants[p-1].ID)
-			nsub, err := s.v.Hub().SubscribeParty(p, subQueue)
+			nsub, err := s.v.Hub().SubscribeParty(p, s.opts.SubQueue)
 			if err != nil {
 				s.log.Error("store: resubscribe failed; the store stops following this participant", "participant", s.cfg.Participants[p-1].ID, "err", err)
 				return
 			}
 			s.mu.Lock()
+			if s.closed {
+				// Close has already unsubscribed what it knew of.
+				s.mu.Unlock()
+				s.v.Hub().Unsubscribe(nsub)
+				return
+			}
 			s.subs[p] = nsub
 			s.mu.Unlock()
 			sub = nsub
+			// What the lost queue held is in the journal: refold the
+			// broker's store from it, and hand the waiters their answers.
+			var fold map[engine.PartyID]*broker
 			if b := s.brokers[p]; b != nil {
-				r, err := s.scan(map[engine.PartyID]*broker{p: b})
-				if err != nil {
-					s.log.Error("store: resynchronising failed", "participant", b.id, "err", err)
-					return
-				}
-				read = r
-			} else {
-				read = nil
+				fold = map[engine.PartyID]*broker{p: b}
 			}
+			r, err := s.scan(fold, p)
+			if err != nil {
+				s.log.Error("store: resynchronising failed", "participant", s.cfg.Participants[p-1].ID, "err", err)
+				return
+			}
+			read = r
+			s.resyncs.Add(1)
 		}
 	})
 }
@@ -466,6 +497,10 @@ func (s *Store) shardOf(id engine.InstrumentID) int {
 	}
 	return si
 }
+
+// Resyncs counts the times the store fell behind the venue's events and
+// refolded a broker from the journal.
+func (s *Store) Resyncs() int64 { return s.resyncs.Load() }
 
 // Close stops following the venue. Pending requests end with ErrClosed.
 func (s *Store) Close() {
@@ -560,6 +595,12 @@ func (s *Store) instrumentByCode(code string) (engine.InstrumentID, bool) {
 // fold applies one of broker b's execution events (global instrument id).
 // Called with s.mu held.
 func (s *Store) fold(b *broker, ev *engine.Event) {
+	if si := s.shardOf(ev.Instrument); si >= 0 {
+		if b.seen == nil {
+			b.seen = make([]uint64, len(s.cfg.Shards))
+		}
+		b.seen[si] = max(b.seen[si], ev.Seq)
+	}
 	clid := ev.ClOrdID.String()
 	if n, ok := counterOf(clid); ok && n >= b.nextN {
 		b.nextN = n + 1
@@ -669,6 +710,10 @@ func (s *Store) deliver(p engine.PartyID, ev *engine.Event) {
 	if w == nil || w.ended {
 		return
 	}
+	if ev.ExecID <= w.lastExec {
+		return
+	}
+	w.lastExec = ev.ExecID
 	w.events = append(w.events, *ev)
 	if w.final(ev) {
 		w.end()
@@ -739,7 +784,7 @@ func (s *Store) ensureSub(p engine.PartyID) error {
 	if s.subs[p] != nil {
 		return nil
 	}
-	sub, err := s.v.Hub().SubscribeParty(p, subQueue)
+	sub, err := s.v.Hub().SubscribeParty(p, s.opts.SubQueue)
 	if err != nil {
 		return fmt.Errorf("store: subscribe: %w", err)
 	}

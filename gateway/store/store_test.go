@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -265,5 +266,55 @@ func TestFormatPrice(t *testing.T) {
 		if got := FormatPrice(px(s)); got != s {
 			t.Errorf("%s → %s", s, got)
 		}
+	}
+}
+
+// TestFallingBehindResyncs: a store whose subscription is cut off by the
+// hub (a tiny queue and a burst of the broker's orders) refolds from the
+// journal and ends up equal to a store opened afresh.
+func TestFallingBehindResyncs(t *testing.T) {
+	dir := t.TempDir()
+	r := start(t, dir)
+	small, err := Open(r.v, Options{SubQueue: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
+	ctx := context.Background()
+	if _, err := small.SetListing(ctx, "BROKER1", "USD/CNY", tiers(Tier{Qty: 1_000_000, Bid: px("7.0990"), Ask: px("7.1010")}), o); err != nil {
+		t.Fatal(err)
+	}
+	broker, _ := r.v.Config().PartyID("BROKER1")
+	eurusd, _ := r.v.Instrument("EUR/USD")
+	for i := range 300 {
+		c := &engine.Command{Kind: engine.CmdNewOrder, Party: broker, Instrument: eurusd, Side: engine.Buy, OrdType: engine.Limit,
+			TIF: engine.Day, Qty: 100_000, Price: engine.Price(107_000_000 + int64(i%50)*1000), ClOrdID: engine.MustID("burst-" + strconv.Itoa(i))}
+		if err := r.v.Submit(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for small.Resyncs() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the store never fell behind: the test did not test anything")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// It still works, and agrees with a store that read everything anew.
+	if _, err := small.SetListing(ctx, "BROKER1", "USD/CNY", tiers(Tier{Qty: 1_000_000, Bid: px("7.0985"), Ask: px("7.1010")}), o); err != nil {
+		t.Fatalf("SetListing after resync: %v", err)
+	}
+	got, _ := small.Get("BROKER1", true)
+	if len(got.Listings) != 1 || got.Listings[0].Tiers[0].Bid.Price != px("7.0985") {
+		t.Fatalf("listing after resync %+v", got.Listings)
+	}
+	fresh, err := Open(r.v, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	want, _ := fresh.Get("BROKER1", true)
+	if !reflect.DeepEqual(got.Listings, want.Listings) {
+		t.Fatalf("after resync:\n%+v\nopened afresh:\n%+v", got.Listings, want.Listings)
 	}
 }
