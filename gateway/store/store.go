@@ -154,8 +154,8 @@ type Store struct {
 
 	hitSeq  atomic.Uint64
 	resyncs atomic.Int64
-	wg     sync.WaitGroup
-	stop   chan struct{}
+	wg      sync.WaitGroup
+	stop    chan struct{}
 }
 
 type waitKey struct {
@@ -169,9 +169,9 @@ type waiter struct {
 	// lastExec is the ExecID of the last event taken: after a resync the
 	// journal may hand over again what the subscription already did.
 	lastExec uint64
-	done   chan struct{}
-	final  func(ev *engine.Event) bool
-	ended  bool
+	done     chan struct{}
+	final    func(ev *engine.Event) bool
+	ended    bool
 }
 
 // broker is one broker's store: the fold of its execution events.
