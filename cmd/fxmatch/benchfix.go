@@ -35,10 +35,12 @@ keep its schedule at high rates).
 
 Without --addr the bench starts the venue itself: this binary's "serve" as
 a child process on a temporary data directory, with the demo
-configuration changed in two ways — durability as --durability says, and
-the per-session throttle raised to 10,000,000 messages a second so that it
-measures the venue, not its throttle — on 127.0.0.1 port 0; it stops the
-venue and removes the directory at the end.
+configuration changed in three ways — durability as --durability says; the
+per-session throttle raised to 10,000,000 messages a second, so that it
+measures the venue, not its throttle; and pre-trade scoring off unless
+--risk on (the fraud scorer rightly blocks a machine's sudden burst of
+orders from a new source, and its own benchmark is separate) — on
+127.0.0.1 port 0; it stops the venue and removes the directory at the end.
 
 Sessions log on as the demo participants BANKA, BANKB, BROKER1 and BANKC
 (password demo, ResetSeqNumFlag 141=Y): at most 4 sessions in the demo
@@ -58,6 +60,8 @@ Flags:
   --mix M            cancel (default) or ioc
   --durability MODE  sync, none or both (default both: none, then sync);
                      only without --addr (a running venue has its own)
+  --risk on|off      pre-trade scoring in the started venue (default off);
+                     only without --addr
   --addr HOST:PORT   a running venue's FIX address instead of starting one;
                      it must run the demo participants (or see --participants),
                      and its throttle applies
@@ -82,6 +86,7 @@ type benchFixFlags struct {
 	warmup       time.Duration
 	mix          string
 	durability   string
+	risk         string
 	addr         string
 	participants []string
 	password     string
@@ -106,6 +111,7 @@ func parseBenchFixFlags(args []string) (benchFixFlags, error) {
 	fs.DurationVar(&f.warmup, "warmup", time.Second, "")
 	fs.StringVar(&f.mix, "mix", string(fixbench.MixCancel), "")
 	fs.StringVar(&f.durability, "durability", "", "")
+	fs.StringVar(&f.risk, "risk", "", "")
 	fs.StringVar(&f.addr, "addr", "", "")
 	parts := fs.String("participants", "", "")
 	fs.StringVar(&f.password, "password", config.DemoPassword, "")
@@ -166,6 +172,9 @@ func parseBenchFixFlags(args []string) (benchFixFlags, error) {
 		if f.durability != "" {
 			return f, fmt.Errorf("--durability %q: only without --addr (a running venue has its own durability)", f.durability)
 		}
+		if f.risk != "" {
+			return f, fmt.Errorf("--risk %q: only without --addr (a running venue has its own [risk])", f.risk)
+		}
 	} else {
 		switch f.durability {
 		case "":
@@ -173,6 +182,13 @@ func parseBenchFixFlags(args []string) (benchFixFlags, error) {
 		case config.DurabilitySync, config.DurabilityNone, "both":
 		default:
 			return f, fmt.Errorf("--durability %q: want sync, none or both", f.durability)
+		}
+		switch f.risk {
+		case "":
+			f.risk = "off"
+		case "on", "off":
+		default:
+			return f, fmt.Errorf("--risk %q: want on or off", f.risk)
 		}
 	}
 	return f, nil
@@ -182,6 +198,9 @@ func parseBenchFixFlags(args []string) (benchFixFlags, error) {
 type benchFixReport struct {
 	// Target is "spawned" (the bench started the venue) or the --addr.
 	Target string `json:"target"`
+	// Risk is the started venue's pre-trade scoring, "on" or "off" (""
+	// with --addr).
+	Risk string `json:"risk,omitempty"`
 	// LoadAvg is /proc/loadavg's 1-minute figure when the bench started:
 	// the machine is shared, and figures mean little without it.
 	LoadAvg string        `json:"loadavg_1m,omitempty"`
@@ -209,7 +228,7 @@ func runBenchFix(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "fxmatch bench fix: %v\n\n%s", err, benchFixUsage)
 		return exitUsage
 	}
-	rep := benchFixReport{Target: f.addr, LoadAvg: loadAvg()}
+	rep := benchFixReport{Target: f.addr, Risk: f.risk, LoadAvg: loadAvg()}
 	var modes []string
 	switch f.durability {
 	case "":
@@ -222,8 +241,12 @@ func runBenchFix(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		rep.Target = "spawned"
 	}
 	if !f.json {
-		fmt.Fprintf(stdout, "fxmatch bench fix: %d session(s) %s, mix %s, %v per run after %v warmup; load average %s\n",
-			f.sessions, strings.Join(f.participants, " "), f.mix, f.duration, f.warmup, rep.LoadAvg)
+		venueNote := "venue " + f.addr
+		if f.addr == "" {
+			venueNote = "venue started here, pre-trade scoring " + f.risk
+		}
+		fmt.Fprintf(stdout, "fxmatch bench fix: %d session(s) %s, mix %s, %v per run after %v warmup; %s; load average %s\n",
+			f.sessions, strings.Join(f.participants, " "), f.mix, f.duration, f.warmup, venueNote, rep.LoadAvg)
 		fixbench.WriteTextHeader(stdout)
 	}
 	failed := false
@@ -240,7 +263,7 @@ func runBenchFix(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			if f.findMax {
 				expected = 1_000_000
 			}
-			child, err = startBenchVenue(exe, mode, expected)
+			child, err = startBenchVenue(exe, mode, f.risk == "on", expected)
 			if err != nil {
 				fmt.Fprintf(stderr, "fxmatch bench fix: %v\n", err)
 				return exitFail
@@ -345,8 +368,8 @@ type benchVenue struct {
 
 // benchVenueConfig is the demo configuration with the bench's changes:
 // durability, throttle out of the way, the ClOrdID index sized for the
-// run's orders so it does not grow while measured.
-func benchVenueConfig(durability string, expectedOrders int) ([]byte, error) {
+// run's orders so it does not grow while measured, scoring on or off.
+func benchVenueConfig(durability string, risk bool, expectedOrders int) ([]byte, error) {
 	text := string(config.Example())
 	for _, r := range []struct {
 		old, new string
@@ -362,6 +385,9 @@ func benchVenueConfig(durability string, expectedOrders int) ([]byte, error) {
 		}
 		text = strings.ReplaceAll(text, r.old, r.new)
 	}
+	if !risk {
+		text += "\n# fxmatch bench fix: pre-trade scoring off (--risk off)\n[risk]\nenabled = false\n"
+	}
 	// The listeners are the command line's (port 0); check the text still
 	// parses before starting a process on it.
 	if _, err := config.Parse([]byte(text), "bench.toml"); err != nil {
@@ -373,8 +399,8 @@ func benchVenueConfig(durability string, expectedOrders int) ([]byte, error) {
 // startBenchVenue starts `exe serve` on a temporary data directory and a
 // temporary configuration, every listener on 127.0.0.1 port 0, and returns
 // once its banner names the FIX address and says it runs.
-func startBenchVenue(exe, durability string, expectedOrders int) (*benchVenue, error) {
-	cfg, err := benchVenueConfig(durability, expectedOrders)
+func startBenchVenue(exe, durability string, risk bool, expectedOrders int) (*benchVenue, error) {
+	cfg, err := benchVenueConfig(durability, risk, expectedOrders)
 	if err != nil {
 		return nil, err
 	}

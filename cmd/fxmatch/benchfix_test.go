@@ -23,6 +23,8 @@ func TestBenchFixFlags(t *testing.T) {
 		{[]string{"--duration", "soon"}, `invalid value "soon" for flag -duration`},
 		{[]string{"--mix", "spray"}, `--mix "spray"`},
 		{[]string{"--durability", "fsync"}, `--durability "fsync"`},
+		{[]string{"--risk", "maybe"}, `--risk "maybe"`},
+		{[]string{"--addr", "127.0.0.1:9878", "--risk", "on"}, `--risk "on": only without --addr`},
 		{[]string{"--addr", "127.0.0.1:9878", "--durability", "none"}, `--durability "none": only without --addr`},
 		{[]string{"--addr", "nowhere"}, `--addr "nowhere"`},
 		{[]string{"--factor", "1"}, "--factor 1"},
@@ -46,13 +48,21 @@ func TestBenchFixFlags(t *testing.T) {
 // and still valid: a change in the demo text that breaks the rewrite is
 // caught here, not by a failed benchmark.
 func TestBenchVenueConfig(t *testing.T) {
-	text, err := benchVenueConfig(config.DurabilityNone, 50_000_000)
+	text, err := benchVenueConfig(config.DurabilityNone, false, 50_000_000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := config.Parse(text, "bench.toml")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cfg.RiskPolicy().Enabled {
+		t.Error("pre-trade scoring is on in the --risk off configuration")
+	}
+	if on, err := benchVenueConfig(config.DurabilitySync, true, 1000); err != nil {
+		t.Fatal(err)
+	} else if c, err := config.Parse(on, "on.toml"); err != nil || !c.RiskPolicy().Enabled || !c.Durable() {
+		t.Errorf("--risk on, sync: %v", err)
 	}
 	if cfg.Durable() || cfg.Venue.OrdersPerDayExpected != 4_000_000 {
 		t.Errorf("durable %v, orders_per_day_expected %d", cfg.Durable(), cfg.Venue.OrdersPerDayExpected)

@@ -1,6 +1,7 @@
 package fixbench
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -109,11 +110,14 @@ type Result struct {
 	// orders, warmup included); CancelRejects: OrderCancelRejects;
 	// SessionRejects: Reject(3) and BusinessMessageReject(j), which mean
 	// the generator sent something the venue did not take.
-	Fills          int64  `json:"fills"`
-	Cancelled      int64  `json:"cancelled"`
-	CancelRejects  int64  `json:"cancel_rejects"`
-	SessionRejects int64  `json:"session_rejects"`
-	FirstReject    string `json:"first_session_reject,omitempty"`
+	// CancelRejectReasons counts OrderCancelRejects by CxlRejReason(102)
+	// and Text(58)'s keyword.
+	CancelRejectReasons map[string]int64 `json:"cancel_reject_reasons,omitempty"`
+	Fills               int64            `json:"fills"`
+	Cancelled           int64            `json:"cancelled"`
+	CancelRejects       int64            `json:"cancel_rejects"`
+	SessionRejects      int64            `json:"session_rejects"`
+	FirstReject         string           `json:"first_session_reject,omitempty"`
 	// Errors: sessions that ended before the run did (the venue
 	// disconnected them, a write failed), "BANKA: why".
 	Errors []string `json:"errors,omitempty"`
@@ -198,7 +202,7 @@ type session struct {
 	fills, cancelled, cxlRejects int64
 	sessRejects                  int64
 	firstReject                  string
-	reasons                      map[string]int64
+	reasons, cxlReasons          map[string]int64
 	hist                         *hdrhistogram.Histogram
 	lastAck                      int64 // offset from start
 	err                          error
@@ -231,7 +235,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		r.sess = append(r.sess, &session{
 			r: r, idx: i, c: c, answered: make([]uint64, (perSession+63)/64),
-			reasons: map[string]int64{}, hist: newHist(), lastAck: -1,
+			reasons: map[string]int64{}, cxlReasons: map[string]int64{}, hist: newHist(), lastAck: -1,
 		})
 	}
 	defer func() {
@@ -474,7 +478,7 @@ func (s *session) read() {
 			return
 		}
 		now := int64(time.Since(r.start))
-		var typ, execType, clOrdID, rejCode, text []byte
+		var typ, execType, clOrdID, rejCode, cxlCode, text []byte
 		for tag, v := range m.Fields() {
 			switch tag {
 			case 35:
@@ -485,6 +489,8 @@ func (s *session) read() {
 				clOrdID = v
 			case 103:
 				rejCode = v
+			case 102:
+				cxlCode = v
 			case 58:
 				text = v
 			}
@@ -532,6 +538,9 @@ func (s *session) read() {
 			}
 		case '9':
 			s.cxlRejects++
+			if len(s.cxlReasons) < 32 {
+				s.cxlReasons["102="+string(cxlCode)+" "+keyword(text)]++
+			}
 		case '3', 'j':
 			s.sessRejects++
 			if s.firstReject == "" {
@@ -547,12 +556,17 @@ func (s *session) read() {
 	}
 }
 
-// keyword is Text(58)'s keyword (before the first ':') or, without one,
-// its first 40 bytes.
+// keyword is Text(58)'s keyword (before the first ':'), or, without one,
+// its words up to the first quoted value (which would make every reject
+// of a kind a key of its own), at most 40 bytes.
 func keyword(text []byte) string {
 	for i, c := range text {
 		if c == ':' && i < 24 {
 			return string(text[:i])
+		}
+		if c == '"' {
+			text = bytes.TrimSpace(text[:i])
+			break
 		}
 	}
 	if len(text) > 40 {
@@ -564,7 +578,7 @@ func keyword(text []byte) string {
 func (r *run) result(lag *hdrhistogram.Histogram) *Result {
 	res := &Result{
 		Sessions: r.n, Mix: r.o.Mix, OfferedRate: r.o.Rate, DurationS: r.o.Duration.Seconds(),
-		RejectReasons: map[string]int64{}, Hist: newHist(),
+		RejectReasons: map[string]int64{}, CancelRejectReasons: map[string]int64{}, Hist: newHist(),
 	}
 	lastAck := int64(-1)
 	for _, s := range r.sess {
@@ -586,6 +600,9 @@ func (r *run) result(lag *hdrhistogram.Histogram) *Result {
 		for k, n := range s.reasons {
 			res.RejectReasons[k] += n
 		}
+		for k, n := range s.cxlReasons {
+			res.CancelRejectReasons[k] += n
+		}
 		res.Hist.Merge(s.hist)
 		lastAck = max(lastAck, s.lastAck)
 		for _, err := range []error{s.werr, s.err} {
@@ -606,6 +623,9 @@ func (r *run) result(lag *hdrhistogram.Histogram) *Result {
 	res.SendLag = summarize(lag)
 	if len(res.RejectReasons) == 0 {
 		res.RejectReasons = nil
+	}
+	if len(res.CancelRejectReasons) == 0 {
+		res.CancelRejectReasons = nil
 	}
 	return res
 }

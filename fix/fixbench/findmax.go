@@ -191,8 +191,13 @@ func writeNotes(w io.Writer, res *Result) error {
 	for _, k := range keys {
 		notes = append(notes, fmt.Sprintf("rejected %d× %s", res.RejectReasons[k], k))
 	}
-	if res.CancelRejects > 0 {
-		notes = append(notes, fmt.Sprintf("%d OrderCancelRejects", res.CancelRejects))
+	keys = keys[:0]
+	for k := range res.CancelRejectReasons {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		notes = append(notes, fmt.Sprintf("OrderCancelReject %d× %s", res.CancelRejectReasons[k], k))
 	}
 	if res.SessionRejects > 0 {
 		notes = append(notes, fmt.Sprintf("%d session-level rejects, the first: %s", res.SessionRejects, res.FirstReject))
