@@ -1,12 +1,21 @@
-// Package assistant will hold the venue's advisory services, reached over
+// Package assistant holds the venue's advisory services, reached over
 // NATS rather than called in-process so that they can run, fail and be
-// replaced apart from the matcher: the pre-trade risk score every order
-// must pass before it may trade (account takeover, spoofing and wash
-// trading patterns, answered well under a millisecond including the NATS
-// round trip), and quote recommendations for brokers' storefront listings.
-// It reads the venue's market data, trades and execution events from NATS
-// and never writes to the book. Since every order must be scored before it
-// may trade, one whose score does not arrive in time is refused (a named
-// reject the gateways report), never let through unscored. Not built yet:
-// no order is scored today.
+// replaced apart from the matcher:
+//
+//   - fraud: the pre-trade fraud scorer (account takeover, spoofing and
+//     layering, wash trades, momentum ignition), a state machine;
+//   - quotes: quote recommendations for brokers' storefront listings;
+//   - chat: dealers' chat messages parsed into orders to confirm or
+//     market-data questions;
+//   - service: the three behind a NATS micro service, fxmatch-assistant,
+//     fed from the venue's events on the bus (in `fxmatch serve`, or alone
+//     as `fxmatch assistant`);
+//   - risk: the venue's side of pre-trade scoring, the gate
+//     venue.SubmitOrder calls: a deadline, thresholds, fail-open or
+//     fail-closed, a circuit breaker, alerts.
+//
+// The assistant reads the venue's market data, trades and execution events
+// from NATS and never writes to the book: a score decides whether an order
+// may be sequenced, and the venue's configured policy decides what an
+// order without a score in time gets.
 package assistant

@@ -231,20 +231,30 @@ func accountKey(participant, account string) string {
 // ---- score ----
 
 func (s *Service) handleScore(req micro.Request) {
-	var sr ScoreRequest
-	if err := json.Unmarshal(req.Data(), &sr); err != nil {
-		req.Error(CodeBadRequest, "score: the body is not a score request: "+err.Error(), nil)
-		return
-	}
 	s.scoreMu.Lock()
 	defer s.scoreMu.Unlock()
-	if err := s.orderEvent(&sr, &s.ev); err != nil {
-		req.Error(CodeBadRequest, "score: "+err.Error(), nil)
+	out, err := s.scoreLocked(req.Data())
+	if err != nil {
+		req.Error(CodeBadRequest, err.Error(), nil)
 		return
 	}
-	r := s.scoreLocked(&sr, &s.ev)
+	req.Respond(out)
+}
+
+// scoreLocked is the score endpoint's work on one request body: decode,
+// check, score, encode. The answer aliases s.out, valid until the next
+// call; scoreMu is held.
+func (s *Service) scoreLocked(data []byte) ([]byte, error) {
+	var sr ScoreRequest
+	if err := decodeScoreRequest(data, &sr); err != nil {
+		return nil, errors.New("score: the body is not a score request: " + err.Error())
+	}
+	if err := s.orderEvent(&sr, &s.ev); err != nil {
+		return nil, errors.New("score: " + err.Error())
+	}
+	r := s.scoreEvent(&sr, &s.ev)
 	s.out = r.AppendJSON(s.out[:0], sr.ClOrdID)
-	req.Respond(s.out)
+	return s.out, nil
 }
 
 // Score scores one request in-process, exactly as the endpoint does (the
@@ -256,7 +266,7 @@ func (s *Service) Score(sr *ScoreRequest) (ScoreResponse, error) {
 	if err := s.orderEvent(sr, &s.ev); err != nil {
 		return ScoreResponse{}, fmt.Errorf("score: %w", err)
 	}
-	r := s.scoreLocked(sr, &s.ev)
+	r := s.scoreEvent(sr, &s.ev)
 	out := ScoreResponse{OrderID: sr.ClOrdID, Score: r.Score, Action: r.Action.String()}
 	for i := 0; i < r.NReasons; i++ {
 		out.Reasons = append(out.Reasons, r.Reasons[i].String())
@@ -264,7 +274,7 @@ func (s *Service) Score(sr *ScoreRequest) (ScoreResponse, error) {
 	return out, nil
 }
 
-func (s *Service) scoreLocked(sr *ScoreRequest, ev *fraud.Event) fraud.Result {
+func (s *Service) scoreEvent(sr *ScoreRequest, ev *fraud.Event) fraud.Result {
 	if sr.Preview {
 		return s.scorer.Preview(ev)
 	}
