@@ -77,6 +77,12 @@ type Options struct {
 	ReconnectBuffer int
 	// ConnectTimeout bounds the first connection (default 5 s).
 	ConnectTimeout time.Duration
+	// BookRefresh republishes every book this often even when it did not
+	// change (default 5 s; negative: never), so that a subscriber who
+	// arrives on a quiet market gets the book without asking elsewhere,
+	// and a consumer can tell a quiet book from a dead feed. A republished
+	// book keeps the seq and time of its last change.
+	BookRefresh time.Duration
 }
 
 // Bus is the venue's connection to NATS and the publisher of its durable
@@ -148,6 +154,9 @@ func Start(ctx context.Context, v Venue, cfg *config.Config, opts Options) (*Bus
 	}
 	if opts.ConnectTimeout <= 0 {
 		opts.ConnectTimeout = 5 * time.Second
+	}
+	if opts.BookRefresh == 0 {
+		opts.BookRefresh = 5 * time.Second
 	}
 	b := &Bus{
 		v: v, cfg: cfg, log: opts.Logger.With("component", "nats"), opts: opts,
@@ -451,10 +460,28 @@ const maxDrain = 4096
 
 // pump publishes events from sub until it is closed, returning why. Each
 // round takes what is already queued (at least one batch of the venue's)
-// and then publishes each book it changed once.
+// and then publishes each book it changed once; every BookRefresh it
+// republishes all books.
 func (b *Bus) pump(sub *hub.Sub) error {
+	var refresh <-chan time.Time
+	if b.opts.BookRefresh > 0 {
+		t := time.NewTicker(b.opts.BookRefresh)
+		defer t.Stop()
+		refresh = t.C
+	}
 	for {
-		ev, ok := <-sub.C
+		var ev engine.Event
+		var ok bool
+		select {
+		case ev, ok = <-sub.C:
+		case <-refresh:
+			for i := range b.books {
+				// Books nothing has happened to yet stay unpublished.
+				b.books[i].dirty = b.books[i].seq > 0
+			}
+			b.flushBooks()
+			continue
+		}
 		if !ok {
 			return sub.Err()
 		}

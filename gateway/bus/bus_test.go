@@ -382,3 +382,48 @@ func TestStandaloneAssistantUser(t *testing.T) {
 		t.Fatal("an assistant user exists without assistant_password_hash")
 	}
 }
+
+// TestBookRefresh: a subscriber who arrives after the last change still
+// gets the book, republished every BookRefresh with its last change's seq.
+func TestBookRefresh(t *testing.T) {
+	cfg := demoConfig()
+	v := openVenue(t, cfg)
+	b, err := Start(context.Background(), v, cfg, Options{Logger: tlog(t), BookRefresh: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, v)
+	defer func() { stop(); b.Close() }()
+	usdcny, _ := v.Instrument("USD/CNY")
+	a := mustConnect(t, b.ClientURL(), "BANKA", config.DemoPassword)
+	execA, _ := a.SubscribeSync(ExecSubject("BANKA"))
+	_ = a.Flush()
+	if err := v.Submit(limit(party(t, cfg, "BANKA"), usdcny, "r1", engine.Sell, 300_000, 710_500_000)); err != nil {
+		t.Fatal(err)
+	}
+	acc := nextExec(t, execA)
+	late := mustConnect(t, b.ClientURL(), "BANKB", config.DemoPassword)
+	md, _ := late.SubscribeSync(MDAll)
+	_ = late.Flush()
+	var seqs []uint64
+	for range 2 {
+		bk := waitBook(t, md, func(bk wire.Book) bool { return bk.Symbol == "USD/CNY" })
+		if len(bk.Asks) != 1 || bk.Asks[0].Px != "7.1050" || bk.Asks[0].Qty != "300000" {
+			t.Fatalf("refreshed book %+v", bk)
+		}
+		seqs = append(seqs, bk.Seq)
+	}
+	if seqs[0] != acc.Seq || seqs[1] != acc.Seq {
+		t.Errorf("refreshed books carry seqs %v, want the last change's %d", seqs, acc.Seq)
+	}
+	// Books nothing happened to are not refreshed.
+	for end := time.Now().Add(300 * time.Millisecond); time.Now().Before(end); {
+		m, err := md.NextMsg(time.Until(end))
+		if err != nil {
+			break
+		}
+		if !strings.Contains(string(m.Data), `"symbol":"USD/CNY"`) {
+			t.Fatalf("an untouched book was published: %s", m.Data)
+		}
+	}
+}

@@ -18,7 +18,8 @@
 //
 //	subject                         payload                          published by
 //	fxmatch.md.<SYM>                wire.Book, top 10 levels         the venue, after each round of
-//	                                                                 events that changed a level
+//	                                                                 events that changed a level,
+//	                                                                 and every 5 s (BookRefresh)
 //	fxmatch.trades.<SYM>            wire.Trade, anonymous            the venue, per trade
 //	fxmatch.exec.<PARTY>            wire.ExecEvent                   the venue, per execution event
 //	fxmatch.risk.alerts.<PARTY>     risk alert                       the venue/assistant (PublishAlert)
