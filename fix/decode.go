@@ -181,11 +181,76 @@ const (
 	fixedOverflow             // beyond ±2^62 units
 )
 
-var fixedMax = big.NewInt(1 << 62)
+// fixedMax is the largest magnitude parseFixed returns.
+const fixedMax = 1 << 62
 
 // parseFixed converts a FIX decimal exactly into units of 10^-scale
-// (scale 8: engine.Price; scale 0: whole quantities). It never rounds.
+// (scale 8: engine.Price; scale 0: whole quantities). It never rounds and
+// never allocates: digits beyond the scale must be zeros (else
+// fixedInexact), and a magnitude above 2^62 units is fixedOverflow.
+// parseFixedBig is the reference it is fuzzed against.
 func parseFixed(s string, scale int32) (int64, fixedResult) {
+	if !decimalOK(s) {
+		return 0, fixedSyntax
+	}
+	neg := s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
+	intPart, frac := s, ""
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			intPart, frac = s[:i], s[i+1:]
+			break
+		}
+	}
+	if len(frac) > int(scale) {
+		for i := int(scale); i < len(frac); i++ {
+			if frac[i] != '0' {
+				return 0, fixedInexact
+			}
+		}
+		frac = frac[:scale]
+	}
+	var v uint64
+	over := false
+	digit := func(c byte) {
+		if over {
+			return
+		}
+		if v > fixedMax/10 { // v*10 alone is past the bound (and could wrap)
+			over = true
+			return
+		}
+		v = v*10 + uint64(c-'0')
+		if v > fixedMax {
+			over = true
+		}
+	}
+	for i := 0; i < len(intPart); i++ {
+		digit(intPart[i])
+	}
+	for i := 0; i < len(frac); i++ {
+		digit(frac[i])
+	}
+	for i := len(frac); i < int(scale); i++ {
+		digit('0')
+	}
+	if over {
+		return 0, fixedOverflow
+	}
+	if neg {
+		return -int64(v), fixedOK
+	}
+	return int64(v), fixedOK
+}
+
+var fixedMaxBig = big.NewInt(fixedMax)
+
+// parseFixedBig is parseFixed by way of shopspring/decimal and math/big:
+// slower, allocating, obviously right. FuzzParseFixed holds the two to
+// each other.
+func parseFixedBig(s string, scale int32) (int64, fixedResult) {
 	if !decimalOK(s) {
 		return 0, fixedSyntax
 	}
@@ -198,7 +263,7 @@ func parseFixed(s string, scale int32) (int64, fixedResult) {
 		return 0, fixedInexact
 	}
 	n := sh.BigInt()
-	if n.CmpAbs(fixedMax) > 0 {
+	if n.CmpAbs(fixedMaxBig) > 0 {
 		return 0, fixedOverflow
 	}
 	return n.Int64(), fixedOK

@@ -231,5 +231,28 @@ func TestParseFixed(t *testing.T) {
 		if v != c.v || r != c.r {
 			t.Errorf("parseFixed(%q, %d) = %d, %d; want %d, %d", c.s, c.scale, v, r, c.v, c.r)
 		}
+		if v, r := parseFixedBig(c.s, c.scale); v != c.v || r != c.r {
+			t.Errorf("parseFixedBig(%q, %d) = %d, %d; want %d, %d", c.s, c.scale, v, r, c.v, c.r)
+		}
 	}
+	if n := testing.AllocsPerRun(100, func() { parseFixed("7.10005", 8) }); n != 0 {
+		t.Errorf("parseFixed allocates %v times", n)
+	}
+}
+
+// FuzzParseFixed: the allocation-free parseFixed agrees with the
+// decimal/big one on every input.
+func FuzzParseFixed(f *testing.F) {
+	for _, s := range []string{"7.1000", "1000000.000", "-3", "4611686018427387904", "4611686018427387905", "46116860184.27387904", "0.000000001", "-0", "99999999999999999999999999999", "18446744073709551617", "00012.3400", "1.", ".5"} {
+		f.Add(s, int8(8))
+		f.Add(s, int8(0))
+	}
+	f.Fuzz(func(t *testing.T, s string, scale int8) {
+		sc := int32(scale) & 15
+		v, r := parseFixed(s, sc)
+		wv, wr := parseFixedBig(s, sc)
+		if v != wv || r != wr {
+			t.Fatalf("parseFixed(%q, %d) = %d, %d; parseFixedBig says %d, %d", s, sc, v, r, wv, wr)
+		}
+	})
 }

@@ -267,6 +267,7 @@ func (p *party) disconnect(why string) {
 // OrderCancelRejects and OrderMassCancelReports.
 func (p *party) execPump() {
 	o := p.execOut
+	send := p.queueLocked // one method value, not one per event
 	for {
 		p.mu.Lock()
 		sub := p.exec
@@ -275,7 +276,7 @@ func (p *party) execPump() {
 			// Everything already waiting goes in one batch: one store
 			// write and one socket write for all of it.
 			p.sendMu.Lock()
-			p.onExecEvent(o, &ev, p.queueLocked)
+			p.onExecEvent(o, &ev, send)
 		more:
 			for range execBatchMax - 1 {
 				select {
@@ -283,7 +284,7 @@ func (p *party) execPump() {
 					if !ok {
 						break more
 					}
-					p.onExecEvent(o, &ev, p.queueLocked)
+					p.onExecEvent(o, &ev, send)
 				default:
 					break more
 				}

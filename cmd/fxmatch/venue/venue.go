@@ -336,7 +336,8 @@ type shardRun struct {
 	// relMu serialises release: onDurable on the journal's goroutine and
 	// Run's final release after the journal has closed.
 	relMu       sync.Mutex
-	relNext     *pendingBatch // taken from pending, not yet durable
+	relNext     pendingBatch // taken from pending, not yet durable (if relHas)
+	relHas      bool
 	releaseUpTo uint64
 }
 
@@ -401,10 +402,10 @@ func (sr *shardRun) release(durable uint64) {
 		return
 	}
 	for {
-		if sr.relNext == nil {
+		if !sr.relHas {
 			select {
-			case pb := <-sr.pending:
-				sr.relNext = &pb
+			case sr.relNext = <-sr.pending:
+				sr.relHas = true
 			default:
 				return
 			}
@@ -415,7 +416,7 @@ func (sr *shardRun) release(durable uint64) {
 		sr.v.hub.Publish(*sr.relNext.events)
 		sr.published.Store(sr.relNext.last)
 		sr.free.Put(sr.relNext.events)
-		sr.relNext = nil
+		sr.relNext, sr.relHas = pendingBatch{}, false
 	}
 }
 
