@@ -362,4 +362,13 @@ func TestBrowserRegulatorReplaysBook(t *testing.T) {
 		t.Fatalf("replayed book shows %q", s)
 	}
 	reg.shot("book")
+	// And the journal's verification.
+	reg.run(
+		chromedp.Click(`[data-testid="reg-verify-go"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-testid="reg-verify"] [data-testid="verify-verdict"], [data-testid="reg-verify"] [data-testid="problem"]`, chromedp.ByQuery),
+	)
+	if s := reg.text(`[data-testid="reg-verify"]`); !strings.Contains(s, "Journal intact") {
+		t.Fatalf("verification shows %q", s)
+	}
+	reg.shot("verify")
 }

@@ -194,3 +194,24 @@ func jsonOf(v any) []byte {
 type storeTier = store.Tier
 
 func storeOrigin() venue.Origin { return store.Origin("test", "t") }
+
+// TestStoreSurvivesRestart: the store shows after a restart exactly what
+// it showed before (it is re-derived from the journal).
+func TestStoreSurvivesRestart(t *testing.T) {
+	fa := &fakeAssistant{}
+	e := newEnv(t, withFakeAssistant(fa))
+	e.do("PUT", "/api/v1/stores/BROKER1/listings/USDCNY", tokBroker, map[string]any{"tiers": []map[string]string{
+		{"qty": "1000000", "bid": "7.0995", "ask": "7.1005"}, {"qty": "5000000", "bid": "7.0990", "ask": "7.1010"}}}).want(t, http.StatusOK)
+	e.do("PUT", "/api/v1/stores/BROKER1/listings/EURUSD", tokBroker, map[string]any{"tiers": []map[string]string{
+		{"qty": "2000000", "bid": "1.07990", "ask": "1.08010"}}}).want(t, http.StatusOK)
+	e.do("POST", "/api/v1/stores/BROKER1/listings/USDCNY/hit", tokB, map[string]string{"side": "sell", "qty": "1000000"}).want(t, http.StatusOK)
+	before := e.do("GET", "/api/v1/stores/BROKER1", tokBroker, nil).want(t, http.StatusOK)
+	e.restart()
+	after := e.do("GET", "/api/v1/stores/BROKER1", tokBroker, nil).want(t, http.StatusOK)
+	if string(before.body) != string(after.body) {
+		t.Fatalf("store before the restart:\n%s\nafter:\n%s", before.body, after.body)
+	}
+	if !strings.Contains(string(after.body), `"state":"filled"`) || !strings.Contains(string(after.body), `"EUR/USD"`) {
+		t.Fatalf("store after restart lacks the filled side or a listing: %s", after.body)
+	}
+}

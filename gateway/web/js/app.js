@@ -667,7 +667,18 @@ function renderAnswer(node, d, testid) {
     node.append(h("div", { class: "grid" },
       h("div", {}, h("h3", {}, "Bids"), table(d.bids, testid + "-bids")),
       h("div", {}, h("h3", {}, "Asks"), table(d.asks, testid + "-asks"))));
+    if (d.orders && Array.isArray(d.orders.bids)) {
+      node.append(h("h3", {}, "Orders in priority (L3)"), h("div", { class: "grid" },
+        h("div", {}, h("h3", {}, "Bids"), table(d.orders.bids, testid + "-l3-bids")),
+        h("div", {}, h("h3", {}, "Asks"), table(d.orders.asks || [], testid + "-l3-asks"))));
+    }
+    node.append(h("details", {}, h("summary", { class: "small" }, "Raw answer"), h("pre", { class: "json" }, JSON.stringify(d, null, 2))));
     return;
+  }
+  if (d && typeof d.intact === "boolean") {
+    node.append(h("div", { class: "notice " + (d.intact && d.complete !== false ? "ok" : "error"), "data-testid": "verify-verdict", "data-intact": String(d.intact) },
+      h("strong", {}, d.intact ? (d.complete === false ? "Intact so far (not complete)" : "Journal intact") : "Journal NOT intact"),
+      d.detail ? h("div", {}, d.detail) : null));
   }
   const arrays = d && typeof d === "object" ? Object.entries(d).filter(([, v]) => Array.isArray(v)) : [];
   if (Array.isArray(d)) node.append(table(d, testid));
