@@ -75,6 +75,10 @@ func TestOrderFlow(t *testing.T) {
 	if l := r.json["orders"].([]any); len(l) != 1 || l[0].(map[string]any)["status"] != "filled" {
 		t.Errorf("A's orders: %s", r.body)
 	}
+	r = e.do("GET", "/api/v1/orders", tokB, nil).want(t, http.StatusOK)
+	if l := r.json["orders"].([]any); len(l) != 1 || l[0].(map[string]any)["client_order_id"] != "b1" || l[0].(map[string]any)["cum_qty"] != "1000000" {
+		t.Errorf("B's orders: %s", r.body)
+	}
 	r = e.do("GET", "/api/v1/trades/USDCNY", tokC, nil).want(t, http.StatusOK)
 	if tr := r.json["trades"].([]any); len(tr) != 1 || tr[0].(map[string]any)["px"] != "7.1000" {
 		t.Errorf("trades: %s", r.body)
