@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -50,6 +51,8 @@ Flags:
   --symbol S        pair (default USD/CNY); --price P (default 7.1010);
                     --qty Q (default 100000)
   --json            print one JSON object
+  --cpuprofile F    write a CPU profile of the run (generator and
+                    in-process venue) to F
 `
 
 const benchWSUsage = `usage: fxmatch bench ws [flags]
@@ -77,12 +80,13 @@ Flags:
                     five demo participants': the gateway bounds each
                     participant's open streams)
   --symbol S, --price P, --qty Q   as for bench http
-  --json            print one JSON object
+  --json, --cpuprofile F             as for bench http
 `
 
 // benchGWFlags are the flags bench http and ws share.
 type benchGWFlags struct {
 	addr, durability, tokens, symbol, price, qty string
+	cpuProfile                                   string
 	rate                                         int
 	duration, warmup                             time.Duration
 	asJSON                                       bool
@@ -99,6 +103,25 @@ func (f *benchGWFlags) add(fs *flag.FlagSet, defRate int) {
 	fs.DurationVar(&f.duration, "duration", 10*time.Second, "")
 	fs.DurationVar(&f.warmup, "warmup", time.Second, "")
 	fs.BoolVar(&f.asJSON, "json", false, "")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "")
+}
+
+// profile starts a CPU profile of the whole process (load generator and
+// in-process venue alike) when --cpuprofile is given; the returned func
+// stops it.
+func (f *benchGWFlags) profile() (func(), error) {
+	if f.cpuProfile == "" {
+		return func() {}, nil
+	}
+	fh, err := os.Create(f.cpuProfile)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile %q: %v", f.cpuProfile, err)
+	}
+	if err := pprof.StartCPUProfile(fh); err != nil {
+		fh.Close()
+		return nil, fmt.Errorf("--cpuprofile %q: %v", f.cpuProfile, err)
+	}
+	return func() { pprof.StopCPUProfile(); fh.Close() }, nil
 }
 
 // check validates the shared flags, naming the bad value.
@@ -232,6 +255,12 @@ func runBenchHTTP(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		defer b.close()
 		base, where = b.base, "in-process venue (durability "+f.durability+")"
 	}
+	stopProfile, err := f.profile()
+	if err != nil {
+		fmt.Fprintf(stderr, "fxmatch bench http: %v\n", err)
+		return exitUsage
+	}
+	defer stopProfile()
 	load0 := loadAvg()
 	fmt.Fprintf(stderr, "fxmatch bench http: %d orders/s for %s (+%s warm-up) against %s...\n", f.rate, f.duration, f.warmup, where)
 	res, err := gwbench.RunHTTP(ctx, gwbench.HTTPParams{
@@ -332,6 +361,12 @@ func runBenchWS(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if driver == nil {
 		driver = gwbench.HTTPDriver(hp)
 	}
+	stopProfile, err := f.profile()
+	if err != nil {
+		fmt.Fprintf(stderr, "fxmatch bench ws: %v\n", err)
+		return exitUsage
+	}
+	defer stopProfile()
 	load0 := loadAvg()
 	fmt.Fprintf(stderr, "fxmatch bench ws: %d subscribers, %d orders/s (%s) for %s against %s...\n", *subs, f.rate, *drive, f.duration, where)
 	res, err := gwbench.RunWS(ctx, gwbench.WSParams{
