@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -31,7 +32,9 @@ its INTENDED send time (no coordinated omission) to the ExecutionReport
 150=0 acknowledging it: HdrHistogram p50/p99/p99.9/max, the orders sent,
 acknowledged, rejected (by 103 and Text) and missing, and the achieved
 rate. "lag" is how late the generator itself sent (it spins one core to
-keep its schedule at high rates).
+keep its schedule at high rates). Under each row, the CPU time per order
+(warmup included) of the venue, when the bench started it, and of the
+generator: steadier than latency on a shared machine.
 
 Without --addr the bench starts the venue itself: this binary's "serve" as
 a child process on a temporary data directory, with the demo
@@ -212,6 +215,97 @@ type benchFixRun struct {
 	Durability string                  `json:"durability,omitempty"`
 	Result     *fixbench.Result        `json:"result,omitempty"`
 	FindMax    *fixbench.FindMaxResult `json:"find_max,omitempty"`
+	// CPU has one entry per run (per find-max step, in order).
+	CPU []cpuFigure `json:"cpu"`
+}
+
+// cpuFigure is the CPU time spent per order sent (warmup included) by the
+// venue (only when the bench started it) and by the generator. On a
+// shared machine it is steadier than the latency: other processes'
+// load stretches wall time, not these.
+type cpuFigure struct {
+	OfferedRate       float64  `json:"offered_rate"`
+	VenueUSPerOrder   *float64 `json:"venue_us_per_order,omitempty"`
+	GeneratorUSPerOrd float64  `json:"generator_us_per_order"`
+}
+
+func (c cpuFigure) String() string {
+	v := "not measured (--addr)"
+	if c.VenueUSPerOrder != nil {
+		v = fmt.Sprintf("%.1f µs", *c.VenueUSPerOrder)
+	}
+	return fmt.Sprintf("venue %s, generator %.1f µs", v, c.GeneratorUSPerOrd)
+}
+
+// cpuMeter reads the CPU time of the venue child (from /proc) and of this
+// process between runs.
+type cpuMeter struct {
+	pid          int // 0: no child
+	venue, bench time.Duration
+}
+
+func newCPUMeter(child *benchVenue) *cpuMeter {
+	m := &cpuMeter{}
+	if child != nil {
+		m.pid = child.cmd.Process.Pid
+	}
+	m.venue, _ = procCPU(m.pid)
+	m.bench = selfCPU()
+	return m
+}
+
+func (m *cpuMeter) take(res *fixbench.Result, warmup, duration time.Duration) cpuFigure {
+	c := cpuFigure{OfferedRate: res.OfferedRate}
+	orders := float64(res.Sent) * (warmup + duration).Seconds() / duration.Seconds()
+	if orders <= 0 {
+		return c
+	}
+	now := selfCPU()
+	c.GeneratorUSPerOrd = math.Round(float64((now-m.bench).Microseconds())/orders*10) / 10
+	m.bench = now
+	if v, ok := procCPU(m.pid); ok {
+		per := math.Round(float64((v-m.venue).Microseconds())/orders*10) / 10
+		c.VenueUSPerOrder = &per
+		m.venue = v
+	}
+	return c
+}
+
+// procCPU is a process's user+system CPU time from /proc/PID/stat (in
+// clock ticks of 1/100 s, Linux's USER_HZ).
+func procCPU(pid int) (time.Duration, bool) {
+	if pid == 0 {
+		return 0, false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// The command name (field 2) may hold spaces; the fields after its
+	// closing parenthesis are plain: state is field 3, utime 14, stime 15.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, false
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond, true
+}
+
+// selfCPU is this process's user+system CPU time.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func runBenchFix(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -279,15 +373,26 @@ func runBenchFix(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			label = "-"
 		}
 		run := benchFixRun{Durability: mode}
+		meter := newCPUMeter(child)
+		// cpu notes the CPU the venue and the generator spent on res's
+		// run (since the last call), per order sent, warmup included.
+		cpu := func(res *fixbench.Result) {
+			c := meter.take(res, f.warmup, f.duration)
+			run.CPU = append(run.CPU, c)
+			if !f.json {
+				fmt.Fprintf(stdout, "           ↳ CPU per order: %s\n", c)
+			}
+		}
 		if f.findMax {
 			run.FindMax, err = fixbench.FindMax(ctx, o, fixbench.FindMaxOptions{
 				Factor: f.factor, P99Limit: f.p99Limit, MaxRate: f.maxRate,
 				Progress: func(st fixbench.Step) {
 					if !f.json {
 						fixbench.WriteTextRow(stdout, label, st.Result)
-						if !st.Sustained {
-							fmt.Fprintf(stdout, "           ↳ not sustained: %s\n", st.Why)
-						}
+					}
+					cpu(st.Result)
+					if !f.json && !st.Sustained {
+						fmt.Fprintf(stdout, "           ↳ not sustained: %s\n", st.Why)
 					}
 				},
 			})
@@ -296,8 +401,11 @@ func runBenchFix(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			}
 		} else {
 			run.Result, err = fixbench.Run(ctx, o)
-			if err == nil && !f.json {
-				fixbench.WriteTextRow(stdout, label, run.Result)
+			if err == nil {
+				if !f.json {
+					fixbench.WriteTextRow(stdout, label, run.Result)
+				}
+				cpu(run.Result)
 			}
 		}
 		// A session that ended early fails a plain run (its figures are
