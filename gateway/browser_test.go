@@ -372,3 +372,43 @@ func TestBrowserRegulatorReplaysBook(t *testing.T) {
 	}
 	reg.shot("verify")
 }
+
+// TestBrowserRealAssistant: the broker's page with the real assistant
+// service behind it (over the embedded NATS bus): its recommendation and
+// rationale are shown, one click lists exactly those prices, and when the
+// assistant stops the page says it is unreachable.
+func TestBrowserRealAssistant(t *testing.T) {
+	e, stopSvc := realStack(t)
+	b := newBrowser(t, e)
+	broker := b.tab("broker-real")
+	broker.login(tokBroker)
+	broker.open("broker")
+	broker.run(
+		chromedp.WaitVisible(`[data-testid="rec-USDCNY"] [data-testid="rationale"]`, chromedp.ByQuery),
+		chromedp.WaitEnabled(`[data-testid="accept-USDCNY"]`, chromedp.ByQuery),
+	)
+	var rec []string
+	broker.run(chromedp.Evaluate(`[...document.querySelectorAll('[data-testid="rec-USDCNY"] [data-testid="rec-row"]')].map(r => r.innerText.replace(/\s+/g, " "))`, &rec))
+	if len(rec) != 3 {
+		t.Fatalf("recommendation rows %q", rec)
+	}
+	broker.run(
+		chromedp.Click(`[data-testid="accept-USDCNY"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-testid="listing-updated"]`, chromedp.ByQuery),
+	)
+	var listed []string
+	broker.run(chromedp.Evaluate(`[...document.querySelectorAll('[data-testid="listing-USDCNY"] [data-testid="tier-row"]')].map(r => r.innerText.replace(/\s+/g, " "))`, &listed))
+	if !slices.Equal(rec, listed) {
+		t.Fatalf("listed %q, recommended %q", listed, rec)
+	}
+	broker.shot("listed")
+	stopSvc()
+	broker.run(
+		chromedp.Click(`[data-testid="listing-USDCNY"] button.secondary`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-testid="rec-USDCNY"] [data-testid="problem"]`, chromedp.ByQuery),
+	)
+	if s := broker.text(`[data-testid="rec-USDCNY"] [data-testid="problem"]`); !strings.Contains(s, "Assistant unavailable") {
+		t.Fatalf("with the assistant stopped the page shows %q", s)
+	}
+	broker.shot("assistant-down")
+}

@@ -15,12 +15,12 @@ import (
 	"fxmatch/gateway/bus"
 )
 
-// TestStoreWithRealAssistant runs the store routes against the real
-// thing: the venue, the embedded NATS bus and the assistant's micro
-// service, in-process. The broker lists the assistant's own
-// recommendation, a chat message is parsed by the service, and when the
-// service stops the routes say the assistant is unreachable.
-func TestStoreWithRealAssistant(t *testing.T) {
+// realStack is the venue, the embedded NATS bus, the assistant's micro
+// service and the gateway, in-process, with a two-sided USD/CNY market
+// (BANKA bids 7.0980, BANKB offers 7.1020) for the recommender. stopSvc
+// stops the assistant.
+func realStack(t *testing.T) (e *env, stopSvc func()) {
+	t.Helper()
 	cfg := config.Demo()
 	cfg.Venue.Durability = config.DurabilityNone
 	cfg.Listen = config.Listen{FIX: "127.0.0.1:0", HTTP: "127.0.0.1:0", NATS: "127.0.0.1:0"}
@@ -28,7 +28,7 @@ func TestStoreWithRealAssistant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	b, err := bus.Start(ctx, v, cfg, bus.Options{})
 	if err != nil {
@@ -61,23 +61,21 @@ func TestStoreWithRealAssistant(t *testing.T) {
 	}
 	go gw.Serve(ln)
 	stopped := false
-	stopSvc := func() {
+	stopSvc = func() {
 		if !stopped {
 			stopped = true
 			svc.Stop()
 			opts.Conn.Close()
 		}
 	}
-	defer func() {
+	t.Cleanup(func() {
 		stopSvc()
 		gw.Close()
 		b.Close()
 		stopRun()
 		<-runErr
-	}()
-	e := &env{t: t, base: "http://" + ln.Addr().String(), v: v, gw: gw}
-
-	// A two-sided market for the recommender: BANKA bids, BANKB offers.
+	})
+	e = &env{t: t, base: "http://" + ln.Addr().String(), v: v, gw: gw, cfg: cfg}
 	usdcny, _ := v.Instrument("USD/CNY")
 	pa, _ := cfg.PartyID("BANKA")
 	pb, _ := cfg.PartyID("BANKB")
@@ -89,6 +87,15 @@ func TestStoreWithRealAssistant(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	return e, stopSvc
+}
+
+// TestStoreWithRealAssistant runs the store routes against the real
+// thing: the broker lists the assistant's own recommendation, a chat
+// message is parsed by the service, and when the service stops the
+// routes say the assistant is unreachable.
+func TestStoreWithRealAssistant(t *testing.T) {
+	e, stopSvc := realStack(t)
 	var rec *resp
 	if !checkFor(10*time.Second, func() bool {
 		rec = e.do("POST", "/api/v1/assistant/recommend", tokBroker, map[string]string{"symbol": "USD/CNY", "qty": "1000000"})
