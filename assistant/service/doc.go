@@ -88,4 +88,18 @@
 //
 // The venue side — deadline, thresholds, fail-open or fail-closed, the
 // circuit breaker, alerts — is assistant/risk.
+//
+// # Speed
+//
+//	go test ./assistant/service -run XXX -bench Score -benchtime 20000x
+//	go test ./assistant/risk -run XXX -bench Screen -benchtime 20000x
+//
+// Measured 2026-11-26 on the project's 2-core VM shared with other work
+// (load average 13–16): the endpoint's work in-process p50 2.0 µs, p99
+// 52 µs, 3 allocations; the round trip over TCP loopback to an in-process
+// nats-server p50 59 µs, p99 235 µs; the venue's whole gate (Screen:
+// request built, asked, answered, policy applied, alerts published) p50
+// 68 µs, p99 318 µs. The p99s are the machine's load: the scorer itself is
+// about 2 µs at p99 (assistant/fraud's BenchmarkScore), and the 2 ms
+// default deadline is several times the measured round trip.
 package service
