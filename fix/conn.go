@@ -112,11 +112,12 @@ type guardConn struct {
 	done    chan struct{} // closed when the writer has stopped
 
 	// The reader goroutine's framing state (see Read).
-	read    int64  // bytes read before logon
-	raw     []byte // bytes read and not yet framed
-	ready   []byte // whole, checked frames not yet handed to the session
-	chunk   []byte
-	garbled int
+	read     int64  // bytes read before logon
+	raw      []byte // bytes read and not yet framed
+	ready    []byte // whole, checked frames; those from readyOff on not yet handed out
+	readyOff int
+	chunk    []byte
+	garbled  int
 
 	mu      sync.Mutex
 	closed  bool
@@ -141,19 +142,25 @@ func newGuardConn(c net.Conn, l *listener) *guardConn {
 // logon, anything that is not a well-formed message closes the
 // connection. The message is valid until the next call.
 func (g *guardConn) next() ([]byte, error) {
-	for len(g.ready) == 0 {
-		if err := g.fill(); err != nil {
-			return nil, err
+	if g.readyOff == len(g.ready) {
+		// All handed out: reuse the buffer from its start (reslicing it
+		// from the front would shrink its capacity and make every later
+		// fill grow it again).
+		g.ready, g.readyOff = g.ready[:0], 0
+		for len(g.ready) == 0 {
+			if err := g.fill(); err != nil {
+				return nil, err
+			}
 		}
 	}
-	n := frameLen(g.ready)
-	f := g.ready[:n:n]
-	g.ready = g.ready[n:]
-	if len(g.ready) == 0 {
-		g.ready = g.ready[:0:cap(g.ready)]
-	}
-	return f, nil
+	rest := g.ready[g.readyOff:]
+	n := frameLen(rest)
+	g.readyOff += n
+	return rest[:n:n], nil
 }
+
+// buffered reports whether whole frames are waiting to be handed out.
+func (g *guardConn) buffered() bool { return g.readyOff < len(g.ready) }
 
 // frameLen is the length of the checked frame at the start of b.
 func frameLen(b []byte) int {

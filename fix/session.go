@@ -91,7 +91,7 @@ func (a *Acceptor) serveConn(g *guardConn) {
 		p.endSession(g)
 	}()
 	for {
-		if len(g.ready) == 0 {
+		if !g.buffered() {
 			// Everything one read brought has been handled: store the
 			// target number once for all of it, before waiting.
 			if err := p.store.commit(); err != nil {
