@@ -122,7 +122,10 @@ type Result struct {
 	// disconnected them, a write failed), "BANKA: why".
 	Errors []string `json:"errors,omitempty"`
 	// AchievedRate is acknowledgements a second: Acked over the time from
-	// the first measured order's intended send to the last ack.
+	// the first measured ack to the last, plus one order interval. Both
+	// ends carry the latency, so a steady latency cancels out and a venue
+	// that keeps up achieves the offered rate; a growing backlog
+	// stretches the window.
 	AchievedRate float64 `json:"achieved_rate"`
 	// Latency: intended send time → ExecutionReport 150=0 received, one
 	// sample per acknowledged order.
@@ -204,7 +207,7 @@ type session struct {
 	firstReject                  string
 	reasons, cxlReasons          map[string]int64
 	hist                         *hdrhistogram.Histogram
-	lastAck                      int64 // offset from start
+	firstAck, lastAck            int64 // offsets from start, of measured acks
 	err                          error
 
 	werr      error        // the pacer's write error
@@ -235,7 +238,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		r.sess = append(r.sess, &session{
 			r: r, idx: i, c: c, answered: make([]uint64, (perSession+63)/64),
-			reasons: map[string]int64{}, cxlReasons: map[string]int64{}, hist: newHist(), lastAck: -1,
+			reasons: map[string]int64{}, cxlReasons: map[string]int64{}, hist: newHist(), firstAck: math.MaxInt64, lastAck: -1,
 		})
 	}
 	defer func() {
@@ -531,6 +534,7 @@ func (s *session) read() {
 				s.acked++
 				_ = s.hist.RecordValue(max(now-r.intended(j), 1))
 				s.lastAck = max(s.lastAck, now)
+				s.firstAck = min(s.firstAck, now)
 			} else {
 				s.rejected++
 				if len(s.reasons) < 32 {
@@ -583,7 +587,7 @@ func (r *run) result(lag *hdrhistogram.Histogram) *Result {
 		Sessions: r.n, Mix: r.o.Mix, OfferedRate: r.o.Rate, DurationS: r.o.Duration.Seconds(),
 		RejectReasons: map[string]int64{}, CancelRejectReasons: map[string]int64{}, Hist: newHist(),
 	}
-	lastAck := int64(-1)
+	firstAck, lastAck := int64(math.MaxInt64), int64(-1)
 	for _, s := range r.sess {
 		// Orders sent in the measured part: global indexes ≥ warm.
 		for k := 0; k < s.sent; k++ {
@@ -608,6 +612,7 @@ func (r *run) result(lag *hdrhistogram.Histogram) *Result {
 		}
 		res.Hist.Merge(s.hist)
 		lastAck = max(lastAck, s.lastAck)
+		firstAck = min(firstAck, s.firstAck)
 		for _, err := range []error{s.werr, s.err} {
 			if err != nil {
 				res.Errors = append(res.Errors, s.c.Sender()+": "+err.Error())
@@ -615,11 +620,8 @@ func (r *run) result(lag *hdrhistogram.Histogram) *Result {
 		}
 	}
 	res.Missing = res.Sent - res.Acked - res.Rejected
-	// The window is at least the schedule's length: a venue that keeps up
-	// achieves the offered rate, one that falls behind stretches the
-	// window by its backlog.
-	if first := r.intended(r.warm); lastAck > first {
-		window := max(float64(lastAck-first)/1e9, r.o.Duration.Seconds())
+	if res.Acked > 0 {
+		window := float64(lastAck-firstAck)/1e9 + r.interval/1e9
 		res.AchievedRate = math.Round(float64(res.Acked) / window)
 	}
 	res.Latency = summarize(res.Hist)
