@@ -129,8 +129,10 @@ func slowAssistant(t *testing.T, ns *server.Server, delay time.Duration) *atomic
 	var n atomic.Int32
 	if _, err := nc.Subscribe(bus.AssistantScore, func(m *nats.Msg) {
 		n.Add(1)
-		time.Sleep(delay)
-		m.Respond([]byte(`{"order_id":"x","score":0.01,"action":"allow","reasons":[]}`))
+		go func() {
+			time.Sleep(delay)
+			m.Respond([]byte(`{"order_id":"x","score":0.01,"action":"allow","reasons":[]}`))
+		}()
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +142,7 @@ func slowAssistant(t *testing.T, ns *server.Server, delay time.Duration) *atomic
 
 func TestDeadlineAndBreaker(t *testing.T) {
 	ns := natstest.Run(t)
-	asked := slowAssistant(t, ns, 300*time.Millisecond)
+	asked := slowAssistant(t, ns, 2*time.Second)
 	clk := &fakeClock{t: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)}
 	const deadline = 20 * time.Millisecond
 	g := testGate(t, ns, policy(true, deadline), clk.now)
@@ -154,7 +156,7 @@ func TestDeadlineAndBreaker(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "risk: scoring unavailable (no score within 20ms)") {
 			t.Fatalf("order %d: %v", k, err)
 		}
-		if took < deadline || took > deadline+150*time.Millisecond {
+		if took < deadline || took > deadline+time.Second {
 			t.Errorf("order %d waited %v with a %v deadline", k, took, deadline)
 		}
 	}
@@ -168,7 +170,9 @@ func TestDeadlineAndBreaker(t *testing.T) {
 			t.Fatalf("breaker open, order %d: %v", k, err)
 		}
 	}
-	if took := time.Since(t0); took > deadline {
+	// Waiting for the deadline would take 100 × 20ms; the bound leaves a
+	// shared CI machine room and still catches a single wait per order.
+	if took := time.Since(t0); took > 100*deadline/4 {
 		t.Errorf("100 orders with the breaker open took %v", took)
 	}
 	if asked.Load() != before {
@@ -190,15 +194,15 @@ func TestDeadlineAndBreaker(t *testing.T) {
 
 func TestContextDeadlineShortensTheWait(t *testing.T) {
 	ns := natstest.Run(t)
-	slowAssistant(t, ns, 300*time.Millisecond)
-	g := testGate(t, ns, policy(false, time.Second), nil)
+	slowAssistant(t, ns, 3*time.Second)
+	g := testGate(t, ns, policy(false, 10*time.Second), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	t0 := time.Now()
 	if err := g.Screen(ctx, newOrder(5_000_000, engine.Buy), fix); err != nil {
 		t.Fatalf("fail-open: %v", err)
 	}
-	if took := time.Since(t0); took > 200*time.Millisecond {
+	if took := time.Since(t0); took > time.Second {
 		t.Errorf("waited %v past a 20ms context deadline", took)
 	}
 }
@@ -275,5 +279,76 @@ func TestDisabledGateScoresNothing(t *testing.T) {
 	}
 	if asked.Load() != 0 {
 		t.Fatal("a disabled gate asked the assistant")
+	}
+}
+
+// fixedAssistant answers every score request with body.
+func fixedAssistant(t *testing.T, ns *server.Server, body string) {
+	nc := natstest.Connect(t, ns)
+	if _, err := nc.Subscribe(bus.AssistantScore, func(m *nats.Msg) { m.Respond([]byte(body)) }); err != nil {
+		t.Fatal(err)
+	}
+	nc.Flush()
+}
+
+// TestThresholds: the gate applies its own thresholds to the score, not
+// the assistant's action: review trades and alerts, block refuses with
+// the assistant's reasons, below review nothing is published.
+func TestThresholds(t *testing.T) {
+	for _, c := range []struct {
+		score  string
+		action string // alert action, "" for none
+		block  bool
+	}{
+		{"0.01", "", false},
+		{"0.2", "review", false},
+		{"0.7", "block", true},
+	} {
+		ns := natstest.Run(t)
+		fixedAssistant(t, ns, `{"order_id":"x","score":`+c.score+`,"action":"allow","reasons":["reason one","reason two"]}`)
+		g := testGate(t, ns, config.RiskPolicy{Enabled: true, Review: 0.1, Block: 0.6, Deadline: time.Second}, nil)
+		got := alerts(t, ns)
+		cmd := newOrder(5_000_000, engine.Buy)
+		err := g.Screen(context.Background(), cmd, fix)
+		if c.block {
+			if err == nil || err.Error() != "risk: reason one; reason two" {
+				t.Errorf("score %s: %v, want a block with the assistant's reasons", c.score, err)
+			}
+		} else if err != nil {
+			t.Errorf("score %s: %v, want the order through", c.score, err)
+		}
+		if c.action == "" {
+			time.Sleep(50 * time.Millisecond)
+			if a := got(); len(a) != 0 {
+				t.Errorf("score %s: alerts %+v, want none", c.score, a)
+			}
+			continue
+		}
+		natstest.CheckFor(t, 2*time.Second, func() error {
+			a := got()
+			if len(a) != 1 || a[0].Action != c.action || a[0].ClOrdID != cmd.ClOrdID.String() || a[0].Symbol != "USD/CNY" || len(a[0].Reasons) != 2 {
+				return fmt.Errorf("score %s: alerts %+v, want one %s", c.score, a, c.action)
+			}
+			return nil
+		})
+	}
+}
+
+// TestAssistantErrorIsAFailure: an error answer other than a refused
+// request (a 500) is a failure of scoring, under the policy.
+func TestAssistantErrorIsAFailure(t *testing.T) {
+	ns := natstest.Run(t)
+	nc := natstest.Connect(t, ns)
+	nc.Subscribe(bus.AssistantScore, func(m *nats.Msg) {
+		r := nats.NewMsg(m.Reply)
+		r.Header.Set("Nats-Service-Error-Code", "500")
+		r.Header.Set("Nats-Service-Error", "boom")
+		m.RespondMsg(r)
+	})
+	nc.Flush()
+	g := testGate(t, ns, policy(true, time.Second), nil)
+	err := g.Screen(context.Background(), newOrder(5_000_000, engine.Buy), fix)
+	if err == nil || err.Error() != "risk: scoring unavailable (assistant error 500: boom)" {
+		t.Fatalf("%v", err)
 	}
 }
