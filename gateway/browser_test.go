@@ -134,6 +134,20 @@ func (tb *tab) login(token string) {
 	)
 }
 
+// labelled checks an accessibility basic: every form control on the
+// page has a label, and every button a name.
+func (tb *tab) labelled() {
+	tb.b.t.Helper()
+	var bad []string
+	tb.run(chromedp.Evaluate(`[...document.querySelectorAll("input, select, textarea, button")]
+		.filter(e => e.offsetParent !== null)
+		.filter(e => e.tagName === "BUTTON" ? !e.textContent.trim() && !e.getAttribute("aria-label") : !(e.labels && e.labels.length) && !e.getAttribute("aria-label"))
+		.map(e => e.outerHTML.slice(0, 120))`, &bad))
+	if len(bad) > 0 {
+		tb.b.t.Errorf("%s: controls without a label: %q", tb.name, bad)
+	}
+}
+
 // setInput replaces an input's value as typing would, firing "input".
 func setInput(sel, value string) chromedp.Action {
 	js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) throw new Error("no element %s"); e.value = %q; e.dispatchEvent(new Event("input", {bubbles: true})); return true; })()`, sel, sel, value)
@@ -239,6 +253,7 @@ func TestBrowserBrokerListsAndBuySideHits(t *testing.T) {
 		t.Fatalf("hit result %q", s)
 	}
 	bank.shot("3-hit")
+	bank.labelled()
 
 	// The broker's page shows the fill and the position without a reload.
 	broker.run(chromedp.WaitVisible(`[data-testid="broker-fills"] [data-testid="fill-row"]`, chromedp.ByQuery),
@@ -250,6 +265,7 @@ func TestBrowserBrokerListsAndBuySideHits(t *testing.T) {
 		t.Fatalf("broker's position %q", s)
 	}
 	broker.shot("4-filled")
+	broker.labelled()
 
 	// The market view draws the book as a depth chart.
 	bank.open("market")
