@@ -52,17 +52,37 @@
 // The first version ran on quickfixgo's acceptor. Its session layer cost
 // what the venue could not afford: a reader, a session and a writer
 // goroutine per connection, so a NewOrderSingle→ExecutionReport round
-// trip crossed four goroutine hand-offs inside quickfixgo alone, some 214
-// allocations per order, and a session loop that spent most of a core in
-// select and timer resets under load: 0.2–0.3 ms per round trip one at a
-// time, and a ceiling of about 3,000 orders a second on this 2-core
-// machine however fast they came. The session layer is now this
-// package's own (session.go, outbound.go), written to the same rules —
-// the QuickFIX C++ end-to-end tests that proved the quickfixgo version
-// prove this one. What is left of quickfixgo is its Message type and
-// parser and its dictionary validator, for messages the hand-written
-// path does not take, and for the exact wording of session-level
-// rejects. guardConn frames and checks every message before anything
-// parses it (BodyLength, CheckSum, no empty values, no XmlData): the
-// parser panics on some malformed frames, which FuzzInbound found.
+// trip crossed four goroutine hand-offs inside quickfixgo alone, 219
+// allocations per order (BenchmarkNewOrderAck, client included), and a
+// session loop that spent most of a core in select and timer resets
+// under load: 0.2 ms per round trip one at a time, and a ceiling of about
+// 3,000 orders a second on this 2-core machine however fast they came
+// (TestLoad at 10,000/s: 2,900–3,200 acks/s). The session layer is now
+// this package's own (session.go, outbound.go), written to the same
+// rules; the QuickFIX C++ end-to-end tests that proved the quickfixgo
+// version prove this one.
+//
+// The order path allocates little and hands off only where the venue's
+// design does (ring → shard → journal writer → hub → execPump):
+//
+//   - fastpath.go: a NewOrderSingle of the common shape is read straight
+//     from the wire and checked by hand against the dictionary's rules for
+//     exactly the fields that shape allows; only messages the full path
+//     would also take go this way, and both decode with decodeNewOrder.
+//   - encode.go appendExecReport: ExecutionReports are appended by hand
+//     (TestAppendExecReportMatches holds them to the quickfix.Message
+//     encoder, field for field).
+//   - outbound.go: execPump sends every report already waiting as one
+//     batch — one store write(2), one socket write(2).
+//   - session.go: the target MsgSeqNum is stored once per socket read.
+//
+// 35 allocations per round trip are left in BenchmarkNewOrderAck, most
+// of them the benchmark's own client; the venue's own are the shard's
+// book snapshot (2 per batch) and the rare paths. What is left of
+// quickfixgo is its Message type and parser and its dictionary
+// validator, for every message the fast path does not take, and for the
+// exact wording of session-level rejects. guardConn frames and checks
+// every message before anything parses it (BodyLength, CheckSum, no
+// empty values, no XmlData): the parser panics on some malformed frames,
+// which FuzzInbound found.
 package fix
