@@ -122,10 +122,11 @@ type Result struct {
 	// disconnected them, a write failed), "BANKA: why".
 	Errors []string `json:"errors,omitempty"`
 	// AchievedRate is acknowledgements a second: Acked over the time from
-	// the first measured ack to the last, plus one order interval. Both
-	// ends carry the latency, so a steady latency cancels out and a venue
-	// that keeps up achieves the offered rate; a growing backlog
-	// stretches the window.
+	// the first measured ack to the last plus one order interval, or the
+	// schedule's length if that is longer. Both ends carry the latency, so
+	// a steady latency cancels out and a venue that keeps up achieves the
+	// offered rate; a growing backlog stretches the window; a backlog
+	// drained in a burst at the end does not read as more than offered.
 	AchievedRate float64 `json:"achieved_rate"`
 	// Latency: intended send time → ExecutionReport 150=0 received, one
 	// sample per acknowledged order.
@@ -621,7 +622,7 @@ func (r *run) result(lag *hdrhistogram.Histogram) *Result {
 	}
 	res.Missing = res.Sent - res.Acked - res.Rejected
 	if res.Acked > 0 {
-		window := float64(lastAck-firstAck)/1e9 + r.interval/1e9
+		window := max(float64(lastAck-firstAck)/1e9+r.interval/1e9, r.o.Duration.Seconds())
 		res.AchievedRate = math.Round(float64(res.Acked) / window)
 	}
 	res.Latency = summarize(res.Hist)

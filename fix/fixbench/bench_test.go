@@ -98,10 +98,9 @@ func TestRunCounts(t *testing.T) {
 			if !(res.Latency.P50 > 0 && res.Latency.P50 <= res.Latency.P99 && res.Latency.P99 <= res.Latency.P999 && res.Latency.P999 <= res.Latency.Max) {
 				t.Errorf("percentiles out of order: %+v", res.Latency)
 			}
-			// About the offered rate, give or take the jitter of the first
-			// and last acks; how close depends on the venue's speed on a
-			// shared machine, which a test does not judge closely.
-			if res.AchievedRate <= 0 || res.AchievedRate > 150 {
+			// At most the offered rate; how close depends on the venue's
+			// speed on a shared machine, which a test does not judge.
+			if res.AchievedRate <= 0 || res.AchievedRate > 100 {
 				t.Errorf("achieved %v acks/s at 100 offered", res.AchievedRate)
 			}
 			b, err := fixbench.MarshalIndent(res)
