@@ -389,6 +389,10 @@ func (s *Store) scan(brokers map[engine.PartyID]*broker, deliver engine.PartyID)
 	for _, b := range brokers {
 		b.reset()
 	}
+	// One event buffer for the whole scan: a waiter's final func sees its
+	// address, so a per-event variable would escape and cost an
+	// allocation per event.
+	var ev engine.Event
 	for si := range s.cfg.Shards {
 		// The journal numbers instruments per shard; the store uses the
 		// venue's global numbering.
@@ -400,11 +404,13 @@ func (s *Store) scan(brokers map[engine.PartyID]*broker, deliver engine.PartyID)
 		for it.Next() {
 			rec := it.Record()
 			for i := range rec.Events {
-				ev := rec.Events[i]
-				b := brokers[ev.Party]
-				if (b == nil && ev.Party != deliver) || ev.Party == engine.NoParty || !hub.IsExecution(ev.Kind) {
+				// Look before copying: most events are other participants'.
+				pe := &rec.Events[i]
+				b := brokers[pe.Party]
+				if (b == nil && pe.Party != deliver) || pe.Party == engine.NoParty || !hub.IsExecution(pe.Kind) {
 					continue
 				}
+				ev = *pe
 				if int(ev.Instrument) < len(global) {
 					ev.Instrument = global[ev.Instrument]
 				}
@@ -431,8 +437,11 @@ func (s *Store) scan(brokers map[engine.PartyID]*broker, deliver engine.PartyID)
 // subscription off for lagging, the store refolds from the journal.
 func (s *Store) follow(p engine.PartyID, sub *hub.Sub, read []uint64) {
 	s.wg.Go(func() {
+		// One buffer, not a loop variable per event: its address reaches
+		// the waiters' final funcs, so a fresh one would escape each time.
+		var ev engine.Event
 		for {
-			for ev := range sub.C {
+			for ev = range sub.C {
 				if read != nil {
 					if si := s.shardOf(ev.Instrument); si >= 0 && ev.Seq <= read[si] {
 						continue
