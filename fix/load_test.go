@@ -75,6 +75,7 @@ func TestLoad(t *testing.T) {
 		got      int
 		lastRecv time.Time
 		behind   time.Duration
+		early    int // acks in the first 300 ms (the start-up ramp)
 	}
 	results := make([]result, sessions)
 	var wg sync.WaitGroup
@@ -108,6 +109,9 @@ func TestLoad(t *testing.T) {
 						_ = res.h.RecordValue((now - sent[i].Load()))
 						res.got++
 						res.lastRecv = time.Now()
+						if res.lastRecv.Sub(start) < 300*time.Millisecond {
+							res.early++
+						}
 					} else if et != 0 {
 						t.Errorf("%s: unexpected report 150=%c for %s", names[si], et, clo)
 					}
@@ -157,18 +161,19 @@ func TestLoad(t *testing.T) {
 	}
 	wg.Wait()
 	all := hdrhistogram.New(1, int64(10*time.Second/time.Microsecond*1000), 3)
-	got := 0
+	got, early := 0, 0
 	var last time.Time
 	for si := range results {
 		all.Merge(results[si].h)
 		got += results[si].got
+		early += results[si].early
 		if results[si].lastRecv.After(last) {
 			last = results[si].lastRecv
 		}
 		t.Logf("%s: sender fell behind schedule by at most %v", names[si], results[si].behind)
 	}
 	us := func(q float64) float64 { return float64(all.ValueAtQuantile(q)) / 1e3 }
-	t.Logf("load: rate=%d/s sessions=%d dur=%v durable=%v: %d acks in %v (%.0f/s); µs p50 %.1f p90 %.1f p99 %.1f p99.9 %.1f max %.1f",
-		rate, sessions, dur, durable, got, last.Sub(start).Round(time.Millisecond), float64(got)/last.Sub(start).Seconds(),
+	t.Logf("load: rate=%d/s sessions=%d dur=%v durable=%v: %d acks in %v (%.0f/s; %d in the first 300 ms); µs p50 %.1f p90 %.1f p99 %.1f p99.9 %.1f max %.1f",
+		rate, sessions, dur, durable, got, last.Sub(start).Round(time.Millisecond), float64(got)/last.Sub(start).Seconds(), early,
 		us(50), us(90), us(99), us(99.9), float64(all.Max())/1e3)
 }
