@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -30,6 +31,7 @@ import (
 	"testing"
 	"time"
 
+	"fxmatch/config"
 	"fxmatch/engine"
 	"fxmatch/fix/fixbench"
 	"fxmatch/journal/audit"
@@ -69,7 +71,18 @@ type venueProc struct {
 func startProc(t *testing.T, bin, data string) *venueProc {
 	t.Helper()
 	p := &venueProc{stdout: &syncBuffer{}, stderr: &syncBuffer{}, fix: freePort(t)}
-	p.cmd = exec.Command(bin, "serve", "--data", data, "--fix-addr", p.fix,
+	// The demo with pre-trade scoring off: the fraud scorer rightly
+	// blocks this test's burst of orders from a new source, and what is
+	// tested here is durability (the bench's configuration: sync).
+	cfg, err := benchVenueConfig(config.DurabilitySync, false, 100_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgFile := filepath.Join(t.TempDir(), "crash.toml")
+	if err := os.WriteFile(cfgFile, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd = exec.Command(bin, "serve", "--config", cfgFile, "--data", data, "--fix-addr", p.fix,
 		"--http-addr", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "--snapshot-every", "50")
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	if err := p.cmd.Start(); err != nil {
