@@ -128,3 +128,28 @@ func qfBody(m *quickfix.Message) []byte {
 	j := bytes.LastIndex(b, []byte("10="))
 	return append([]byte(nil), b[i:j]...)
 }
+
+// The fast path takes the common NewOrderSingle and leaves the rest to
+// the full path (FuzzInbound checks that what it takes, the full path
+// takes too, and decodes the same).
+func TestFastPathShape(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		fast bool
+	}{
+		{"D|11=f1|55=USD/CNY|54=1|38=1000000|40=2|44=7.1000|59=0|60=20261125-10:00:00.000", true},
+		{"D|1=ACC|11=f2|55=EUR/USD|54=2|38=100000|40=1|60=20261125-10:00:00|110=100000|111=100000|59=3", true},
+		{"D|11=f3|55=USD/CNY|54=1|38=1000000|40=2|60=20261125-10:00:00.000", false},               // no Price
+		{"D|11=f4|55=USD/CNY|54=1|38=1000000|40=2|44=7.1|44=7.2|60=20261125-10:00:00.000", false}, // twice
+		{"D|11=f5|55=USD/CNY|54=1|38=1.5e3|40=2|44=7.1000|60=20261125-10:00:00.000", false},       // not a FIX float
+		{"D|11=f6|55=USD/CNY|54=1|38=100000|40=2|44=7.1|60=20261125-25:00:00.000", false},         // no such hour
+		{"D|11=f7|55=USD/CNY|54=1|38=100000|40=2|44=7.1|60=20261125-10:00:00|126=20261125-11:00:00", false},
+		{"D|11=f8|55=USD/CNY|54=Z|38=100000|40=2|44=7.1|60=20261125-10:00:00", false},
+		{"F|11=x1|41=c1|55=USD/CNY|54=1|60=20261125-10:00:00", false},
+	} {
+		var rm rawMsg
+		if got := rm.load(fixMsg(c.body)) && rm.fastNewOrder(); got != c.fast {
+			t.Errorf("%s: fast path %v, want %v", c.body, got, c.fast)
+		}
+	}
+}

@@ -71,6 +71,12 @@ func FuzzInbound(f *testing.F) {
 		"V|262=r2|263=2|264=5|267=1|269=9|146=1|55=XXX",
 		"x|320=s1|559=0|55=USD/JPY",
 		"A|98=0|108=30|141=Y|554=demo",
+		// The fast path's shape (fastpath.go), and near misses.
+		"D|11=f1|55=USD/CNY|54=1|38=1000000|40=2|44=7.1000|59=0|60=20261125-10:00:00.000",
+		"D|1=ACC|11=f2|55=EUR/USD|54=2|38=100000|40=1|60=20261125-10:00:00|110=100000|111=100000|59=3",
+		"D|11=f3|55=USD/CNY|54=1|38=1000000|40=2|60=20261125-10:00:00.000",
+		"D|11=f4|55=USD/CNY|54=1|38=1000000|40=2|44=7.1000|44=7.2|60=20261125-10:00:00.000",
+		"D|11=f5|55=USD/CNY|54=1|38=1.5e3|40=2|44=7.1000|60=20261125-25:00:00.000",
 	} {
 		f.Add(fixMsg(s))
 		m := fixMsg(s)
@@ -135,11 +141,28 @@ func inbound(t *testing.T, raw []byte) {
 	lookup := fuzzLookup
 	valid := fuzzValid
 	{
+		// The fast path takes only what the full path takes, and decodes
+		// it the same way.
+		var rm rawMsg
+		fast := rm.load(raw) && rm.fastNewOrder()
 		m := quickfix.NewMessage()
 		if err := quickfix.ParseMessage(m, bytes.NewBuffer(raw)); err != nil {
+			if fast {
+				t.Fatalf("the fast path took a message quickfixgo cannot parse (%v): %q", err, raw)
+			}
 			return
 		}
-		_ = valid.Validate(m)
+		vrej := valid.Validate(m)
+		if fast {
+			if vrej != nil {
+				t.Fatalf("the fast path took a message the validator rejects (%v): %q", vrej, raw)
+			}
+			c1, e1, _, r1, s1 := decodeNewOrder(&rm, 1, lookup)
+			c2, e2, _, r2, s2 := decodeNewOrder(qfFields{m}, 1, lookup)
+			if c1 != c2 || e1 != e2 || (r1 == nil) != (r2 == nil) || r1 != nil && *r1 != *r2 || s1 != nil || s2 != nil {
+				t.Fatalf("fast and full decode differ on %q:\n%+v %+v %v %v\n%+v %+v %v %v", raw, c1, e1, r1, s1, c2, e2, r2, s2)
+			}
+		}
 		check := func(cmd engine.Command, e orderEcho, rej *edgeReject, srej quickfix.MessageRejectError) {
 			if srej != nil {
 				_ = srej.Error()
