@@ -220,6 +220,21 @@ const (
 	tokReg = "demo-regulator"
 )
 
+// bookShows waits for GET /books/{code} to contain want. The book is
+// built from the market's own feed of durable events, which runs beside
+// the participant's: an order's answer does not wait for it, so a book
+// read right after may be a moment behind (as market data is on any venue).
+func (e *env) bookShows(t *testing.T, code, want string) {
+	t.Helper()
+	var last []byte
+	if !checkFor(5*time.Second, func() bool {
+		last = e.do("GET", "/api/v1/books/"+code, tokA, nil).want(t, http.StatusOK).body
+		return strings.Contains(string(last), want)
+	}) {
+		t.Errorf("book %s: want %s, have %s", code, want, last)
+	}
+}
+
 // checkFor polls cond until it holds or d passes.
 func checkFor(d time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(d)
