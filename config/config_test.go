@@ -42,7 +42,7 @@ func TestExampleIsDemo(t *testing.T) {
 		"[[credit]]", "between", "limit_usd",
 		"[[instrument]]", "symbol", "tick", "lot", "qty_min", "qty_max", "ref_price", "band_percent", "usd_rate",
 		"[holidays]", "[[shard]]", "instruments",
-		"[risk]", "enabled", "review_threshold", "block_threshold", "deadline", "on_failure",
+		"[risk]", "enabled", "review_threshold", "block_threshold", "deadline", "on_failure", "shared_sources",
 	} {
 		if !bytes.Contains(Example(), []byte(key)) {
 			t.Errorf("the example does not mention %q", key)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 	"time"
 )
@@ -20,15 +21,20 @@ func fmtScore(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 //	deadline = "2ms"          # longest wait for a score
 //	on_failure = "open"       # no score in time: "open" lets the order through with an
 //	                          # alert, "closed" rejects it ("risk: scoring unavailable (…)")
+//	shared_sources = ["10.0.0.0/8"]  # optional: networks of proxies or gateways many
+//	                          # participants connect through; an address in them (like a
+//	                          # loopback address, always) is not a device, so participants
+//	                          # behind it never count as sharing one (assistant/fraud)
 //
 // Thresholds are probabilities, not amounts, so they are plain TOML
 // numbers; 0 (or absent) means the default.
 type Risk struct {
-	Enabled         *bool   `toml:"enabled"`
-	ReviewThreshold float64 `toml:"review_threshold"`
-	BlockThreshold  float64 `toml:"block_threshold"`
-	Deadline        string  `toml:"deadline"`
-	OnFailure       string  `toml:"on_failure"`
+	Enabled         *bool    `toml:"enabled"`
+	ReviewThreshold float64  `toml:"review_threshold"`
+	BlockThreshold  float64  `toml:"block_threshold"`
+	Deadline        string   `toml:"deadline"`
+	OnFailure       string   `toml:"on_failure"`
+	SharedSources   []string `toml:"shared_sources"`
 }
 
 // Defaults of [risk].
@@ -48,6 +54,9 @@ type RiskPolicy struct {
 	Block      float64
 	Deadline   time.Duration
 	FailClosed bool
+	// SharedSources are the networks of shared_sources (an address is a
+	// network of one).
+	SharedSources []netip.Prefix
 }
 
 // RiskPolicy converts [risk]; the configuration must have passed Validate.
@@ -79,11 +88,35 @@ func (r *Risk) policy() (RiskPolicy, error) {
 	case RiskFailClosed:
 		p.FailClosed = true
 	}
+	for _, s := range r.SharedSources {
+		n, err := parseNetwork(s)
+		if err != nil {
+			return p, err
+		}
+		p.SharedSources = append(p.SharedSources, n)
+	}
 	return p, nil
+}
+
+// parseNetwork reads a shared_sources entry: a CIDR network or one
+// address.
+func parseNetwork(s string) (netip.Prefix, error) {
+	if n, err := netip.ParsePrefix(s); err == nil {
+		return n.Masked(), nil
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	return netip.Prefix{}, fmt.Errorf("%q is neither a network (\"10.0.0.0/8\") nor an address (\"192.0.2.7\")", s)
 }
 
 func (c *Config) validateRisk() error {
 	r := &c.Risk
+	for i, s := range r.SharedSources {
+		if _, err := parseNetwork(s); err != nil {
+			return c.errf("risk.shared_sources", s, "entry %d: %v", i+1, err)
+		}
+	}
 	p, err := r.policy()
 	if err != nil {
 		return c.errf("risk.deadline", r.Deadline, "%v", err)

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // ErrConfig is returned (wrapped) by New for a configuration it refuses.
@@ -39,6 +41,10 @@ type Config struct {
 	MaxSources  int     // sources remembered for wash checks (default 65536)
 	MaxSymbols  int     // pairs tracked one by one; more share one slot (default 512)
 	Weights     *Weights
+	// SharedSources are networks whose addresses name a proxy or gateway
+	// many participants go through, not a device (see networkSource);
+	// loopback addresses always are.
+	SharedSources []netip.Prefix
 }
 
 // DefaultConfig is the configuration with every default filled in.
@@ -230,10 +236,62 @@ func sourceHash(src string) uint64 {
 	return fnv64(src)
 }
 
+// sourceKey is the hash under which ev's source is remembered. A source
+// that is a network origin shared by design rather than a device (see
+// networkSource) is qualified by the participant: it still tells one
+// participant's usual network from a stranger's (new_source), but two
+// participants behind it do not share a device, so it never counts as
+// shared (src_shared, wash_cross, wash_hist). This is the one place that
+// decides it, for every path into the scorer (the venue's gate, Preview,
+// `fxmatch score`).
+func (s *Scorer) sourceKey(ev *Event) uint64 {
+	h := sourceHash(ev.Source)
+	if h == 0 || !s.networkSource(ev.Source) {
+		return h
+	}
+	h ^= fnv64(ev.Participant) * 0x9e3779b97f4a7c15
+	if h == 0 {
+		h = 1
+	}
+	return h
+}
+
+// networkSource reports whether src is an address that does not identify
+// a device: a loopback address (every client of a venue run on one host,
+// or behind a reverse proxy on it, arrives from 127.0.0.1 or ::1), or one
+// in Config.SharedSources (a corporate proxy, a hosted gateway). Sources
+// that are not IP addresses (device fingerprints, FIX gateway names) are
+// devices.
+func (s *Scorer) networkSource(src string) bool {
+	// Only what can be an IP address is parsed: a failed parse allocates
+	// its error, and device fingerprints are the common case.
+	if c := src[0]; !(c >= '0' && c <= '9') && strings.IndexByte(src, ':') < 0 {
+		return false
+	}
+	a, err := netip.ParseAddr(src)
+	if err != nil {
+		ap, err2 := netip.ParseAddrPort(src)
+		if err2 != nil {
+			return false
+		}
+		a = ap.Addr()
+	}
+	a = a.Unmap()
+	if a.IsLoopback() || a.IsUnspecified() {
+		return true
+	}
+	for _, p := range s.cfg.SharedSources {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *Scorer) login(ts int64, ev *Event) {
 	p, i := s.account(ev)
 	p.logins++
-	if h := sourceHash(ev.Source); h != 0 {
+	if h := s.sourceKey(ev); h != 0 {
 		p.touchSource(ts, h, false)
 		s.srcs.touch(ts, h, i, p.acctH, p.partH)
 	}
@@ -354,7 +412,17 @@ const (
 	typ60Rate      = 0.02  // EWMA weight of an order's minute in the usual burstiness
 	typ60RateBurst = 0.002 // the same, for a minute three times busier than usual
 	otrMinOrders   = 5.0
+	thinAge        = usPerDay // history before an account's pace and sizes are its own, with warmOrders
+	// thinMaxLogit bounds the log odds that size and pace alone give an
+	// account in its warm-up: a score of about 0.2, between the default
+	// review (0.05) and block (0.5) thresholds, so such an order trades
+	// and raises an alert.
+	thinMaxLogit = -1.4
 )
+
+// thinFeatures are the features measured against an account's own usual
+// size and pace, which an account in its warm-up does not have yet.
+var thinFeatures = [...]int{FeatSize, FeatBurst, FeatOTR, FeatIgnite}
 
 var (
 	z95 = 1.6449 // the standard normal's 95th percentile
@@ -387,7 +455,7 @@ func (s *Scorer) order(ts int64, ev *Event, learn bool) Result {
 		}
 	}
 	sym := s.syms.id(ev.Symbol)
-	srcH := sourceHash(ev.Source)
+	srcH := s.sourceKey(ev)
 	q := ev.Qty
 	cls := ev.aggression()
 	var r Result
@@ -438,8 +506,13 @@ func (s *Scorer) order(ts int64, ev *Event, learn bool) Result {
 	// nothing says that source is new to it. The price is that an attacker
 	// who is an account's very first order after a restart is not seen by
 	// source, only by size, pair, hours and pace.
+	//
+	// A source is new against the account's other sources: one that every
+	// order and login of the account came from (a fresh account trading
+	// busily on its first day) is its only source, not a stranger's.
 	adopt := srcH != 0 && p.blind > 0 && p.otherSources(srcH) == 0 && p.source(srcH) == nil
-	if !adopt && (warm || p.logins >= srcWarmLogins) && srcH != 0 && !s.participantNetwork(ts, srcH, p) {
+	onlySource := p.source(srcH) != nil && p.otherSources(srcH) == 0 && p.blind == 0
+	if !adopt && !onlySource && (warm || p.logins >= srcWarmLogins) && srcH != 0 && !s.participantNetwork(ts, srcH, p) {
 		if sl := p.source(srcH); sl == nil || !sl.established(ts) {
 			f[FeatNewSource] = 1
 			seen := -1.0
@@ -545,6 +618,24 @@ func (s *Scorer) order(ts int64, ev *Event, learn bool) Result {
 	if v := p.wash.at(ts, washHalf); v > 0.05 {
 		f[FeatWashHist] = math.Log1p(v)
 		why[FeatWashHist] = Reason{A: v}
+	}
+
+	// An account in its warm-up has no meaningful "usual" yet: its first
+	// minute is a burst against a baseline of nothing, its third order a
+	// size far from a median of two. Such evidence alone reviews, never
+	// blocks: size and pace together are held to thinMaxLogit. Anything
+	// else (a shared device, a new pair, a new source) still adds to it.
+	if p.orders < warmOrders || ts-p.first < thinAge {
+		g := 0.0
+		for _, i := range thinFeatures {
+			g += s.w.W[i] * f[i]
+		}
+		if lim := max(thinMaxLogit-s.w.Bias, 0); g > lim {
+			k := lim / g
+			for _, i := range thinFeatures {
+				f[i] *= k
+			}
+		}
 	}
 
 	// Combine.

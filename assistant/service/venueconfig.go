@@ -25,6 +25,9 @@ func FromConfig(cfg *config.Config, opts *Options) error {
 			opts.Instruments = append(opts.Instruments, in)
 		}
 	}
+	// Addresses of shared proxies and gateways are not devices (loopback
+	// never is): see fraud.Config.SharedSources.
+	opts.Fraud.SharedSources = cfg.RiskPolicy().SharedSources
 	opts.Brokers = opts.Brokers[:0]
 	opts.Participants = opts.Participants[:0]
 	for _, p := range cfg.Participants {
