@@ -10,7 +10,7 @@ import (
 
 	"fxmatch/engine"
 	"fxmatch/engine/hub"
-	"fxmatch/metrics"
+	"fxmatch/internal/metrics"
 )
 
 // The operators' numbers. Most come from the venue's durable event stream:

@@ -17,7 +17,7 @@ import (
 	"fxmatch/cmd/fxmatch/venue"
 	"fxmatch/config"
 	"fxmatch/engine"
-	"fxmatch/metrics"
+	"fxmatch/internal/metrics"
 )
 
 // opsOrder submits a limit order straight to the venue, as the HTTP order

@@ -16,7 +16,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"fxmatch/engine"
-	"fxmatch/metrics"
+	"fxmatch/internal/metrics"
 )
 
 // Durability says when the writer acknowledges a commit.

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"fxmatch/metrics"
+	"fxmatch/internal/metrics"
 )
 
 // TestServeOpsEndpoints: `fxmatch serve` wires the FIX acceptor and the
