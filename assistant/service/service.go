@@ -1,6 +1,7 @@
 package service
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -390,7 +391,26 @@ func (s *Service) feed(ev *fraud.Event) {
 
 // onExec takes one participant's execution event: fills and cancels feed
 // the fraud profiles, a broker's fills its inventory.
+// execIgnored are the execution events the profiles do not use. They are
+// most of the venue's events (every order's acknowledgement), and onExec
+// runs for each, so they are recognised by their bytes and not decoded.
+// The pattern cannot occur inside a JSON string value (its quotes would
+// be escaped); an encoder that puts spaces around the colon only makes
+// them take the decoding path.
+var execIgnored = [][]byte{
+	[]byte(`"type":"` + wire.ExecAccepted + `"`),
+	[]byte(`"type":"` + wire.ExecRejected + `"`),
+	[]byte(`"type":"` + wire.ExecReplaced + `"`),
+	[]byte(`"type":"` + wire.ExecCancelRejected + `"`),
+	[]byte(`"type":"` + wire.ExecMassCancel + `"`),
+}
+
 func (s *Service) onExec(m *nats.Msg) {
+	for _, pat := range execIgnored {
+		if bytes.Contains(m.Data, pat) {
+			return
+		}
+	}
 	var x wire.ExecEvent
 	if err := json.Unmarshal(m.Data, &x); err != nil {
 		s.log.Warn("assistant: unreadable execution event", "subject", m.Subject, "err", err)
