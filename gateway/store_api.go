@@ -527,26 +527,10 @@ func (s *Server) assistantRecommend(w http.ResponseWriter, r *http.Request, p *P
 	s.askAssistant(w, r, SubjectAssistantRecommend, map[string]string{"broker": p.ID, "symbol": in.Symbol, "qty": fmtQty(q)})
 }
 
-// scoreBody is an order as POST /orders takes it.
-type scoreBody struct {
-	ClientOrderID *string `json:"client_order_id"`
-	Symbol        *string `json:"symbol"`
-	Side          *string `json:"side"`
-	Type          *string `json:"type"`
-	Qty           *string `json:"qty"`
-	Price         *string `json:"price"`
-	TIF           *string `json:"tif"`
-	ExpireTime    *string `json:"expire_time"`
-	MinQty        *string `json:"min_qty"`
-	MaxFloor      *string `json:"max_floor"`
-	PostOnly      *bool   `json:"post_only"`
-	DirectedTo    *string `json:"directed_to"`
-}
-
 // assistantScore previews the pre-trade score of an order the caller
 // might send; the assistant does not learn from a preview.
 func (s *Server) assistantScore(w http.ResponseWriter, r *http.Request, p *Principal) {
-	var body scoreBody
+	var body orderBody
 	if !s.decodeJSON(w, r, &body) {
 		return
 	}
