@@ -300,7 +300,7 @@ func appendStrField(dst []byte, name, v string) []byte {
 	dst = append(dst, `,"`...)
 	dst = append(dst, name...)
 	dst = append(dst, `":`...)
-	return appendJSONString(dst, v)
+	return AppendJSONString(dst, v)
 }
 
 func appendNumField(dst []byte, name string, v float64) []byte {
@@ -313,8 +313,11 @@ func appendNumField(dst []byte, name string, v float64) []byte {
 	return strconv.AppendFloat(dst, v, 'f', -1, 64)
 }
 
-// appendJSONString appends s quoted, escaping what JSON requires.
-func appendJSONString[T ~string | ~[]byte](dst []byte, s T) []byte {
+// AppendJSONString appends s quoted, escaping what JSON requires (quote,
+// backslash, control characters; nothing else, so bytes pass through as
+// given). It is exported so that assistant/service writes its payloads
+// with the same escaper instead of a copy of it.
+func AppendJSONString[T ~string | ~[]byte](dst []byte, s T) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
 	for i := 0; i < len(s); i++ {

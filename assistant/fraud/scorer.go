@@ -148,7 +148,7 @@ type Result struct {
 // {"order_id","score","action","reasons"} with its newline.
 func (r *Result) AppendJSON(dst []byte, orderID string) []byte {
 	dst = append(dst, `{"order_id":`...)
-	dst = appendJSONString(dst, orderID)
+	dst = AppendJSONString(dst, orderID)
 	dst = append(dst, `,"score":`...)
 	dst = strconv.AppendFloat(dst, math.Round(r.Score*1e4)/1e4, 'f', -1, 64)
 	dst = append(dst, `,"action":"`...)
@@ -161,7 +161,7 @@ func (r *Result) AppendJSON(dst []byte, orderID string) []byte {
 		// Render first, then quote: names in a reason (accounts,
 		// sources, pairs) may hold characters JSON escapes.
 		var buf [256]byte
-		dst = appendJSONString(dst, r.Reasons[i].AppendText(buf[:0]))
+		dst = AppendJSONString(dst, r.Reasons[i].AppendText(buf[:0]))
 	}
 	return append(dst, "]}\n"...)
 }

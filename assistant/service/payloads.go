@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"fxmatch/assistant/chat"
+	"fxmatch/assistant/fraud"
 	"fxmatch/gateway/wire"
 )
 
@@ -220,7 +221,7 @@ func (r *ScoreRequest) AppendJSON(dst []byte) []byte {
 		dst = append(dst, '"')
 		dst = append(dst, name...)
 		dst = append(dst, `":`...)
-		dst = appendJSONString(dst, v)
+		dst = fraud.AppendJSONString(dst, v)
 	}
 	field("participant", r.Participant)
 	field("account", r.Account)
@@ -244,22 +245,4 @@ func (r *ScoreRequest) AppendJSON(dst []byte) []byte {
 		dst = append(dst, `"preview":true`...)
 	}
 	return append(dst, '}')
-}
-
-// appendJSONString appends s quoted, escaping what JSON requires.
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-		case c < 0x20:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return append(dst, '"')
 }
