@@ -368,13 +368,9 @@ func (s *Server) hitListing(w http.ResponseWriter, r *http.Request, p *Principal
 		writeProblem(w, r, badRequest("side", fmt.Sprintf("side %q: want \"buy\" or \"sell\"", *body.Side)))
 		return
 	}
-	if body.Qty == nil {
-		writeProblem(w, r, badRequest("qty", "qty is required"))
-		return
-	}
-	q, err := wire.ParseQty(*body.Qty)
-	if err != nil {
-		writeProblem(w, r, badRequest("qty", strings.TrimPrefix(err.Error(), "wire: ")))
+	q, pr, ok := requiredQty(body.Qty)
+	if !ok {
+		writeProblem(w, r, pr)
 		return
 	}
 	h.Qty = q
@@ -510,13 +506,9 @@ func (s *Server) assistantRecommend(w http.ResponseWriter, r *http.Request, p *P
 		writeProblem(w, r, badRequest("symbol", fmt.Sprintf("symbol %q is not listed (GET /api/v1/instruments)", *body.Symbol)))
 		return
 	}
-	if body.Qty == nil {
-		writeProblem(w, r, badRequest("qty", "qty is required"))
-		return
-	}
-	q, err := wire.ParseQty(*body.Qty)
-	if err != nil {
-		writeProblem(w, r, badRequest("qty", strings.TrimPrefix(err.Error(), "wire: ")))
+	q, pr, ok := requiredQty(body.Qty)
+	if !ok {
+		writeProblem(w, r, pr)
 		return
 	}
 	in := s.v.Instruments()[id]
@@ -554,12 +546,8 @@ func (s *Server) assistantScore(w http.ResponseWriter, r *http.Request, p *Princ
 		writeProblem(w, r, badRequest("side", fmt.Sprintf("side %q: want \"buy\" or \"sell\"", side)))
 		return
 	}
-	if body.Qty == nil {
-		writeProblem(w, r, badRequest("qty", "qty is required"))
-		return
-	}
-	if _, err := wire.ParseQty(*body.Qty); err != nil {
-		writeProblem(w, r, badRequest("qty", strings.TrimPrefix(err.Error(), "wire: ")))
+	if _, pr, ok := requiredQty(body.Qty); !ok {
+		writeProblem(w, r, pr)
 		return
 	}
 	req := map[string]any{
@@ -598,4 +586,17 @@ func (s *Server) assistantChat(w http.ResponseWriter, r *http.Request, p *Princi
 		return
 	}
 	s.askAssistant(w, r, SubjectAssistantChat, map[string]string{"text": *body.Text})
+}
+
+// requiredQty reads the qty member the storefront's endpoints all require:
+// present, and a whole number of units.
+func requiredQty(v *string) (engine.Qty, Problem, bool) {
+	if v == nil {
+		return 0, badRequest("qty", "qty is required"), false
+	}
+	q, err := wire.ParseQty(*v)
+	if err != nil {
+		return 0, badRequest("qty", strings.TrimPrefix(err.Error(), "wire: ")), false
+	}
+	return q, Problem{}, true
 }
