@@ -1,18 +1,13 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
-
-	"fxmatch/config"
 )
 
 // TestHTTPDemoLoopbackNotBlocked is the demo venue as people use it:
@@ -25,31 +20,8 @@ import (
 // neither has history to make a burst of: no order may be refused.
 func TestHTTPDemoLoopbackNotBlocked(t *testing.T) {
 	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "venue.toml")
-	text := string(config.Example()) + "\n[risk]\ndeadline = \"2s\"\non_failure = \"closed\"\n"
-	if err := os.WriteFile(cfgFile, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errb syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--config", cfgFile, "--data", filepath.Join(dir, "data"), "--fix-addr", "127.0.0.1:0",
-			"--http-addr", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"}, strings.NewReader(""), &out, &errb)
-	}()
-	defer func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			t.Error("serve did not stop")
-		}
-	}()
-	if !checkFor(t, 20*time.Second, func() bool { return strings.Contains(out.String(), "fxmatch: running") }) {
-		t.Fatalf("serve did not start; stdout:\n%s\nstderr:\n%s", out.String(), errb.String())
-	}
-	banner := out.String()
+	cfgFile, _ := writeRiskConfig(t, dir)
+	banner, errb := serveLoopback(t, cfgFile, filepath.Join(dir, "data"))
 	if !strings.Contains(banner, "deadline 2s, fail-closed") {
 		t.Fatalf("banner:\n%s", banner)
 	}

@@ -25,13 +25,7 @@ import (
 // with 103=99 and Text "risk: size …", never reaching the book.
 func TestFIXRiskBlockAfterRestart(t *testing.T) {
 	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "venue.toml")
-	// A generous deadline: this test is about the decision, not the
-	// latency, and the CI machine is shared.
-	text := string(config.Example()) + "\n[risk]\ndeadline = \"2s\"\non_failure = \"closed\"\n"
-	if err := os.WriteFile(cfgFile, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgFile, text := writeRiskConfig(t, dir)
 	cfg, err := config.Parse([]byte(text), cfgFile)
 	if err != nil {
 		t.Fatal(err)
@@ -39,26 +33,7 @@ func TestFIXRiskBlockAfterRestart(t *testing.T) {
 	dataDir := filepath.Join(dir, "data")
 	journalHistory(t, cfg, dataDir, 60)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errb syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--config", cfgFile, "--data", dataDir, "--fix-addr", "127.0.0.1:0",
-			"--http-addr", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"}, strings.NewReader(""), &out, &errb)
-	}()
-	defer func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			t.Error("serve did not stop")
-		}
-	}()
-	if !checkFor(t, 20*time.Second, func() bool { return strings.Contains(out.String(), "fxmatch: running") }) {
-		t.Fatalf("serve did not start; stdout:\n%s\nstderr:\n%s", out.String(), errb.String())
-	}
-	banner := out.String()
+	banner, errb := serveLoopback(t, cfgFile, dataDir)
 	if !strings.Contains(banner, "assistant     in-process; 2 fraud profiles rebuilt from the journal") ||
 		!strings.Contains(banner, "deadline 2s, fail-closed") {
 		t.Fatalf("banner:\n%s", banner)
@@ -169,4 +144,45 @@ func journalHistory(t *testing.T, cfg *config.Config, dataDir string, n int) {
 	if err := <-ran; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// writeRiskConfig writes the example configuration with pre-trade scoring
+// on, fail-closed, under a generous deadline (these tests are about the
+// decision, not the latency, and the CI machine is shared), and returns
+// the file's name and text.
+func writeRiskConfig(t *testing.T, dir string) (file, text string) {
+	t.Helper()
+	file = filepath.Join(dir, "venue.toml")
+	text = string(config.Example()) + "\n[risk]\ndeadline = \"2s\"\non_failure = \"closed\"\n"
+	if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file, text
+}
+
+// serveLoopback runs `fxmatch serve` on cfgFile and dataDir with every
+// listener on loopback port 0 until the test ends, and returns its banner
+// once it is running, and its standard error (its log) to read later.
+func serveLoopback(t *testing.T, cfgFile, dataDir string) (banner string, stderr *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	errb := new(syncBuffer)
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--config", cfgFile, "--data", dataDir, "--fix-addr", "127.0.0.1:0",
+			"--http-addr", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"}, strings.NewReader(""), &out, errb)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Error("serve did not stop")
+		}
+	})
+	if !checkFor(t, 20*time.Second, func() bool { return strings.Contains(out.String(), "fxmatch: running") }) {
+		t.Fatalf("serve did not start; stdout:\n%s\nstderr:\n%s", out.String(), errb.String())
+	}
+	return out.String(), errb
 }
