@@ -14,7 +14,6 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"fxmatch/assistant/service"
-	"fxmatch/config"
 	"fxmatch/gateway/bus"
 	"fxmatch/journal"
 )
@@ -92,12 +91,9 @@ func runAssistant(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "fxmatch assistant: "+format+"\n", a...)
 		return exitFail
 	}
-	cfg := config.Demo()
-	if f.configFile != "" {
-		var err error
-		if cfg, err = config.Load(f.configFile); err != nil {
-			return fail("%v", err)
-		}
+	cfg, err := loadConfigOrDemo(f.configFile)
+	if err != nil {
+		return fail("%v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	opts := service.Options{Logger: logger, QuoteInterval: f.quoteInterval}

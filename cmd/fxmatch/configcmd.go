@@ -54,6 +54,15 @@ func runConfig(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 }
 
+// loadConfigOrDemo is the configuration a command runs on: the file
+// named by its --config flag, or the built-in demo when none is named.
+func loadConfigOrDemo(file string) (*config.Config, error) {
+	if file == "" {
+		return config.Demo(), nil
+	}
+	return config.Load(file)
+}
+
 // configCheck loads and validates a file, applies serve's listener policy
 // to it (a file that serve would refuse is not "checked"), and prints a
 // summary an operator can compare with what they meant to write.

@@ -80,14 +80,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
 // with the flags' overrides applied, validated, and checked against the
 // listener policy.
 func loadServeConfig(f serveFlags) (*config.Config, error) {
-	var cfg *config.Config
-	if f.configFile == "" {
-		cfg = config.Demo()
-	} else {
-		var err error
-		if cfg, err = config.Load(f.configFile); err != nil {
-			return nil, err
-		}
+	cfg, err := loadConfigOrDemo(f.configFile)
+	if err != nil {
+		return nil, err
 	}
 	if f.dataDir != "" {
 		cfg.Venue.DataDir = f.dataDir

@@ -72,13 +72,10 @@ func configNATSServer(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		return usageError(stderr, "config nats-server: unexpected argument %q (flags only)", fs.Arg(0))
 	}
-	cfg := config.Demo()
-	if *configFile != "" {
-		var err error
-		if cfg, err = config.Load(*configFile); err != nil {
-			fmt.Fprintf(stderr, "fxmatch: %v\n", err)
-			return exitFail
-		}
+	cfg, err := loadConfigOrDemo(*configFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "fxmatch: %v\n", err)
+		return exitFail
 	}
 	pick := func(flagValue, cfgValue, def string) string {
 		switch {
