@@ -66,6 +66,9 @@ Flags of serve:
                          "fxmatch assistant" on the bus answers instead
   --snapshot-every N     commands between engine snapshots, bounding recovery
                          time (default 100000)
+  --cpuprofile FILE      write a CPU profile of the whole run to FILE (read it
+                         with go tool pprof; for finding where time goes
+                         under fxmatch bench fix --addr)
 
 Run with no arguments to start the demo venue on loopback.
 `

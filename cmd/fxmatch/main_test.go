@@ -337,3 +337,13 @@ func TestServeExternalNATSDown(t *testing.T) {
 		t.Errorf("--nats-url localhost:4222: exit %d, stderr:\n%s", code, errs)
 	}
 }
+
+// TestServeCPUProfile: a --cpuprofile file that cannot be created is
+// refused, named, before anything starts.
+func TestServeCPUProfile(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "no", "such", "dir", "cpu.prof")
+	code, out, errs := runCmd(t, "", "serve", "--data", t.TempDir(), "--cpuprofile", bad)
+	if code != exitFail || !strings.Contains(errs, `--cpuprofile "`+bad+`"`) || strings.Contains(out, "running") {
+		t.Fatalf("unwritable profile: exit %d, stderr:\n%s\nstdout:\n%s", code, errs, out)
+	}
+}

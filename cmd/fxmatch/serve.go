@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -36,6 +37,9 @@ type serveFlags struct {
 	noAssistant bool
 	// snapshotEvery: commands between engine snapshots (recovery time).
 	snapshotEvery uint64
+	// cpuProfile: a file for a CPU profile of the whole run (for finding
+	// where an order's microseconds go under `fxmatch bench fix --addr`).
+	cpuProfile string
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
@@ -51,6 +55,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
 	fs.StringVar(&f.natsURL, "nats-url", "", "external NATS server URL (no embedded server)")
 	fs.BoolVar(&f.noAssistant, "no-assistant", false, "do not run the trading assistant in-process")
 	fs.Uint64Var(&f.snapshotEvery, "snapshot-every", 100_000, "commands between engine snapshots")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return f, exitOK, false
@@ -122,6 +127,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		fmt.Fprintf(stderr, "fxmatch: %v\n", err)
 		return exitFail
+	}
+	if f.cpuProfile != "" {
+		fh, err := os.Create(f.cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(fh)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "fxmatch: --cpuprofile %q: %v\n", f.cpuProfile, err)
+			return exitFail
+		}
+		defer func() { pprof.StopCPUProfile(); fh.Close() }()
 	}
 	fixTLS, err := cfg.FIXTLS() // before the journal opens: a bad file is a refusal to start
 	if err != nil {
