@@ -65,27 +65,55 @@ func (w *wsClient) read(t *testing.T, d time.Duration) (string, error) {
 	return string(b), err
 }
 
-// expect reads until a message of the channel containing every want
-// arrives (others of other channels or not matching are skipped).
+// expect returns the first message of the channel containing every want.
+// Messages of other channels read meanwhile are kept for later expects
+// (frames of different channels may arrive in either order: a conflated
+// book can overtake the trade that caused it); messages of this channel
+// that do not match are skipped.
 func (w *wsClient) expect(t *testing.T, channel string, want ...string) string {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	prefix := `{"channel":"` + channel + `"`
+	matches := func(m string) bool {
+		if !strings.HasPrefix(m, prefix) {
+			return false
+		}
+		for _, s := range want {
+			if !strings.Contains(m, s) {
+				return false
+			}
+		}
+		return true
+	}
 	var seen []string
+	kept := w.buf[:0:0]
+	found := ""
+	for i, m := range w.buf {
+		if found == "" && matches(m) {
+			found = m
+			kept = append(kept, w.buf[i+1:]...)
+			break
+		}
+		seen = append(seen, m)
+		if !strings.HasPrefix(m, prefix) {
+			kept = append(kept, m)
+		}
+	}
+	w.buf = kept
+	if found != "" {
+		return found
+	}
+	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		m, err := w.read(t, time.Until(deadline))
 		if err != nil {
 			t.Fatalf("waiting for %s %q: %v; seen:\n%s", channel, want, err, strings.Join(seen, "\n"))
 		}
 		seen = append(seen, m)
-		if !strings.HasPrefix(m, `{"channel":"`+channel+`"`) {
-			continue
-		}
-		ok := true
-		for _, s := range want {
-			ok = ok && strings.Contains(m, s)
-		}
-		if ok {
+		if matches(m) {
 			return m
+		}
+		if !strings.HasPrefix(m, prefix) {
+			w.buf = append(w.buf, m)
 		}
 	}
 	t.Fatalf("no %s message with %q; seen:\n%s", channel, want, strings.Join(seen, "\n"))
