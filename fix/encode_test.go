@@ -153,3 +153,94 @@ func TestFastPathShape(t *testing.T) {
 		}
 	}
 }
+
+// execReport is the reference encoder TestAppendExecReportMatches holds
+// appendExecReport to: it was the venue's encoder before the hand-written
+// one and states the rules through quickfix.Message. It fills o with the ExecutionReport of an order event: the
+// fields and transitions of RoE section 3. owner is the order's
+// participant; copyFor, if not nil, is the drop-copy participant the copy
+// goes to (the owner is then named in Parties and CopyMsgIndicator is Y).
+// It reports false for events that are not order events.
+func (a *Acceptor) execReport(o *out, ev *engine.Event, owner *party, copyFor *party) bool {
+	if int(ev.Kind) >= len(isOrderEvent) || !isOrderEvent[ev.Kind] || int(ev.Instrument) >= len(a.insts) {
+		return false
+	}
+	in := a.insts[ev.Instrument]
+	o.reset("8")
+	if ev.OrderID != 0 {
+		o.uint(tagOrderID, uint64(ev.OrderID))
+	} else {
+		o.bytes(tagOrderID, orderIDNone)
+	}
+	if !ev.ClOrdID.Empty() {
+		o.bytes(tagClOrdID, ev.ClOrdID.Bytes())
+	}
+	if ev.Kind == engine.EvReplaced || (ev.Kind == engine.EvCancelled && ev.Reason == engine.ReasonRequested) {
+		if !ev.OrigClOrdID.Empty() {
+			o.bytes(tagOrigClOrdID, ev.OrigClOrdID.Bytes())
+		}
+	}
+	o.uint(tagExecID, ev.ExecID)
+	o.char(tagExecType, execTypeOf[ev.Kind])
+	status := execTypeOf[ev.Kind]
+	switch ev.Kind {
+	case engine.EvFill:
+		status = '2'
+		if ev.LeavesQty > 0 {
+			status = '1'
+		}
+	case engine.EvReplaced:
+		status = '0'
+		if ev.CumQty > 0 {
+			status = '1'
+		}
+	}
+	o.char(tagOrdStatus, status)
+	if !ev.Account.Empty() {
+		o.bytes(tagAccount, ev.Account.Bytes())
+	}
+	o.str(tagSymbol, in.Symbol)
+	o.char(tagSide, sideChar(ev.Side))
+	o.int(tagOrderQty, int64(ev.OrderQty))
+	if ev.OrdType == engine.Market {
+		o.char(tagOrdType, '1')
+	} else {
+		o.char(tagOrdType, '2')
+		o.px(tagPrice, ev.Price, in.tickDec)
+	}
+	o.char(tagTimeInForce, byte('0'+ev.TIF))
+	if ev.TIF == engine.GTD && ev.ExpireTime != 0 {
+		o.ts(tagExpireTime, ev.ExpireTime)
+	}
+	o.int(tagLeavesQty, int64(ev.LeavesQty))
+	o.int(tagCumQty, int64(ev.CumQty))
+	o.px(tagAvgPx, ev.AvgPx, in.tickDec)
+	o.ts(tagTransactTime, ev.Time)
+	switch ev.Kind {
+	case engine.EvFill:
+		o.int(tagLastQty, int64(ev.LastQty))
+		o.px(tagLastPx, ev.LastPx, in.tickDec)
+		o.date(tagSettlDate, ev.SettlDate)
+		o.date(tagTradeDate, ev.TradeDate)
+		rg := quickfix.NewRepeatingGroup(tagNoContraBrokers, contraTmpl)
+		rg.Add().SetString(tagContraBroker, a.partyName(ev.Counterparty))
+		o.m.Body.SetGroup(rg)
+	case engine.EvRejected:
+		o.int(tagOrdRejReason, int64(ev.Reason.FIXRejReason()))
+		o.str(tagText, a.eventText(ev, owner, in))
+	case engine.EvCancelled, engine.EvExpired:
+		if ev.Reason != engine.ReasonRequested && ev.Reason != engine.ReasonNone {
+			o.str(tagText, a.eventText(ev, owner, in))
+		}
+	}
+	if copyFor != nil {
+		rg := quickfix.NewRepeatingGroup(tagNoPartyIDs, partiesTmpl)
+		g := rg.Add()
+		g.SetString(tagPartyID, owner.name)
+		g.SetString(tagPartyIDSource, "D") // proprietary: the venue's CompID
+		g.SetString(tagPartyRole, "13")    // order origination firm
+		o.m.Body.SetGroup(rg)
+		o.str(tagCopyMsgIndicator, "Y")
+	}
+	return true
+}
