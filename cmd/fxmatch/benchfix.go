@@ -79,6 +79,10 @@ Flags:
   --p99-limit D      the find-max p99 ceiling (default 5ms)
   --max-rate R       the find-max search's upper bound (default 2000000)
   --json             one JSON object instead of the table
+  --venue-flag F     a flag for the started venue's serve command line,
+                     repeatable: --venue-flag=--cpuprofile=FILE profiles the
+                     venue's whole run, --venue-flag=--no-assistant runs it
+                     without the in-process assistant; only without --addr
 `
 
 // benchFixFlags is the parsed command line of `fxmatch bench fix`.
@@ -98,6 +102,7 @@ type benchFixFlags struct {
 	p99Limit     time.Duration
 	maxRate      float64
 	json         bool
+	venueFlags   []string
 }
 
 // demoBenchParticipants are the demo's trading participants in the order
@@ -123,6 +128,13 @@ func parseBenchFixFlags(args []string) (benchFixFlags, error) {
 	fs.DurationVar(&f.p99Limit, "p99-limit", 5*time.Millisecond, "")
 	maxRate := fs.String("max-rate", "2000000", "")
 	fs.BoolVar(&f.json, "json", false, "")
+	fs.Func("venue-flag", "", func(v string) error {
+		if !strings.HasPrefix(v, "-") {
+			return fmt.Errorf("%q is not a flag (want e.g. --no-assistant)", v)
+		}
+		f.venueFlags = append(f.venueFlags, v)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -177,6 +189,9 @@ func parseBenchFixFlags(args []string) (benchFixFlags, error) {
 		}
 		if f.risk != "" {
 			return f, fmt.Errorf("--risk %q: only without --addr (a running venue has its own [risk])", f.risk)
+		}
+		if len(f.venueFlags) > 0 {
+			return f, fmt.Errorf("--venue-flag %q: only without --addr (the bench passes flags only to a venue it starts)", f.venueFlags[0])
 		}
 	} else {
 		switch f.durability {
@@ -357,7 +372,7 @@ func runBenchFix(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			if f.findMax {
 				expected = 1_000_000
 			}
-			child, err = startBenchVenue(exe, mode, f.risk == "on", expected)
+			child, err = startBenchVenue(exe, mode, f.risk == "on", expected, f.venueFlags)
 			if err != nil {
 				fmt.Fprintf(stderr, "fxmatch bench fix: %v\n", err)
 				return exitFail
@@ -507,7 +522,7 @@ func benchVenueConfig(durability string, risk bool, expectedOrders int) ([]byte,
 // startBenchVenue starts `exe serve` on a temporary data directory and a
 // temporary configuration, every listener on 127.0.0.1 port 0, and returns
 // once its banner names the FIX address and says it runs.
-func startBenchVenue(exe, durability string, risk bool, expectedOrders int) (*benchVenue, error) {
+func startBenchVenue(exe, durability string, risk bool, expectedOrders int, extra []string) (*benchVenue, error) {
 	cfg, err := benchVenueConfig(durability, risk, expectedOrders)
 	if err != nil {
 		return nil, err
@@ -524,6 +539,7 @@ func startBenchVenue(exe, durability string, risk bool, expectedOrders int) (*be
 	v := &benchVenue{dir: dir, stderr: &tailBuffer{max: 64 << 10}, done: make(chan error, 1)}
 	v.cmd = exec.Command(exe, "serve", "--config", cfgFile, "--data", filepath.Join(dir, "data"),
 		"--fix-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0")
+	v.cmd.Args = append(v.cmd.Args, extra...)
 	v.cmd.Stderr = v.stderr
 	out, err := v.cmd.StdoutPipe()
 	if err != nil {
