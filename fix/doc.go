@@ -65,16 +65,20 @@
 // The order path allocates little and hands off only where the venue's
 // design does (ring → shard → journal writer → hub → execPump):
 //
-//   - fastpath.go: a NewOrderSingle of the common shape is read straight
-//     from the wire and checked by hand against the dictionary's rules for
+//   - fastpath.go: a NewOrderSingle, OrderCancelRequest or
+//     OrderCancelReplaceRequest of the common shape is read straight from
+//     the wire and checked by hand against the dictionary's rules for
 //     exactly the fields that shape allows; only messages the full path
-//     would also take go this way, and both decode with decodeNewOrder.
+//     would also take go this way, and both decode with decodeNewOrder or
+//     decodeCancel (FuzzInbound holds the two paths to each other).
 //   - encode.go appendExecReport: ExecutionReports are appended by hand
 //     (TestAppendExecReportMatches holds them to the quickfix.Message
 //     encoder, field for field).
 //   - outbound.go: execPump sends every report already waiting as one
 //     batch — one store write(2), one socket write(2).
-//   - session.go: the target MsgSeqNum is stored once per socket read.
+//   - session.go: the connection's goroutine writes nothing to the
+//     session store: the target MsgSeqNum's record goes out with the
+//     store's next write (the answer's, or the timers' within a second).
 //
 // 35 allocations per round trip are left in BenchmarkNewOrderAck, most
 // of them the benchmark's own client; the venue's own are the shard's

@@ -129,27 +129,47 @@ func qfBody(m *quickfix.Message) []byte {
 	return append([]byte(nil), b[i:j]...)
 }
 
-// The fast path takes the common NewOrderSingle and leaves the rest to
-// the full path (FuzzInbound checks that what it takes, the full path
-// takes too, and decodes the same).
+// The fast path takes the common NewOrderSingle, OrderCancelRequest and
+// OrderCancelReplaceRequest and leaves the rest to the full path
+// (FuzzInbound checks that what it takes, the full path takes too, and
+// decodes the same).
 func TestFastPathShape(t *testing.T) {
 	for _, c := range []struct {
 		body string
-		fast bool
+		fast byte
 	}{
-		{"D|11=f1|55=USD/CNY|54=1|38=1000000|40=2|44=7.1000|59=0|60=20261125-10:00:00.000", true},
-		{"D|1=ACC|11=f2|55=EUR/USD|54=2|38=100000|40=1|60=20261125-10:00:00|110=100000|111=100000|59=3", true},
-		{"D|11=f3|55=USD/CNY|54=1|38=1000000|40=2|60=20261125-10:00:00.000", false},               // no Price
-		{"D|11=f4|55=USD/CNY|54=1|38=1000000|40=2|44=7.1|44=7.2|60=20261125-10:00:00.000", false}, // twice
-		{"D|11=f5|55=USD/CNY|54=1|38=1.5e3|40=2|44=7.1000|60=20261125-10:00:00.000", false},       // not a FIX float
-		{"D|11=f6|55=USD/CNY|54=1|38=100000|40=2|44=7.1|60=20261125-25:00:00.000", false},         // no such hour
-		{"D|11=f7|55=USD/CNY|54=1|38=100000|40=2|44=7.1|60=20261125-10:00:00|126=20261125-11:00:00", false},
-		{"D|11=f8|55=USD/CNY|54=Z|38=100000|40=2|44=7.1|60=20261125-10:00:00", false},
-		{"F|11=x1|41=c1|55=USD/CNY|54=1|60=20261125-10:00:00", false},
+		{"D|11=f1|55=USD/CNY|54=1|38=1000000|40=2|44=7.1000|59=0|60=20261125-10:00:00.000", 'D'},
+		{"D|1=ACC|11=f2|55=EUR/USD|54=2|38=100000|40=1|60=20261125-10:00:00|110=100000|111=100000|59=3", 'D'},
+		{"D|11=f3|55=USD/CNY|54=1|38=1000000|40=2|60=20261125-10:00:00.000", 0},               // no Price
+		{"D|11=f4|55=USD/CNY|54=1|38=1000000|40=2|44=7.1|44=7.2|60=20261125-10:00:00.000", 0}, // twice
+		{"D|11=f5|55=USD/CNY|54=1|38=1.5e3|40=2|44=7.1000|60=20261125-10:00:00.000", 0},       // not a FIX float
+		{"D|11=f6|55=USD/CNY|54=1|38=100000|40=2|44=7.1|60=20261125-25:00:00.000", 0},         // no such hour
+		{"D|11=f7|55=USD/CNY|54=1|38=100000|40=2|44=7.1|60=20261125-10:00:00|126=20261125-11:00:00", 0},
+		{"D|11=f8|55=USD/CNY|54=Z|38=100000|40=2|44=7.1|60=20261125-10:00:00", 0},
+		{"D|11=f9|41=f1|55=USD/CNY|54=1|38=100000|40=2|44=7.1|60=20261125-10:00:00", 0}, // 41: not a NewOrderSingle tag here
+		{"F|11=x1|41=c1|55=USD/CNY|54=1|60=20261125-10:00:00", 'F'},
+		{"F|1=ACC|11=x2|37=17|41=c1|55=USD/CNY|54=2|38=1000000|60=20261125-10:00:00.123456", 'F'},
+		{"F|11=x3|41=c1|54=1|60=20261125-10:00:00", 'F'},                 // no Symbol: decodeCancel's unknown symbol, either path
+		{"F|11=x4|55=USD/CNY|54=1|60=20261125-10:00:00", 0},              // no OrigClOrdID: the validator's reject
+		{"F|11=x5|41=c1|55=USD/CNY|54=1|60=20261125-10:00:00|40=2", 0},   // OrdType: not an OrderCancelRequest tag here
+		{"F|11=x6|41=c1|55=USD/CNY|54=3|60=20261125-10:00:00", 0},        // Side 3: the full path's words
+		{"F|11=x7|41=c1|55=USD/CNY|54=1|60=20261125-10:00:00|58=why", 0}, // Text
+		{"F|11=x8|41=c1|55=USD/CNY|54=1|60=20261125-10:00:00|38=1e6", 0}, // not a FIX float
+		{"G|11=r1|41=c1|55=USD/CNY|54=1|38=2000000|40=2|44=7.1010|60=20261125-10:00:00", 'G'},
+		{"G|1=ACC|11=r2|37=17|41=c1|55=USD/CNY|54=2|38=2000000|40=1|59=3|60=20261125-10:00:00", 'G'},
+		{"G|11=r3|41=c1|55=USD/CNY|54=1|40=2|44=7.1010|60=20261125-10:00:00", 0},              // no OrderQty: decodeCancel's session reject
+		{"G|11=r4|41=c1|55=USD/CNY|54=1|38=2000000|40=2|60=20261125-10:00:00", 0},             // limit without Price
+		{"G|11=r5|41=c1|55=USD/CNY|54=1|38=2000000|44=7.1010|60=20261125-10:00:00", 0},        // no OrdType: the validator's reject
+		{"G|11=r6|41=c1|55=USD/CNY|54=1|38=2000000|40=2|44=7.1|59=6|60=20261125-10:00:00", 0}, // GTD: not in the shape
+		{"q|11=m1|530=7|60=20261125-10:00:00", 0},
 	} {
 		var rm rawMsg
-		if got := rm.load(fixMsg(c.body)) && rm.fastNewOrder(); got != c.fast {
-			t.Errorf("%s: fast path %v, want %v", c.body, got, c.fast)
+		got := byte(0)
+		if rm.load(fixMsg(c.body)) {
+			got = rm.fastShape()
+		}
+		if got != c.fast {
+			t.Errorf("%s: fast path %q, want %q", c.body, got, c.fast)
 		}
 	}
 }

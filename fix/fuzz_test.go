@@ -77,6 +77,15 @@ func FuzzInbound(f *testing.F) {
 		"D|11=f3|55=USD/CNY|54=1|38=1000000|40=2|60=20261125-10:00:00.000",
 		"D|11=f4|55=USD/CNY|54=1|38=1000000|40=2|44=7.1000|44=7.2|60=20261125-10:00:00.000",
 		"D|11=f5|55=USD/CNY|54=1|38=1.5e3|40=2|44=7.1000|60=20261125-25:00:00.000",
+		"F|11=x1|41=c1|55=USD/CNY|54=1|60=20261125-10:00:00.000",
+		"F|1=ACC|11=x2|37=17|41=c1|55=USD/CNY|54=2|38=1000000|60=20261125-10:00:00.123456",
+		"F|11=x3|41=c1|54=1|60=20261125-10:00:00",
+		"F|11=x4|41=c1234567890123456789012345678901234567890|55=USD/CNY|54=1|60=20261125-10:00:00",
+		"F|11=x5|41=c1|55=XXX/YYY|54=2|60=20261125-10:00:00",
+		"G|11=r1|41=c1|55=USD/CNY|54=1|38=2000000|40=2|44=7.1010|60=20261125-10:00:00",
+		"G|1=ACC|11=r2|37=17|41=c1|55=USD/CNY|54=2|38=2000000|40=1|59=3|60=20261125-10:00:00",
+		"G|11=r3|41=c1|55=USD/CNY|54=1|38=2000000.5|40=2|44=7.10101|60=20261125-10:00:00",
+		"G|11=r4|41=c1|55=USD/CNY|54=1|38=2000000|40=2|44=7.1010|59=6|60=20261125-10:00:00",
 	} {
 		f.Add(fixMsg(s))
 		m := fixMsg(s)
@@ -144,21 +153,33 @@ func inbound(t *testing.T, raw []byte) {
 		// The fast path takes only what the full path takes, and decodes
 		// it the same way.
 		var rm rawMsg
-		fast := rm.load(raw) && rm.fastNewOrder()
+		fast := byte(0)
+		if rm.load(raw) {
+			fast = rm.fastShape()
+		}
 		m := quickfix.NewMessage()
 		if err := quickfix.ParseMessage(m, bytes.NewBuffer(raw)); err != nil {
-			if fast {
+			if fast != 0 {
 				t.Fatalf("the fast path took a message quickfixgo cannot parse (%v): %q", err, raw)
 			}
 			return
 		}
 		vrej := valid.Validate(m)
-		if fast {
+		if fast != 0 {
 			if vrej != nil {
 				t.Fatalf("the fast path took a message the validator rejects (%v): %q", vrej, raw)
 			}
-			c1, e1, _, r1, s1 := decodeNewOrder(&rm, 1, lookup)
-			c2, e2, _, r2, s2 := decodeNewOrder(qfFields{m}, 1, lookup)
+			if mt, _ := m.Header.GetBytes(quickfix.Tag(35)); string(mt) != string(fast) {
+				t.Fatalf("the fast path took MsgType %q as %q: %q", mt, fast, raw)
+			}
+			decode := func(m fields) (engine.Command, orderEcho, *instrument, *edgeReject, quickfix.MessageRejectError) {
+				if fast == 'D' {
+					return decodeNewOrder(m, 1, lookup)
+				}
+				return decodeCancel(m, 1, fast == 'G', lookup)
+			}
+			c1, e1, _, r1, s1 := decode(&rm)
+			c2, e2, _, r2, s2 := decode(qfFields{m})
 			if c1 != c2 || e1 != e2 || (r1 == nil) != (r2 == nil) || r1 != nil && *r1 != *r2 || s1 != nil || s2 != nil {
 				t.Fatalf("fast and full decode differ on %q:\n%+v %+v %v %v\n%+v %+v %v %v", raw, c1, e1, r1, s1, c2, e2, r2, s2)
 			}
@@ -276,6 +297,28 @@ func FuzzParseFixed(f *testing.F) {
 		wv, wr := parseFixedBig(s, sc)
 		if v != wv || r != wr {
 			t.Fatalf("parseFixed(%q, %d) = %d, %d; parseFixedBig says %d, %d", s, sc, v, r, wv, wr)
+		}
+	})
+}
+
+// FuzzParseUTCTimestamp: parseUTCTimestamp's hand reading agrees with
+// quickfixgo's FIXUTCTimestamp (time.Parse) on every input: the same
+// verdict and the same instant.
+func FuzzParseUTCTimestamp(f *testing.F) {
+	for _, s := range []string{"20261125-10:00:00", "20261125-10:00:00.123", "20261125-10:00:00.123456", "20261125-10:00:00.123456789",
+		"20240229-23:59:59.999", "20230229-10:00:00", "20261131-10:00:00", "20261125-24:00:00", "20261125-10:60:00", "20261125-10:00:60",
+		"+0261125-10:00:00", "00001125-10:00:00", "20261125-10:00:00,123", "20261125-10:00:00.12a", "2026112510:00:00.123", "20261325-10:00:00"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		var want quickfix.FIXUTCTimestamp
+		werr := want.Read(v)
+		got, ok := parseUTCTimestamp(v)
+		if ok != (werr == nil) || ok && !got.Equal(want.Time) {
+			t.Fatalf("parseUTCTimestamp(%q) = %v, %v; quickfixgo: %v, %v", v, got, ok, want.Time, werr)
+		}
+		if ok && got != want.Time {
+			t.Fatalf("parseUTCTimestamp(%q) = %#v; quickfixgo: %#v (same instant, different value)", v, got, want.Time)
 		}
 	})
 }

@@ -503,7 +503,13 @@ func (p *party) newOrder(m fields) quickfix.MessageRejectError {
 }
 
 func (p *party) onCancel(m *quickfix.Message, replace bool) quickfix.MessageRejectError {
-	cmd, echo, _, rej, srej := decodeCancel(qfFields{m}, p.id, replace, p.a.lookup)
+	return p.cancel(qfFields{m}, replace)
+}
+
+// cancel decodes an OrderCancelRequest (replace false) or
+// OrderCancelReplaceRequest (replace true) and submits it, or refuses it.
+func (p *party) cancel(m fields, replace bool) quickfix.MessageRejectError {
+	cmd, echo, _, rej, srej := decodeCancel(m, p.id, replace, p.a.lookup)
 	o := p.inOut
 	if srej != nil {
 		return srej

@@ -404,11 +404,15 @@ func (ss *sessionStore) queueMessage(seq int, msg []byte) {
 }
 
 // incrTargetQueued moves the target number in memory and queues its
-// record for the next commit: the connection's goroutine commits when it
-// has handled every message one socket read brought, so a burst of
-// orders costs one write(2), not one each. A crash before the commit
-// leaves the stored number behind what was handled; the dealer's next
-// message then shows a gap, its engine resends with PossDupFlag, and
+// record for the next commit, whoever makes it: the send of the venue's
+// next outbound message (party.flushLocked, before the socket write — so
+// the number is stored no later than the answer to the message leaves,
+// when the session counts it before it submits, as the fast path does),
+// or the session's timers' goroutine, within a second. The connection's
+// goroutine itself writes nothing: no write(2) per inbound message nor
+// per socket read. A crash before the commit leaves the stored number
+// behind what was handled; the dealer's next logon then shows a gap, the
+// venue's ResendRequest has its engine resend with PossDupFlag, and
 // orders the journal already holds are refused as duplicate ClOrdIDs
 // (103=6) rather than entered twice.
 func (ss *sessionStore) incrTargetQueued() {

@@ -1,0 +1,68 @@
+package fix
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/quickfixgo/quickfix"
+
+	"fxmatch/config"
+	"fxmatch/engine"
+)
+
+// benchParty is a logged-off party with a session store in a temporary
+// directory: what execPump does per report, without the socket write.
+func benchParty(b *testing.B) (*Acceptor, *party) {
+	ec, err := config.Demo().EngineConfig(0, 20261125)
+	if err != nil {
+		b.Fatal(err)
+	}
+	a := &Acceptor{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for i, in := range ec.Instruments {
+		a.insts = append(a.insts, newInstrument(engine.InstrumentID(i), in))
+	}
+	st, err := OpenStore(b.TempDir(), StoreOptions{Logger: a.log})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	p := &party{a: a, id: 1, name: "BANKA"}
+	a.byID = []*party{nil, p}
+	if p.store, err = st.Session(quickfix.SessionID{BeginString: BeginString, SenderCompID: VenueCompID, TargetCompID: "BANKA"}); err != nil {
+		b.Fatal(err)
+	}
+	return a, p
+}
+
+// BenchmarkOutboundExecReport: one ExecutionReport as execPump sends it
+// alone — encode the body, number, frame and queue it for the store, and
+// commit it (one write(2) to the session file) — without the socket.
+//
+//	go test ./fix -run '^$' -bench Outbound -benchmem
+func BenchmarkOutboundExecReport(b *testing.B) {
+	a, p := benchParty(b)
+	for _, c := range []struct {
+		name string
+		ev   engine.Event
+	}{
+		{"Accepted", engine.Event{Kind: engine.EvAccepted, Party: 1, OrderID: 42, ClOrdID: engine.MustID("run-42"), ExecID: 7,
+			Side: engine.Buy, OrdType: engine.Limit, Price: 705000000, OrderQty: 1000000, LeavesQty: 1000000, Time: 1764072000123456789}},
+		{"Cancelled", engine.Event{Kind: engine.EvCancelled, Reason: engine.ReasonRequested, Party: 1, OrderID: 42, ClOrdID: engine.MustID("runx42"),
+			OrigClOrdID: engine.MustID("run-42"), ExecID: 8, Side: engine.Buy, OrdType: engine.Limit, Price: 705000000, OrderQty: 1000000, Time: 1764072000123456789}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				p.sendMu.Lock()
+				var ok bool
+				if p.ebuf, ok = a.appendExecReport(p.ebuf[:0], &c.ev, p, nil); !ok {
+					b.Fatal("not an order event")
+				}
+				p.queueBodyLocked('8', p.ebuf)
+				p.flushLocked(nil)
+				p.sendMu.Unlock()
+			}
+		})
+	}
+}
