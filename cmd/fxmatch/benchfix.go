@@ -31,8 +31,10 @@ schedule at the offered rate, and the latency of each order is taken from
 its INTENDED send time (no coordinated omission) to the ExecutionReport
 150=0 acknowledging it: HdrHistogram p50/p99/p99.9/max, the orders sent,
 acknowledged, rejected (by 103 and Text) and missing, and the achieved
-rate. "lag" is how late the generator itself sent (it spins one core to
-keep its schedule at high rates). Under each row, the CPU time per order
+rate. "lag" is how late the generator itself sent: its pacer sleeps
+between orders (it does not spin a core) and sends the orders of each
+wake-up together, so it is late by its wake-up latency, and at rates above
+one order per --tick by up to a tick. Under each row, the CPU time per order
 (warmup included) of the venue, when the bench started it, and of the
 generator: steadier than latency on a shared machine.
 
@@ -61,6 +63,10 @@ Flags:
   --duration D       measured length of each run (default 5s)
   --warmup D         sent at the same rate before each run, not measured (default 1s)
   --mix M            cancel (default) or ioc
+  --tick D           the least time between two of the generator's wake-ups
+                     (default 100µs, at most 10ms): each wake-up costs CPU,
+                     and above one order a tick the orders of a tick go out
+                     together, up to a tick late (the lag columns show it)
   --durability MODE  sync, none or both (default both: none, then sync);
                      only without --addr (a running venue has its own)
   --risk on|off      pre-trade scoring in the started venue (default off);
@@ -92,6 +98,7 @@ type benchFixFlags struct {
 	duration     time.Duration
 	warmup       time.Duration
 	mix          string
+	tick         time.Duration
 	durability   string
 	risk         string
 	addr         string
@@ -118,6 +125,7 @@ func parseBenchFixFlags(args []string) (benchFixFlags, error) {
 	fs.DurationVar(&f.duration, "duration", 5*time.Second, "")
 	fs.DurationVar(&f.warmup, "warmup", time.Second, "")
 	fs.StringVar(&f.mix, "mix", string(fixbench.MixCancel), "")
+	fs.DurationVar(&f.tick, "tick", fixbench.DefaultTick, "")
 	fs.StringVar(&f.durability, "durability", "", "")
 	fs.StringVar(&f.risk, "risk", "", "")
 	fs.StringVar(&f.addr, "addr", "", "")
@@ -155,6 +163,8 @@ func parseBenchFixFlags(args []string) (benchFixFlags, error) {
 		return f, fmt.Errorf("--warmup %v: want 0 to 1m", f.warmup)
 	case f.mix != string(fixbench.MixCancel) && f.mix != string(fixbench.MixIOC):
 		return f, fmt.Errorf("--mix %q: want cancel or ioc", f.mix)
+	case f.tick <= 0 || f.tick > 10*time.Millisecond:
+		return f, fmt.Errorf("--tick %v: want more than 0 and at most 10ms", f.tick)
 	case !(f.factor > 1) || f.factor > 10:
 		return f, fmt.Errorf("--factor %v: want more than 1 and at most 10", f.factor)
 	case f.p99Limit <= 0:
@@ -381,7 +391,7 @@ func runBenchFix(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		o := fixbench.Options{
 			Addr: addr, Participants: f.participants, Password: f.password,
-			Rate: f.rate, Duration: f.duration, Warmup: f.warmup, Mix: fixbench.Mix(f.mix),
+			Rate: f.rate, Duration: f.duration, Warmup: f.warmup, Mix: fixbench.Mix(f.mix), Tick: f.tick,
 		}
 		label := mode
 		if label == "" {

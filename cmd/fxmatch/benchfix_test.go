@@ -22,6 +22,8 @@ func TestBenchFixFlags(t *testing.T) {
 		{[]string{"--duration", "0s"}, "--duration 0s"},
 		{[]string{"--duration", "soon"}, `invalid value "soon" for flag -duration`},
 		{[]string{"--mix", "spray"}, `--mix "spray"`},
+		{[]string{"--tick", "0s"}, "--tick 0s"},
+		{[]string{"--tick", "1s"}, "--tick 1s"},
 		{[]string{"--durability", "fsync"}, `--durability "fsync"`},
 		{[]string{"--risk", "maybe"}, `--risk "maybe"`},
 		{[]string{"--addr", "127.0.0.1:9878", "--risk", "on"}, `--risk "on": only without --addr`},

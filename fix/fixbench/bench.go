@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -68,6 +67,11 @@ type Options struct {
 	// RunID prefixes every ClOrdID, which must be unique per participant
 	// and trading day (default: a base-36 clock reading, unique per run).
 	RunID string
+	// Tick is the least time between two of the pacer's wake-ups
+	// (default 100 µs, at most 10 ms): above one order a tick, the
+	// orders of a tick go out together, up to a tick late (the send lag
+	// shows how late). A wake-up costs CPU; see pacer.
+	Tick time.Duration
 }
 
 // Percentiles summarises a histogram in microseconds.
@@ -134,6 +138,11 @@ type Result struct {
 	// SendLag: intended send time → the write that carried the order
 	// returned; the generator's own lateness.
 	SendLag Percentiles `json:"send_lag_us"`
+	// PacerWakes is how often the pacer woke from a sleep, Writes how
+	// many writes carried orders (all orders, warmup included): what
+	// the generator's CPU per order is made of.
+	PacerWakes int64 `json:"pacer_wakes"`
+	Writes     int64 `json:"writes"`
 	// Hist is Latency's histogram, in nanoseconds.
 	Hist *hdrhistogram.Histogram `json:"-"`
 }
@@ -141,6 +150,9 @@ type Result struct {
 func newHist() *hdrhistogram.Histogram {
 	return hdrhistogram.New(1, int64(5*time.Minute), 3)
 }
+
+// DefaultTick is Options.Tick's default.
+const DefaultTick = 100 * time.Microsecond
 
 // validate checks the options and fills in defaults.
 func (o *Options) validate() error {
@@ -165,6 +177,12 @@ func (o *Options) validate() error {
 	if o.Drain <= 0 {
 		o.Drain = 5 * time.Second
 	}
+	if o.Tick == 0 {
+		o.Tick = DefaultTick
+	}
+	if o.Tick < 0 || o.Tick > 10*time.Millisecond {
+		return fmt.Errorf("fixbench: tick %v: want more than 0 and at most 10ms", o.Tick)
+	}
 	if o.RunID == "" {
 		o.RunID = "B" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	}
@@ -187,6 +205,7 @@ type run struct {
 	start    time.Time
 	sess     []*session
 	stopping atomic.Bool
+	wakes    int64 // the pacer's, once it ended
 }
 
 // intended is the intended send time of global order j, as an offset
@@ -198,7 +217,12 @@ type session struct {
 	r    *run
 	idx  int
 	c    *Client
+	tpl  *sessionTemplates
 	sent int // orders sent (by the pacer; read after it ends)
+
+	// The pacer's: when to renew the write deadline, writes made.
+	renewAt time.Time
+	writes  int64
 
 	// Written by the reader goroutine only; read after it ended.
 	answered                     []uint64 // bitmap by order index
@@ -238,7 +262,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 		r.sess = append(r.sess, &session{
-			r: r, idx: i, c: c, answered: make([]uint64, (perSession+63)/64),
+			r: r, idx: i, c: c, tpl: newSessionTemplates(p, o.RunID, o.Mix), answered: make([]uint64, (perSession+63)/64),
 			reasons: map[string]int64{}, cxlReasons: map[string]int64{}, hist: newHist(), firstAck: math.MaxInt64, lastAck: -1,
 		})
 	}
@@ -290,33 +314,117 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return r.result(lag), nil
 }
 
-// pace sends the schedule. One goroutine paces every session, so that at
-// most one core spins; orders that fall due together are written per
-// session with one write.
+// pace sends the schedule from a goroutine locked to an OS thread of its
+// own (see pacer).
 func (r *run) pace(ctx context.Context) (*hdrhistogram.Histogram, error) {
-	lag := newHist()
-	type due struct {
-		j        int
-		intended int64
+	type outcome struct {
+		lag *hdrhistogram.Histogram
+		err error
 	}
-	const maxBatch = 1024
-	pending := make([]due, 0, maxBatch)
-	batches := make([]Batch, r.n)
+	ch := make(chan outcome, 1)
+	go func() {
+		// Never unlocked: the thread, with the timer slack set on it,
+		// ends with this goroutine instead of going back to the runtime.
+		runtime.LockOSThread()
+		preparePacerThread()
+		p := pacer{r: r, tick: int64(r.o.Tick)}
+		lag, err := p.run(ctx)
+		r.wakes = p.wakes
+		ch <- outcome{lag, err}
+	}()
+	o := <-ch
+	return o.lag, o.err
+}
+
+// pacer sends every session's orders on the schedule, without spinning a
+// core to do it: it sleeps until an order is due, wakes, and writes every
+// order then due, each session's with one write(2).
+//
+// A wake-up is the expensive part on this kind of machine (a virtual
+// one: about 20 µs of CPU per timer wake-up, and it comes some 50 µs late
+// even with the timer slack at 1 ns), so the pacer
+//   - wakes at most once a tick (Options.Tick): at rates above one order
+//     a tick, the orders of a tick go out together, up to a tick late;
+//   - wakes early by its estimate of how late a sleep ends (the median of
+//     the recent oversleeps), and spins the rest: about half the wake-ups
+//     come early and spin a few microseconds, the others come late, by
+//     less than a whole oversleep.
+//
+// It never sends an order before its intended time (that would flatter
+// the latency, which is measured from the intended time), and however
+// late it sends, the send lag shows it.
+type pacer struct {
+	r    *run
+	tick int64 // ns, at least this between wake targets
+	// early is the current estimate, in ns, of how late a sleep ends.
+	early int64
+	wakes int64
+}
+
+// Bounds of the pacer's early wake-up: the estimate moves by earlyStep
+// per sleep and stays within maxEarly (the most it may spin per wake-up).
+const (
+	earlyStep = 500
+	maxEarly  = 200_000
+)
+
+// sleepUntil returns at offset next from the run's start, or at once if
+// that has passed.
+func (p *pacer) sleepUntil(ctx context.Context, next int64) error {
+	start := p.r.start
+	for {
+		now := int64(time.Since(start))
+		wait := next - now
+		if wait <= 0 {
+			return nil
+		}
+		if wait <= p.early {
+			// The rest is shorter than a sleep would overshoot it:
+			// spin, bounded by maxEarly.
+			for int64(time.Since(start)) < next {
+			}
+			return nil
+		}
+		d := min(wait-p.early, 50_000_000) // wake at least every 50 ms to see ctx
+		nanosleep(d)
+		p.wakes++
+		if d < 1_000_000 {
+			// Track the median oversleep of the short sleeps, which the
+			// pacer makes at high rates: up a step when a sleep overshot
+			// the estimate, down one when it did not.
+			if over := int64(time.Since(start)) - (now + d); over > p.early {
+				p.early = min(p.early+earlyStep, maxEarly)
+			} else {
+				p.early = max(p.early-earlyStep, 0)
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+// maxBatch bounds the orders one wake-up sends (over all sessions); a
+// pacer behind by more sends the rest at once, without sleeping.
+const maxBatch = 1024
+
+func (p *pacer) run(ctx context.Context) (*hdrhistogram.Histogram, error) {
+	r := p.r
+	lag := newHist()
+	var pending [maxBatch]int // global indexes sent by this wake-up
 	open := make([]bool, r.n)
-	var body []byte
+	var ts stamp
+	target := int64(math.MinInt64 / 2)
+	full := false
 	for j := 0; j < r.total; {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+		if !full {
+			target = max(r.intended(j), target+p.tick)
+			if err := p.sleepUntil(ctx, target); err != nil {
+				return nil, err
+			}
+		} else if err := ctx.Err(); err != nil {
+			return nil, err
 		}
-		now := time.Since(r.start)
-		next := r.intended(j)
-		if wait := next - int64(now); wait > 0 {
-			waitUntil(r.start, next, wait)
-			continue
-		}
-		// Everything due now, per session.
-		ts := time.Now()
-		pending = pending[:0]
 		alive := 0
 		for _, s := range r.sess {
 			if !s.dead.Load() {
@@ -326,70 +434,69 @@ func (r *run) pace(ctx context.Context) (*hdrhistogram.Histogram, error) {
 		if alive == 0 {
 			return lag, nil // every session is gone: nothing more can be sent
 		}
-		for j < r.total && len(pending) < maxBatch && r.intended(j) <= int64(now) {
+		now := time.Now()
+		due := int64(now.Sub(r.start))
+		ts.set(now)
+		n := 0
+		for j < r.total && n < maxBatch && r.intended(j) <= due {
 			s := r.sess[j%r.n]
 			k := j / r.n
+			j++
 			if s.dead.Load() {
-				j++ // its slots go unsent
-				continue
+				continue // its slots go unsent
 			}
+			c := s.c
 			if !open[s.idx] {
-				batches[s.idx] = s.c.Begin(ts)
+				c.mu.Lock()
+				c.wbuf = c.wbuf[:0]
 				open[s.idx] = true
 			}
-			body = r.appendOrder(body[:0], k, ts)
-			batches[s.idx].Add("D", body)
+			c.seq++
+			c.wbuf = s.tpl.order[k%2].append(c.wbuf, c.seq, k, &ts)
 			if r.o.Mix == MixCancel && k > 0 {
-				body = r.appendCancel(body[:0], k-1, ts)
-				batches[s.idx].Add("F", body)
+				c.seq++
+				c.wbuf = s.tpl.cancel[(k-1)%2].append(c.wbuf, c.seq, k-1, &ts)
 			}
 			s.sent = k + 1
-			pending = append(pending, due{j, r.intended(j)})
-			j++
+			pending[n] = j - 1
+			n++
 		}
-		for i := range batches {
-			if open[i] {
-				s := r.sess[i]
-				_ = s.c.Conn().SetWriteDeadline(time.Now().Add(10 * time.Second))
-				if err := batches[i].Flush(); err != nil && s.werr == nil {
-					s.werr = fmt.Errorf("write: %w", err)
-					s.dead.Store(true)
-				}
-				open[i] = false
+		full = n == maxBatch
+		for i, ok := range open {
+			if !ok {
+				continue
+			}
+			open[i] = false
+			s := r.sess[i]
+			err := s.write(now)
+			s.c.mu.Unlock()
+			if err != nil && s.werr == nil {
+				s.werr = fmt.Errorf("write: %w", err)
+				s.dead.Store(true)
 			}
 		}
 		written := int64(time.Since(r.start))
-		for _, d := range pending {
-			if d.j >= r.warm {
-				_ = lag.RecordValue(max(written-d.intended, 1))
+		for _, j := range pending[:n] {
+			if j >= r.warm {
+				_ = lag.RecordValue(max(written-r.intended(j), 1))
 			}
 		}
 	}
 	return lag, nil
 }
 
-// waitUntil waits until offset next from start, wait ns from now. Go's
-// timers wake about a millisecond late on this kind of machine, far too
-// coarse for orders 10 µs apart. So a long wait parks in time.Sleep up to
-// 2 ms before the time (freeing the goroutine's P for the readers), a
-// shorter one sleeps in nanosleep(2) (its thread blocks; typically
-// 50 µs late, 100–150 µs at the 99th percentile) up to 100 µs before it,
-// and the rest is spun, yielding to the readers. The spin is what the
-// precision costs (it is CPU the venue on the same machine does not get),
-// so it is kept short: an oversleep shows in the send lag, not hidden.
-func waitUntil(start time.Time, next, wait int64) {
-	const park, spin = 2_000_000, 100_000
-	if wait > park {
-		time.Sleep(time.Duration(wait - park))
-		wait = next - int64(time.Since(start))
+// write writes the session's send buffer (its send side locked by the
+// caller). The write deadline, which ends a session whose venue stopped
+// reading, is renewed once a second rather than on every write: setting
+// it costs a timer update.
+func (s *session) write(now time.Time) error {
+	if now.After(s.renewAt) {
+		_ = s.c.conn.SetWriteDeadline(now.Add(10 * time.Second))
+		s.renewAt = now.Add(time.Second)
 	}
-	if wait > spin {
-		ts := syscall.NsecToTimespec(wait - spin)
-		_ = syscall.Nanosleep(&ts, nil)
-	}
-	for int64(time.Since(start)) < next {
-		runtime.Gosched()
-	}
+	s.writes++
+	_, err := s.c.conn.Write(s.c.wbuf)
+	return err
 }
 
 // appendOrder encodes order k's NewOrderSingle body: even orders buy,
@@ -472,6 +579,7 @@ func (r *run) drain(ctx context.Context) {
 // read is a session's reader goroutine.
 func (s *session) read() {
 	r := s.r
+	var in inbound
 	for {
 		m, err := s.c.Next()
 		if err != nil {
@@ -485,23 +593,8 @@ func (s *session) read() {
 			return
 		}
 		now := int64(time.Since(r.start))
-		var typ, execType, clOrdID, rejCode, cxlCode, text []byte
-		for tag, v := range m.Fields() {
-			switch tag {
-			case 35:
-				typ = v
-			case 150:
-				execType = v
-			case 11:
-				clOrdID = v
-			case 103:
-				rejCode = v
-			case 102:
-				cxlCode = v
-			case 58:
-				text = v
-			}
-		}
+		in.scan(m)
+		typ, execType, clOrdID, rejCode, cxlCode, text := in.typ, in.execType, in.clOrdID, in.rejCode, in.cxlCode, in.text
 		if len(typ) != 1 {
 			continue
 		}
@@ -612,6 +705,7 @@ func (r *run) result(lag *hdrhistogram.Histogram) *Result {
 			res.CancelRejectReasons[k] += n
 		}
 		res.Hist.Merge(s.hist)
+		res.Writes += s.writes
 		lastAck = max(lastAck, s.lastAck)
 		firstAck = min(firstAck, s.firstAck)
 		for _, err := range []error{s.werr, s.err} {
@@ -627,6 +721,7 @@ func (r *run) result(lag *hdrhistogram.Histogram) *Result {
 	}
 	res.Latency = summarize(res.Hist)
 	res.SendLag = summarize(lag)
+	res.PacerWakes = r.wakes
 	if len(res.RejectReasons) == 0 {
 		res.RejectReasons = nil
 	}

@@ -160,7 +160,7 @@ func (c *Client) Next() (Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(m) > 20 && m.Type() == "1" {
+	if t := m.msgType(); len(t) == 1 && t[0] == '1' {
 		id, _ := m.Get(112)
 		var body []byte
 		body = AppendFieldBytes(body, 112, id)

@@ -11,8 +11,10 @@
 // venue from Go (the crash test) use the same client.
 //
 // The load generator (Run) is open-loop: each session has a fixed schedule
-// of intended send times at the offered rate, one pacer sends every order
-// when its time comes whether or not earlier ones were answered, and the
+// of intended send times at the offered rate, one pacer (on an OS thread
+// of its own, sleeping between wake-ups rather than spinning, see pacer)
+// sends every order when its time comes whether or not earlier ones were
+// answered, each from a template framed before the run, and the
 // latency of an order is measured from its intended send time to the
 // ExecutionReport 150=0 that acknowledges it. A venue that stalls therefore
 // shows the stall in every order scheduled during it, instead of hiding it
