@@ -166,7 +166,7 @@ func (s *mdSub) run() {
 		select {
 		case <-s.stopC:
 			return
-		case ev, ok := <-s.sub.C:
+		case b, ok := <-s.sub.C:
 			if !ok {
 				if errors.Is(s.sub.Err(), hub.ErrLagged) && !s.p.a.closing.Load() {
 					s.p.a.log.Error("fix: slow consumer: market data fell behind and was cut off; disconnecting",
@@ -175,17 +175,28 @@ func (s *mdSub) run() {
 				}
 				return
 			}
-			s.apply(&ev)
-			for n := 0; n < maxMDEntries && len(s.sub.C) > 0; n++ {
-				ev, ok = <-s.sub.C
-				if !ok {
-					break
+			// This batch and those already waiting make one message,
+			// up to about maxMDEntries events.
+			n := s.applyBatch(b)
+			for n < maxMDEntries && len(s.sub.C) > 0 {
+				if b, ok = <-s.sub.C; !ok {
+					break // the next receive reports why
 				}
-				s.apply(&ev)
+				n += s.applyBatch(b)
 			}
 			s.flush()
 		}
 	}
+}
+
+// applyBatch applies the instrument's events of a hub batch and says how
+// many there were.
+func (s *mdSub) applyBatch(b hub.Batch) (n int) {
+	for ev := range s.sub.Events(b) {
+		s.apply(ev)
+		n++
+	}
+	return n
 }
 
 // apply updates the local book with one market event.

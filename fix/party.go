@@ -272,21 +272,27 @@ func (p *party) execPump() {
 		p.mu.Lock()
 		sub := p.exec
 		p.mu.Unlock()
-		for ev := range sub.C {
-			// Everything already waiting goes in one batch: one store
-			// write and one socket write for all of it.
+		for b := range sub.C {
+			// A hub batch and the batches already waiting behind it go
+			// out together: one store write and one socket write for all
+			// of them. execBatchMax bounds a write and how long the send
+			// lock is held: more batches are taken only below it, and a
+			// larger batch is written in parts.
 			p.sendMu.Lock()
-			p.onExecEvent(o, &ev, send)
-		more:
-			for range execBatchMax - 1 {
-				select {
-				case ev, ok := <-sub.C:
-					if !ok {
-						break more
+			n := 0
+			for {
+				for ev := range sub.Events(b) {
+					p.onExecEvent(o, ev, send)
+					if n++; n%execBatchMax == 0 {
+						p.flushLocked(nil)
 					}
-					p.onExecEvent(o, &ev, send)
-				default:
-					break more
+				}
+				if n >= execBatchMax || len(sub.C) == 0 {
+					break
+				}
+				var ok bool
+				if b, ok = <-sub.C; !ok {
+					break // the next range over sub.C ends the loop
 				}
 			}
 			p.flushLocked(nil)
@@ -346,16 +352,23 @@ func (p *party) dropPump() {
 		p.mu.Lock()
 		sub := p.drop
 		p.mu.Unlock()
-		for ev := range sub.C {
-			if !p.loggedOn.Load() || int(ev.Party) >= len(p.a.byID) || p.a.byID[ev.Party] == nil {
+		for b := range sub.C {
+			if !p.loggedOn.Load() {
 				continue
 			}
+			// A hub batch's copies go out together: one store write and
+			// one socket write.
 			p.sendMu.Lock()
-			var ok bool
-			if p.ebuf, ok = p.a.appendExecReport(p.ebuf[:0], &ev, p.a.byID[ev.Party], p); ok {
-				p.queueBodyLocked('8', p.ebuf)
-				p.flushLocked(nil)
+			for ev := range sub.Events(b) {
+				if int(ev.Party) >= len(p.a.byID) || p.a.byID[ev.Party] == nil {
+					continue
+				}
+				var ok bool
+				if p.ebuf, ok = p.a.appendExecReport(p.ebuf[:0], ev, p.a.byID[ev.Party], p); ok {
+					p.queueBodyLocked('8', p.ebuf)
+				}
 			}
+			p.flushLocked(nil)
 			p.sendMu.Unlock()
 		}
 		if !errors.Is(sub.Err(), hub.ErrLagged) || p.a.closing.Load() {

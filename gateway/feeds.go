@@ -21,9 +21,10 @@ import (
 // in the order the engine produced them.
 
 const (
-	// feedQueue is each hub subscription's queue (an engine.Event is 320
-	// bytes: 2.6 MB per feed, one per participant and per instrument). A
-	// feed that falls this far behind is cut off by the hub; the gateway
+	// feedQueue is each hub subscription's queue, in events (one feed
+	// per participant and per instrument; the queue holds shared batches,
+	// so its own memory is small). A feed that falls this far behind is
+	// cut off by the hub; the gateway
 	// then resubscribes and says so in the log (its tables may have
 	// missed events). The loops only update maps under a short lock, so
 	// they keep up with the journal's group commits.
@@ -169,7 +170,7 @@ func (st *instState) loadLocked(b *shard.BookSnapshot) {
 
 func (s *Server) instLoop(st *instState) {
 	for {
-		ev, ok := <-st.sub.C
+		b, ok := <-st.sub.C
 		if !ok {
 			if !errors.Is(st.sub.Err(), hub.ErrLagged) || s.ctx.Err() != nil {
 				st.streams.closeAll("the venue is shutting down")
@@ -185,14 +186,17 @@ func (s *Server) instLoop(st *instState) {
 			s.publishBook(st)
 			continue
 		}
-		s.applyMarket(st, &ev)
 		// A command's level changes come together: publish the book once
 		// they have all been applied (the queue is empty or the next
-		// event belongs to a later command).
-		if ev.Kind == engine.EvLevel && len(st.sub.C) == 0 {
+		// event belongs to a later command, see applyMarket).
+		for ev := range st.sub.Events(b) {
+			s.applyMarket(st, ev)
+			if ev.Kind == engine.EvLevel {
+				st.pendingBook = true
+			}
+		}
+		if st.pendingBook && len(st.sub.C) == 0 {
 			s.publishBook(st)
-		} else if ev.Kind == engine.EvLevel {
-			st.pendingBook = true
 		}
 	}
 }

@@ -121,11 +121,13 @@ func (s *Server) countEvents(sub *hub.Sub) (lagged bool) {
 		case <-s.ctx.Done():
 			s.v.Hub().Unsubscribe(sub)
 			return false
-		case ev, ok := <-sub.C:
+		case b, ok := <-sub.C:
 			if !ok {
 				return errors.Is(sub.Err(), hub.ErrLagged)
 			}
-			o.count(&ev)
+			for ev := range sub.Events(b) {
+				o.count(ev)
+			}
 		}
 	}
 }

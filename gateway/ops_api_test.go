@@ -17,6 +17,7 @@ import (
 	"fxmatch/cmd/fxmatch/venue"
 	"fxmatch/config"
 	"fxmatch/engine"
+	"fxmatch/engine/hub/hubtest"
 	"fxmatch/internal/metrics"
 )
 
@@ -44,15 +45,15 @@ func (e *env) opsOrder(party, clid string, side engine.Side, qty engine.Qty, pri
 	if err := e.v.SubmitOrder(context.Background(), cmd, venue.Origin{Channel: venue.ChannelHTTP, Source: "test"}); err != nil {
 		e.t.Fatalf("SubmitOrder %s: %v", clid, err)
 	}
-	deadline := time.After(5 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	r := hubtest.New(sub)
 	for {
-		select {
-		case ev := <-sub.C:
-			if ev.ClOrdID == cmd.ClOrdID && (ev.Kind == engine.EvAccepted || ev.Kind == engine.EvRejected) {
-				return
-			}
-		case <-deadline:
-			e.t.Fatalf("order %s: no durable answer", clid)
+		ev, err := r.Next(time.Until(deadline))
+		if err != nil {
+			e.t.Fatalf("order %s: no durable answer: %v", clid, err)
+		}
+		if ev.ClOrdID == cmd.ClOrdID && (ev.Kind == engine.EvAccepted || ev.Kind == engine.EvRejected) {
+			return
 		}
 	}
 }

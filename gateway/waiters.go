@@ -108,16 +108,16 @@ func (s *Server) partyLoop(ps *partyState) {
 	var idle *time.Timer
 	for {
 		var (
-			ev engine.Event
+			b  hub.Batch
 			ok bool
 		)
 		if len(ps.settling) == 0 {
-			ev, ok = <-ps.sub.C
+			b, ok = <-ps.sub.C
 		} else {
 			// Some waiter's outcome has arrived: answer it once the
 			// venue has published its whole command.
 			select {
-			case ev, ok = <-ps.sub.C:
+			case b, ok = <-ps.sub.C:
 			default:
 				s.settleIdle(ps)
 				if len(ps.settling) > 0 {
@@ -127,7 +127,7 @@ func (s *Server) partyLoop(ps *partyState) {
 						idle.Reset(settlePoll)
 					}
 					select {
-					case ev, ok = <-ps.sub.C:
+					case b, ok = <-ps.sub.C:
 					case <-idle.C:
 						continue
 					}
@@ -149,7 +149,9 @@ func (s *Server) partyLoop(ps *partyState) {
 			ps.sub = ns
 			continue
 		}
-		s.applyParty(ps, &ev)
+		for ev := range ps.sub.Events(b) {
+			s.applyParty(ps, ev)
+		}
 	}
 }
 
@@ -199,7 +201,7 @@ func (s *Server) applyParty(ps *partyState, ev *engine.Event) {
 
 // settleIdle answers the settling waiters whose command the venue has
 // published completely (the feed's queue being empty, all its events have
-// been applied).
+// been applied: partyLoop calls it between batches).
 func (s *Server) settleIdle(ps *partyState) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()

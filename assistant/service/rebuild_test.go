@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -10,7 +11,7 @@ import (
 	"fxmatch/cmd/fxmatch/venue"
 	"fxmatch/config"
 	"fxmatch/engine"
-	"fxmatch/engine/hub"
+	"fxmatch/engine/hub/hubtest"
 )
 
 // TestRebuildFromJournal: a venue journals weeks of BANKA's ordinary
@@ -43,7 +44,8 @@ func TestRebuildFromJournal(t *testing.T) {
 	a, _ := cfg.PartyID("BANKA")
 	b, _ := cfg.PartyID("BANKB")
 	usdcny, _ := v.Instrument("USD/CNY")
-	subA, _ := v.Hub().SubscribeParty(a, 4096)
+	sa, _ := v.Hub().SubscribeParty(a, 4096)
+	subA := hubtest.New(sa)
 	const orders = 60
 	for k := 0; k < orders; k++ {
 		// Weekdays, 08:00 to 16:00 UTC, every 40 minutes.
@@ -131,22 +133,19 @@ func newService(t *testing.T, clock func() time.Time) *Service {
 }
 
 // waitFor reads the subscription up to an event of kind.
-func waitFor(t *testing.T, s *hub.Sub, kind engine.EventKind) {
+func waitFor(t *testing.T, s *hubtest.Reader, kind engine.EventKind) {
 	t.Helper()
 	for {
-		select {
-		case ev, ok := <-s.C:
-			if !ok {
-				t.Fatalf("subscription closed: %v", s.Err())
-			}
-			if ev.Kind == kind {
-				return
-			}
-			if ev.Kind == engine.EvRejected {
-				t.Fatalf("rejected: %v", ev.Reason)
-			}
-		case <-time.After(5 * time.Second):
+		ev, err := s.Next(5 * time.Second)
+		switch {
+		case errors.Is(err, hubtest.ErrTimeout):
 			t.Fatalf("no %v within 5s", kind)
+		case err != nil:
+			t.Fatalf("subscription closed: %v", err)
+		case ev.Kind == kind:
+			return
+		case ev.Kind == engine.EvRejected:
+			t.Fatalf("rejected: %v", ev.Reason)
 		}
 	}
 }

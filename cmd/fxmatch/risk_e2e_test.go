@@ -14,6 +14,7 @@ import (
 	"fxmatch/cmd/fxmatch/venue"
 	"fxmatch/config"
 	"fxmatch/engine"
+	"fxmatch/engine/hub/hubtest"
 )
 
 // TestFIXRiskBlockAfterRestart is the pre-trade row end to end: a venue
@@ -101,19 +102,18 @@ func journalHistory(t *testing.T, cfg *config.Config, dataDir string, n int) {
 	a, _ := cfg.PartyID("BANKA")
 	b, _ := cfg.PartyID("BANKB")
 	usdcny, _ := v.Instrument("USD/CNY")
-	sub, _ := v.Hub().SubscribeParty(a, 1<<14)
+	hs, _ := v.Hub().SubscribeParty(a, 1<<14)
+	sub := hubtest.New(hs)
 	wait := func(kind engine.EventKind) {
 		for {
-			select {
-			case ev := <-sub.C:
-				if ev.Kind == kind {
-					return
-				}
-				if ev.Kind == engine.EvRejected {
-					t.Fatalf("history order rejected: %v", ev.Reason)
-				}
-			case <-time.After(5 * time.Second):
-				t.Fatalf("history: no %v", kind)
+			ev, err := sub.Next(5 * time.Second)
+			switch {
+			case err != nil:
+				t.Fatalf("history: no %v: %v", kind, err)
+			case ev.Kind == kind:
+				return
+			case ev.Kind == engine.EvRejected:
+				t.Fatalf("history order rejected: %v", ev.Reason)
 			}
 		}
 	}

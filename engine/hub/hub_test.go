@@ -2,6 +2,7 @@ package hub
 
 import (
 	"errors"
+	"math/rand/v2"
 	"sync"
 	"testing"
 
@@ -12,17 +13,21 @@ func ev(k engine.EventKind, p engine.PartyID, inst engine.InstrumentID) engine.E
 	return engine.Event{Kind: k, Party: p, Instrument: inst}
 }
 
-func drain(s *Sub) []engine.Event {
-	var out []engine.Event
+// drain takes every batch queued on s and returns the events s wants of
+// them, and how many batches there were.
+func drain(s *Sub) (out []engine.Event, batches int) {
 	for {
 		select {
-		case e, ok := <-s.C:
+		case b, ok := <-s.C:
 			if !ok {
-				return out
+				return out, batches
 			}
-			out = append(out, e)
+			batches++
+			for ev := range s.Events(b) {
+				out = append(out, *ev)
+			}
 		default:
-			return out
+			return out, batches
 		}
 	}
 }
@@ -31,31 +36,140 @@ func TestRouting(t *testing.T) {
 	h := New(4, 2)
 	a, _ := h.SubscribeParty(1, 16)
 	b, _ := h.SubscribeParty(2, 16)
+	c, _ := h.SubscribeParty(3, 16)
 	dc, _ := h.SubscribeDropCopy([]bool{false, true, false, true}, 16)
 	m0, _ := h.SubscribeMarket(0, 16)
+	m1, _ := h.SubscribeMarket(1, 16)
 	all, _ := h.SubscribeAll(16)
 	h.Publish([]engine.Event{
 		ev(engine.EvAccepted, 1, 0),
 		ev(engine.EvFill, 2, 1),
 		ev(engine.EvLevel, 0, 0),
 		ev(engine.EvTrade, 0, 1),
-		ev(engine.EvCancelled, 3, 0),
+		ev(engine.EvCancelled, 1, 0),
 	})
-	count := func(s *Sub) int { return len(drain(s)) }
-	if n := count(a); n != 1 {
-		t.Errorf("party 1 got %d events, want 1", n)
+	for _, tc := range []struct {
+		name    string
+		s       *Sub
+		events  int
+		batches int
+	}{
+		{"party 1", a, 2, 1},
+		{"party 2", b, 1, 1},
+		{"party 3 (nothing of its own)", c, 0, 0},
+		{"drop copy of 1 and 3", dc, 2, 1},
+		{"market 0 (the level change)", m0, 1, 1},
+		{"market 1 (the trade)", m1, 1, 1},
+		{"all", all, 5, 1},
+	} {
+		evs, n := drain(tc.s)
+		if len(evs) != tc.events || n != tc.batches {
+			t.Errorf("%s got %d events in %d batches, want %d in %d", tc.name, len(evs), n, tc.events, tc.batches)
+		}
 	}
-	if n := count(b); n != 1 {
-		t.Errorf("party 2 got %d events, want 1", n)
+}
+
+// TestWantsMatchesRouting publishes random batches and checks that every
+// subscriber reads, through Events, exactly the events the documented rules
+// give it, in publish order, and is sent a batch only when it wants at
+// least one of its events (no wake-up for nothing).
+func TestWantsMatchesRouting(t *testing.T) {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 0))
+	const nparty, ninst = 5, 3
+	kinds := []engine.EventKind{
+		engine.EvAccepted, engine.EvRejected, engine.EvFill, engine.EvCancelled, engine.EvReplaced,
+		engine.EvExpired, engine.EvCancelRejected, engine.EvMassCancelReport, engine.EvCreditSet,
+		engine.EvLevel, engine.EvTrade,
 	}
-	if n := count(dc); n != 2 {
-		t.Errorf("drop copy of 1 and 3 got %d events, want 2", n)
+	// The rules, written out independently of the package's code.
+	type rule struct {
+		s    *Sub
+		want func(*engine.Event) bool
+		got  []engine.Event
+		exp  []engine.Event
+		nb   int // batches received
+		expB int // batches it wanted something of
 	}
-	if n := count(m0); n != 1 {
-		t.Errorf("market 0 got %d events, want 1 (the level change)", n)
+	h := New(nparty, ninst)
+	var rules []*rule
+	isExec := func(k engine.EventKind) bool { return k != engine.EvLevel && k != engine.EvTrade }
+	for p := engine.PartyID(1); p < nparty; p++ {
+		s, err := h.SubscribeParty(p, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rules = append(rules, &rule{s: s, want: func(e *engine.Event) bool { return e.Party == p && isExec(e.Kind) }})
 	}
-	if n := count(all); n != 5 {
-		t.Errorf("all got %d events, want 5", n)
+	covered := []bool{true, false, true, false, true, true} // longer than the parties, and covers NoParty
+	dc, _ := h.SubscribeDropCopy(covered, 1<<20)
+	rules = append(rules, &rule{s: dc, want: func(e *engine.Event) bool {
+		return isExec(e.Kind) && int(e.Party) < len(covered) && covered[e.Party]
+	}})
+	for i := engine.InstrumentID(0); i < ninst; i++ {
+		s, _ := h.SubscribeMarket(i, 1<<20)
+		rules = append(rules, &rule{s: s, want: func(e *engine.Event) bool { return e.Instrument == i && !isExec(e.Kind) }})
+	}
+	all, _ := h.SubscribeAll(1 << 20)
+	rules = append(rules, &rule{s: all, want: func(*engine.Event) bool { return true }})
+
+	buf := make([]engine.Event, 0, 64)
+	for n := 0; n < 2000; n++ {
+		buf = buf[:rng.IntN(cap(buf))+1]
+		for i := range buf {
+			buf[i] = engine.Event{
+				Kind:       kinds[rng.IntN(len(kinds))],
+				Seq:        uint64(n),
+				ExecID:     uint64(n*100 + i),
+				Party:      engine.PartyID(rng.IntN(nparty + 1)), // includes NoParty and an unknown one
+				Instrument: engine.InstrumentID(rng.IntN(ninst + 1)),
+			}
+		}
+		for _, r := range rules {
+			wanted := false
+			for i := range buf {
+				if r.want(&buf[i]) {
+					r.exp = append(r.exp, buf[i])
+					wanted = true
+				}
+			}
+			if wanted {
+				r.expB++
+			}
+		}
+		h.Publish(buf)
+		// The caller reuses its slice: the subscribers must not see this.
+		for i := range buf {
+			buf[i] = engine.Event{Kind: engine.EvAccepted, Party: 1, ExecID: 1 << 60}
+		}
+		if n%7 == 0 {
+			for _, r := range rules {
+				evs, nb := drain(r.s)
+				r.got, r.nb = append(r.got, evs...), r.nb+nb
+			}
+		}
+	}
+	for _, r := range rules {
+		evs, nb := drain(r.s)
+		r.got, r.nb = append(r.got, evs...), r.nb+nb
+		if len(r.got) != len(r.exp) {
+			t.Fatalf("%+v: got %d events, want %d", r.s.kind, len(r.got), len(r.exp))
+		}
+		for i := range r.got {
+			if r.got[i] != r.exp[i] {
+				t.Fatalf("kind %d: event %d is %+v, want %+v", r.s.kind, i, r.got[i], r.exp[i])
+			}
+		}
+		if r.nb != r.expB {
+			t.Errorf("kind %d: %d batches, want %d (one per batch with a wanted event)", r.s.kind, r.nb, r.expB)
+		}
+		if r.s.Err() != nil {
+			t.Errorf("kind %d: %v", r.s.kind, r.s.Err())
+		}
+	}
+	if h.Lagged() != 0 {
+		t.Errorf("Lagged = %d", h.Lagged())
 	}
 }
 
@@ -63,13 +177,12 @@ func TestLaggingSubscriberIsCutOffWithoutBlocking(t *testing.T) {
 	h := New(2, 1)
 	slow, _ := h.SubscribeParty(1, 2)
 	fast, _ := h.SubscribeAll(100)
-	evs := make([]engine.Event, 10)
-	for i := range evs {
-		evs[i] = ev(engine.EvAccepted, 1, 0)
+	one := []engine.Event{ev(engine.EvAccepted, 1, 0)}
+	for range 10 {
+		h.Publish(one) // must not block
 	}
-	h.Publish(evs) // must not block
-	if got := len(drain(slow)); got != 2 {
-		t.Errorf("slow subscriber kept %d events, want its 2 queued", got)
+	if got, _ := drain(slow); len(got) != 2 {
+		t.Errorf("slow subscriber kept %d events, want its 2 queued", len(got))
 	}
 	if _, ok := <-slow.C; ok {
 		t.Fatal("slow subscriber's channel should be closed")
@@ -77,22 +190,97 @@ func TestLaggingSubscriberIsCutOffWithoutBlocking(t *testing.T) {
 	if !errors.Is(slow.Err(), ErrLagged) {
 		t.Errorf("Err = %v, want ErrLagged", slow.Err())
 	}
-	if got := len(drain(fast)); got != 10 {
-		t.Errorf("fast subscriber got %d, want 10", got)
+	if got, _ := drain(fast); len(got) != 10 {
+		t.Errorf("fast subscriber got %d, want 10", len(got))
 	}
 	if h.Lagged() != 1 {
 		t.Errorf("Lagged = %d", h.Lagged())
 	}
 }
 
+// TestLagBoundIsInEvents: the queue's bound counts the events a subscriber
+// wants, whatever the batches hold besides, and what it has read frees
+// room.
+func TestLagBoundIsInEvents(t *testing.T) {
+	batch := func(mine, others int) []engine.Event {
+		var evs []engine.Event
+		for range others {
+			evs = append(evs, ev(engine.EvAccepted, 2, 0), ev(engine.EvLevel, 0, 0))
+		}
+		for range mine {
+			evs = append(evs, ev(engine.EvFill, 1, 0))
+		}
+		return evs
+	}
+	t.Run("wanted events count", func(t *testing.T) {
+		h := New(3, 1)
+		s, _ := h.SubscribeParty(1, 10)
+		for range 3 {
+			h.Publish(batch(3, 50)) // 9 of its events queued
+		}
+		if s.Err() != nil {
+			t.Fatalf("cut off at 9 queued events of 10: %v", s.Err())
+		}
+		h.Publish(batch(1, 0)) // 10
+		if s.Err() != nil {
+			t.Fatalf("cut off at 10 queued events of 10: %v", s.Err())
+		}
+		h.Publish(batch(1, 0)) // 11
+		if !errors.Is(s.Err(), ErrLagged) {
+			t.Fatalf("Err = %v at 11 queued events of 10, want ErrLagged", s.Err())
+		}
+		if got, n := drain(s); len(got) != 10 || n != 4 {
+			t.Errorf("kept %d events in %d batches, want 10 in 4", len(got), n)
+		}
+	})
+	t.Run("reading frees room", func(t *testing.T) {
+		h := New(3, 1)
+		s, _ := h.SubscribeParty(1, 10)
+		h.Publish(batch(6, 1))
+		h.Publish(batch(4, 1)) // 10
+		<-s.C                  // 4 left
+		h.Publish(batch(6, 1)) // 10
+		if s.Err() != nil {
+			t.Fatalf("cut off with room: %v", s.Err())
+		}
+		h.Publish(batch(1, 0))
+		if !errors.Is(s.Err(), ErrLagged) {
+			t.Fatalf("Err = %v, want ErrLagged", s.Err())
+		}
+	})
+	t.Run("a large batch fits an empty queue", func(t *testing.T) {
+		h := New(3, 1)
+		s, _ := h.SubscribeParty(1, 10)
+		h.Publish(batch(25, 0))
+		if s.Err() != nil {
+			t.Fatalf("a subscriber with nothing queued was cut off: %v", s.Err())
+		}
+		h.Publish(batch(1, 0))
+		if !errors.Is(s.Err(), ErrLagged) {
+			t.Fatalf("Err = %v behind 25 queued events of 10, want ErrLagged", s.Err())
+		}
+	})
+	t.Run("batches without its events do not count", func(t *testing.T) {
+		h := New(3, 1)
+		s, _ := h.SubscribeParty(1, 3)
+		for range 100 {
+			h.Publish(batch(0, 10))
+		}
+		h.Publish(batch(3, 0))
+		if s.Err() != nil || len(s.C) != 1 {
+			t.Fatalf("Err = %v, %d batches queued; want nil, 1", s.Err(), len(s.C))
+		}
+	})
+}
+
 func TestUnsubscribeConcurrentWithPublish(t *testing.T) {
-	h := New(2, 1)
+	h := New(3, 1)
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		evs := []engine.Event{ev(engine.EvAccepted, 1, 0)}
+		evs := []engine.Event{ev(engine.EvAccepted, 1, 0), ev(engine.EvAccepted, 2, 0), ev(engine.EvLevel, 0, 0)}
 		for {
 			select {
 			case <-stop:
@@ -103,13 +291,29 @@ func TestUnsubscribeConcurrentWithPublish(t *testing.T) {
 		}
 	}()
 	for i := 0; i < 2000; i++ {
-		s, err := h.SubscribeParty(1, 4)
+		var s *Sub
+		var err error
+		switch i % 4 {
+		case 0:
+			s, err = h.SubscribeParty(1, 4)
+		case 1:
+			s, err = h.SubscribeDropCopy([]bool{false, false, true}, 4)
+		case 2:
+			s, err = h.SubscribeMarket(0, 4)
+		case 3:
+			s, err = h.SubscribeAll(4)
+		}
 		if err != nil {
 			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			<-s.C // something arrives
 		}
 		h.Unsubscribe(s)
 		if !errors.Is(s.Err(), ErrClosed) && !errors.Is(s.Err(), ErrLagged) {
 			t.Fatalf("Err = %v", s.Err())
+		}
+		for range s.C { // closed after what was queued
 		}
 	}
 	close(stop)
@@ -120,15 +324,60 @@ func TestUnsubscribeConcurrentWithPublish(t *testing.T) {
 	}
 }
 
-func TestPublishDoesNotAllocate(t *testing.T) {
+func TestCloseConcurrentWithPublish(t *testing.T) {
+	for range 200 {
+		h := New(2, 1)
+		subs := make([]*Sub, 0, 4)
+		for range 2 {
+			s, _ := h.SubscribeParty(1, 1<<10)
+			subs = append(subs, s)
+			s, _ = h.SubscribeAll(1 << 10)
+			subs = append(subs, s)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			evs := []engine.Event{ev(engine.EvAccepted, 1, 0), ev(engine.EvLevel, 0, 0)}
+			for range 100 {
+				h.Publish(evs)
+			}
+		}()
+		h.Close()
+		<-done
+		for _, s := range subs {
+			for range s.C {
+			}
+			if !errors.Is(s.Err(), ErrClosed) && !errors.Is(s.Err(), ErrLagged) {
+				t.Fatalf("Err = %v", s.Err())
+			}
+		}
+	}
+}
+
+// TestPublishAllocatesOncePerBatch: one allocation for the shared batch,
+// none per event or per subscriber, and none for a batch nobody wants.
+func TestPublishAllocatesOncePerBatch(t *testing.T) {
 	h := New(3, 1)
 	s, _ := h.SubscribeParty(1, 1<<16)
-	evs := []engine.Event{ev(engine.EvAccepted, 1, 0), ev(engine.EvLevel, 0, 0)}
+	a, _ := h.SubscribeAll(1 << 16)
+	dc, _ := h.SubscribeDropCopy([]bool{false, true, true}, 1<<16)
+	evs := make([]engine.Event, 64)
+	for i := range evs {
+		evs[i] = ev(engine.EvAccepted, engine.PartyID(1+i%2), 0)
+	}
 	allocs := testing.AllocsPerRun(1000, func() {
 		h.Publish(evs)
 		<-s.C
+		<-a.C
+		<-dc.C
 	})
-	if allocs != 0 {
-		t.Fatalf("Publish allocates %.1f per call", allocs)
+	if allocs != 1 {
+		t.Fatalf("Publish of 64 events to 3 subscribers allocates %.1f times, want 1", allocs)
+	}
+	h.Unsubscribe(a)
+	other := []engine.Event{ev(engine.EvAccepted, 2, 0)}
+	h.Unsubscribe(dc)
+	if allocs := testing.AllocsPerRun(1000, func() { h.Publish(other) }); allocs != 0 {
+		t.Fatalf("Publish of a batch nobody wants allocates %.1f times", allocs)
 	}
 }

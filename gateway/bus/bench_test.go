@@ -59,9 +59,12 @@ func benchBus(b *testing.B, closedLoop bool) {
 	}
 	var stampWG sync.WaitGroup
 	stampWG.Go(func() {
-		for ev := range stamp.C {
-			if ev.ExecID < uint64(len(stamps)) {
-				stamps[ev.ExecID].Store(time.Now().UnixNano())
+		for b := range stamp.C {
+			now := time.Now().UnixNano()
+			for ev := range stamp.Events(b) {
+				if ev.ExecID < uint64(len(stamps)) {
+					stamps[ev.ExecID].Store(now)
+				}
 			}
 		}
 	})

@@ -459,9 +459,10 @@ func (b *Bus) run() {
 const maxDrain = 4096
 
 // pump publishes events from sub until it is closed, returning why. Each
-// round takes what is already queued (at least one batch of the venue's)
-// and then publishes each book it changed once; every BookRefresh it
-// republishes all books.
+// round takes what is already queued (at least one batch of the venue's,
+// then more while fewer than maxDrain events were taken) and then
+// publishes each book it changed once; every BookRefresh it republishes
+// all books.
 func (b *Bus) pump(sub *hub.Sub) error {
 	var refresh <-chan time.Time
 	if b.opts.BookRefresh > 0 {
@@ -470,10 +471,10 @@ func (b *Bus) pump(sub *hub.Sub) error {
 		refresh = t.C
 	}
 	for {
-		var ev engine.Event
+		var batch hub.Batch
 		var ok bool
 		select {
-		case ev, ok = <-sub.C:
+		case batch, ok = <-sub.C:
 		case <-refresh:
 			for i := range b.books {
 				// Books nothing has happened to yet stay unpublished.
@@ -485,22 +486,26 @@ func (b *Bus) pump(sub *hub.Sub) error {
 		if !ok {
 			return sub.Err()
 		}
-		b.handle(&ev)
-	drain:
-		for range maxDrain {
-			select {
-			case ev, ok = <-sub.C:
-				if !ok {
-					b.flushBooks()
-					return sub.Err()
-				}
-				b.handle(&ev)
-			default:
-				break drain
+		n := b.handleBatch(sub, batch)
+		for n < maxDrain && len(sub.C) > 0 {
+			if batch, ok = <-sub.C; !ok {
+				b.flushBooks()
+				return sub.Err()
 			}
+			n += b.handleBatch(sub, batch)
 		}
 		b.flushBooks()
 	}
+}
+
+// handleBatch handles the events of a hub batch and says how many there
+// were.
+func (b *Bus) handleBatch(sub *hub.Sub, batch hub.Batch) (n int) {
+	for ev := range sub.Events(batch) {
+		b.handle(ev)
+		n++
+	}
+	return n
 }
 
 func (b *Bus) handle(ev *engine.Event) {

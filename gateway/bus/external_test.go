@@ -17,6 +17,7 @@ import (
 
 	"fxmatch/config"
 	"fxmatch/engine"
+	"fxmatch/engine/hub/hubtest"
 )
 
 var (
@@ -183,10 +184,11 @@ func TestExternalServer(t *testing.T) {
 	}
 
 	// Kill the server: matching goes on, acknowledged through the hub.
-	hubA, err := v.Hub().SubscribeParty(pa, 1024)
+	hs, err := v.Hub().SubscribeParty(pa, 1024)
 	if err != nil {
 		t.Fatal(err)
 	}
+	hubA := hubtest.New(hs)
 	srv.kill()
 	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
 		if b.Stats().Connected {
@@ -200,13 +202,12 @@ func TestExternalServer(t *testing.T) {
 		if err := v.Submit(limit(pa, usdcny, clid, engine.Buy, 100_000, 700_000_000)); err != nil {
 			t.Fatal(err)
 		}
-		select {
-		case ev := <-hubA.C:
-			if ev.Kind != engine.EvAccepted || ev.ClOrdID.String() != clid {
-				t.Fatalf("while NATS is down: %+v", ev)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("order %s not acknowledged while NATS is down", clid)
+		ev, err := hubA.Next(5 * time.Second)
+		if err != nil {
+			t.Fatalf("order %s not acknowledged while NATS is down: %v", clid, err)
+		}
+		if ev.Kind != engine.EvAccepted || ev.ClOrdID.String() != clid {
+			t.Fatalf("while NATS is down: %+v", ev)
 		}
 	}
 	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {

@@ -9,6 +9,7 @@ import (
 	"fxmatch/cmd/fxmatch/venue"
 	"fxmatch/config"
 	"fxmatch/engine"
+	"fxmatch/engine/hub/hubtest"
 )
 
 // BenchmarkOpen is the store's cost at a venue's start: reading the whole
@@ -32,7 +33,8 @@ func BenchmarkOpen(b *testing.B) {
 	bank, _ := cfg.PartyID("BANKA")
 	broker, _ := cfg.PartyID("BROKER1")
 	usdcny, _ := v.Instrument("USD/CNY")
-	sub, _ := v.Hub().SubscribeParty(bank, 1<<20)
+	hs, _ := v.Hub().SubscribeParty(bank, 1<<20)
+	sub := hubtest.New(hs)
 	for i := range orders {
 		p, side, px := bank, engine.Buy, engine.Price(709_000_000+int64(i%100)*10_000)
 		if i%2 == 1 {
@@ -46,7 +48,10 @@ func BenchmarkOpen(b *testing.B) {
 	}
 	// Wait until the bank's last order is published (durable).
 	for {
-		ev := <-sub.C
+		ev, err := sub.Next(time.Minute)
+		if err != nil {
+			b.Fatal(err)
+		}
 		if ev.ClOrdID.String() == "o"+strconv.Itoa(orders-2) && ev.Kind != engine.EvAccepted {
 			break
 		}

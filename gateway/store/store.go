@@ -437,21 +437,24 @@ func (s *Store) scan(brokers map[engine.PartyID]*broker, deliver engine.PartyID)
 // subscription off for lagging, the store refolds from the journal.
 func (s *Store) follow(p engine.PartyID, sub *hub.Sub, read []uint64) {
 	s.wg.Go(func() {
-		// One buffer, not a loop variable per event: its address reaches
-		// the waiters' final funcs, so a fresh one would escape each time.
-		var ev engine.Event
 		for {
-			for ev = range sub.C {
-				if read != nil {
-					if si := s.shardOf(ev.Instrument); si >= 0 && ev.Seq <= read[si] {
-						continue
-					}
-				}
+			// A hub batch is folded under one hold of the lock. The
+			// events are the hub's shared batch, read in place: fold and
+			// the waiters' final funcs only read them.
+			for batch := range sub.C {
 				s.mu.Lock()
-				if b := s.brokers[p]; b != nil {
-					s.fold(b, &ev)
+				b := s.brokers[p]
+				for ev := range sub.Events(batch) {
+					if read != nil {
+						if si := s.shardOf(ev.Instrument); si >= 0 && ev.Seq <= read[si] {
+							continue
+						}
+					}
+					if b != nil {
+						s.fold(b, ev)
+					}
+					s.deliver(p, ev)
 				}
-				s.deliver(p, &ev)
 				s.mu.Unlock()
 			}
 			if !errors.Is(sub.Err(), hub.ErrLagged) {

@@ -10,6 +10,7 @@ import (
 	"fxmatch/config"
 	"fxmatch/engine"
 	"fxmatch/engine/hub"
+	"fxmatch/engine/hub/hubtest"
 )
 
 type running struct {
@@ -43,18 +44,21 @@ func order(p engine.PartyID, inst engine.InstrumentID, clid string, side engine.
 }
 
 // next waits for the next event of a subscription.
-func next(t *testing.T, s *hub.Sub) engine.Event {
+func next(t *testing.T, s *hubtest.Reader) engine.Event {
 	t.Helper()
-	select {
-	case ev, ok := <-s.C:
-		if !ok {
-			t.Fatalf("subscription closed: %v", s.Err())
-		}
-		return ev
-	case <-time.After(5 * time.Second):
-		t.Fatal("no event within 5s")
+	ev, err := s.Next(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return engine.Event{}
+	return ev
+}
+
+// reader reads a new subscription (a hub.Subscribe method's results).
+func reader(s *hub.Sub, err error) *hubtest.Reader {
+	if err != nil {
+		panic(err)
+	}
+	return hubtest.New(s)
 }
 
 func TestOrdersAreDurableAndRecovered(t *testing.T) {
@@ -67,8 +71,8 @@ func TestOrdersAreDurableAndRecovered(t *testing.T) {
 		t.Fatal("no USD/CNY")
 	}
 	eurusd, _ := r.v.Instrument("EUR/USD")
-	subA, _ := r.v.Hub().SubscribeParty(a, 1024)
-	mkt, _ := r.v.Hub().SubscribeMarket(eurusd, 1024)
+	subA := reader(r.v.Hub().SubscribeParty(a, 1024))
+	mkt := reader(r.v.Hub().SubscribeMarket(eurusd, 1024))
 
 	// 20 resting sells of BANKA in USD/CNY, then BANKB takes two of them.
 	for i := 0; i < 20; i++ {
@@ -114,7 +118,7 @@ func TestOrdersAreDurableAndRecovered(t *testing.T) {
 	}
 	// ClOrdIDs used before the restart are still known: a duplicate is
 	// rejected, a cancel of a live one works.
-	subA, _ = r.v.Hub().SubscribeParty(a, 1024)
+	subA = reader(r.v.Hub().SubscribeParty(a, 1024))
 	if err := r.v.Submit(order(a, usdcny, "a5", engine.Sell, 1_000_000, 720_000_000)); err != nil {
 		t.Fatal(err)
 	}

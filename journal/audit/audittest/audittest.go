@@ -107,8 +107,10 @@ func Run(t testing.TB, dataDir string) *Result {
 	}
 	var collected sync.WaitGroup
 	collected.Go(func() {
-		for ev := range sub.C {
-			r.res.Events = append(r.res.Events, ev)
+		for b := range sub.C {
+			for ev := range sub.Events(b) {
+				r.res.Events = append(r.res.Events, *ev)
+			}
 		}
 	})
 	ctx, cancel := context.WithCancel(context.Background())
