@@ -145,8 +145,12 @@ func (a *Acceptor) cancelReject(o *out, ev *engine.Event, owner *party, req pend
 	} else {
 		o.bytes(tagOrderID, orderIDNone)
 	}
-	o.bytes(tagClOrdID, ev.ClOrdID.Bytes())
-	o.bytes(tagOrigClOrdID, ev.OrigClOrdID.Bytes())
+	// Strings, not the IDs' bytes: quickfix.Message keeps the slice it is
+	// given, and a slice of *ev would make every event execPump receives
+	// escape to the heap (an allocation of the whole Event per report)
+	// for the sake of this rare message.
+	o.str(tagClOrdID, ev.ClOrdID.String())
+	o.str(tagOrigClOrdID, ev.OrigClOrdID.String())
 	// 39=8 when no live order goes by OrigClOrdID: unknown (37=NONE), or
 	// too late — the order exists but is filled, cancelled, expired or
 	// known by a newer ClOrdID, and the engine names it without its state.
@@ -159,7 +163,7 @@ func (a *Acceptor) cancelReject(o *out, ev *engine.Event, owner *party, req pend
 	}
 	o.char(tagOrdStatus, status)
 	if !ev.Account.Empty() {
-		o.bytes(tagAccount, ev.Account.Bytes())
+		o.str(tagAccount, ev.Account.String())
 	}
 	o.ts(tagTransactTime, ev.Time)
 	replace := ev.RespondingTo == engine.CmdReplace

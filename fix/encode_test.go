@@ -2,7 +2,9 @@ package fix
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/quickfixgo/quickfix"
 
@@ -263,4 +265,38 @@ func (a *Acceptor) execReport(o *out, ev *engine.Event, owner *party, copyFor *p
 		o.str(tagCopyMsgIndicator, "Y")
 	}
 	return true
+}
+
+// appendTimestamp's arithmetic agrees with time's own formatting, on the
+// days around the leap years' edges and on random instants from year 0
+// to 9999 (and beyond, where it hands over to time).
+func TestAppendTimestamp(t *testing.T) {
+	layout := "20060102-15:04:05.000"
+	check := func(tm time.Time) {
+		t.Helper()
+		if got, want := string(appendTimestamp(nil, tm)), tm.UTC().Format(layout); got != want {
+			t.Fatalf("appendTimestamp(%v) = %s, want %s", tm, got, want)
+		}
+	}
+	for _, s := range []string{"1970-01-01", "1969-12-31", "2000-02-29", "2000-03-01", "1900-02-28", "1900-03-01", "2100-03-01", "2024-02-29", "2026-11-25", "0000-01-01", "9999-12-31", "1600-02-29"} {
+		d, err := time.Parse("2006-01-02", s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, off := range []time.Duration{0, time.Millisecond, 999 * time.Millisecond, 12*time.Hour + 34*time.Minute + 56*time.Second + 789*time.Millisecond, 24*time.Hour - time.Nanosecond, -time.Nanosecond} {
+			check(d.Add(off))
+		}
+	}
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(uint64(seed), 2))
+	lo, hi := time.Date(-5, 1, 1, 0, 0, 0, 0, time.UTC).Unix(), time.Date(10005, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	for range 200_000 {
+		check(time.Unix(lo+rng.Int64N(hi-lo), rng.Int64N(1e9)))
+	}
+	check(time.Unix(0, 1764072000123456789).In(time.FixedZone("X", 5*3600)))
+	buf := make([]byte, 0, 32)
+	if n := testing.AllocsPerRun(100, func() { appendTimestamp(buf[:0], time.Now()) }); n != 0 {
+		t.Errorf("appendTimestamp: %v allocations", n)
+	}
 }

@@ -64,5 +64,21 @@ func BenchmarkOutboundExecReport(b *testing.B) {
 				p.sendMu.Unlock()
 			}
 		})
+		// The same without the store's write(2): what the FIX layer's
+		// own code costs per report.
+		b.Run(c.name+"/NoWrite", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				p.sendMu.Lock()
+				var ok bool
+				if p.ebuf, ok = a.appendExecReport(p.ebuf[:0], &c.ev, p, nil); !ok {
+					b.Fatal("not an order event")
+				}
+				p.queueBodyLocked('8', p.ebuf)
+				p.obuf = p.obuf[:0]
+				p.store.rec = p.store.rec[:0]
+				p.sendMu.Unlock()
+			}
+		})
 	}
 }

@@ -193,17 +193,12 @@ type sessionStore struct {
 	nextSender int
 	nextTarget int
 	created    time.Time
-	msgs       map[int]msgLoc // MsgSeqNum → where its bytes are
+	msgs       msgIndex // MsgSeqNum → where its bytes are
 	saves      int
 	// targetDirty: nextTarget moved (incrTargetQueued) and its record is
 	// not yet written.
 	targetDirty bool
 	rec         []byte
-}
-
-type msgLoc struct {
-	off int64
-	n   int32
 }
 
 var _ quickfix.MessageStore = (*sessionStore)(nil)
@@ -249,7 +244,8 @@ func (ss *sessionStore) load() error {
 		return fmt.Errorf("%w: %v", ErrStore, err)
 	}
 	ss.f = f
-	ss.nextSender, ss.nextTarget, ss.msgs = 1, 1, map[int]msgLoc{}
+	ss.nextSender, ss.nextTarget = 1, 1
+	ss.msgs.reset()
 	data, err := io.ReadAll(f)
 	if err != nil {
 		f.Close()
@@ -270,11 +266,11 @@ func (ss *sessionStore) load() error {
 			ss.nextTarget = int(binary.LittleEndian.Uint64(p))
 		case kind == 'C' && n == 8:
 			ss.created = time.Unix(0, int64(binary.LittleEndian.Uint64(p))).UTC()
-			clear(ss.msgs) // a reset starts with its creation time
+			ss.msgs.reset() // a reset starts with its creation time
 		case kind == 'N' && n >= 16:
 			seq := int(binary.LittleEndian.Uint64(p))
 			ss.nextSender = int(binary.LittleEndian.Uint64(p[8:]))
-			ss.msgs[seq] = msgLoc{int64(off + recHeader + 16), int32(n - 16)}
+			ss.msgs.set(seq, msgLoc{int64(off + recHeader + 16), int32(n - 16)}, ss.spanMax())
 		}
 		off = end
 	}
@@ -398,7 +394,7 @@ func (ss *sessionStore) queueMessage(seq int, msg []byte) {
 	binary.LittleEndian.PutUint64(h[8:], uint64(ss.nextSender+1))
 	off := ss.size + int64(len(ss.rec)) + recHeader + 16
 	ss.appendRec('N', h[:], msg)
-	ss.msgs[seq] = msgLoc{off, int32(len(msg))}
+	ss.msgs.set(seq, msgLoc{off, int32(len(msg))}, ss.spanMax())
 	ss.saves++
 	ss.nextSender++
 }
@@ -443,7 +439,7 @@ func (ss *sessionStore) commit() error {
 	if ss.saves >= pruneEvery {
 		ss.saves = 0
 		ss.prune(ss.nextSender)
-		if ss.size > ss.st.opts.CompactBytes {
+		if ss.compactDue() {
 			return ss.compact()
 		}
 	}
@@ -466,11 +462,11 @@ func (ss *sessionStore) save(seq, nextSender int, msg []byte) error {
 	if err := ss.write(); err != nil {
 		return err
 	}
-	ss.msgs[seq] = msgLoc{off, int32(len(msg))}
+	ss.msgs.set(seq, msgLoc{off, int32(len(msg))}, ss.spanMax())
 	ss.saves++
 	if ss.saves%pruneEvery == 0 {
 		ss.prune(seq + 1)
-		if ss.size > ss.st.opts.CompactBytes {
+		if ss.compactDue() {
 			return ss.compact()
 		}
 	}
@@ -479,22 +475,26 @@ func (ss *sessionStore) save(seq, nextSender int, msg []byte) error {
 
 // prune forgets messages MessagesMax or more behind next, the sender
 // number after the last message.
-func (ss *sessionStore) prune(next int) {
-	lo := next - ss.st.opts.MessagesMax
-	for seq := range ss.msgs {
-		if seq < lo {
-			delete(ss.msgs, seq)
-		}
-	}
+func (ss *sessionStore) prune(next int) { ss.msgs.dropBelow(next - ss.st.opts.MessagesMax) }
+
+// spanMax bounds the numbers the message index spans (see msgIndex): well
+// past what prune keeps, so that only a jump of the sender number meets it.
+func (ss *sessionStore) spanMax() int { return 2*ss.st.opts.MessagesMax + pruneEvery }
+
+// compactDue: the file is past CompactBytes and at least half of it is
+// messages no longer kept. The second condition bounds what compaction
+// costs: it copies the kept messages, and each copy is paid for by at
+// least as many bytes written since. Without it, a busy session whose
+// kept messages alone neared CompactBytes (200,000 ExecutionReports are
+// ~55 MB) rewrote them every few thousand messages.
+func (ss *sessionStore) compactDue() bool {
+	return ss.size > ss.st.opts.CompactBytes && ss.size > 2*ss.msgs.bytes
 }
 
 // compact rewrites the file with the state and the kept messages only.
+// The kept messages lie in the file in the order of their numbers, so
+// they are read in chunks of compactChunk bytes, not one read each.
 func (ss *sessionStore) compact() error {
-	seqs := make([]int, 0, len(ss.msgs))
-	for seq := range ss.msgs {
-		seqs = append(seqs, seq)
-	}
-	slices.Sort(seqs)
 	tmp := ss.path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o640)
 	if err != nil {
@@ -510,24 +510,39 @@ func (ss *sessionStore) compact() error {
 	}
 	ss.appendRec('C', i64(ss.created.UnixNano()))
 	ss.appendRec('T', i64(int64(ss.nextTarget)))
-	moved := make(map[int]msgLoc, len(seqs))
-	buf := make([]byte, 0, 4096)
-	for _, seq := range seqs {
-		loc := ss.msgs[seq]
-		buf = slices.Grow(buf[:0], int(loc.n))[:loc.n]
-		if _, err := old.ReadAt(buf, loc.off); err != nil {
-			return fail(err)
+	var moved msgIndex
+	var chunk []byte
+	chunkOff := int64(0) // file offset of chunk[0]
+	var ferr error
+	ss.msgs.each(ss.msgs.base, ss.msgs.end()-1, func(seq int, loc msgLoc) bool {
+		if loc.off < chunkOff || loc.off+int64(loc.n) > chunkOff+int64(len(chunk)) {
+			chunkOff = loc.off
+			chunk = slices.Grow(chunk[:0], max(compactChunk, int(loc.n)))[:max(compactChunk, int(loc.n))]
+			n, err := old.ReadAt(chunk, chunkOff)
+			if n < int(loc.n) {
+				if err == nil {
+					err = io.ErrUnexpectedEOF
+				}
+				ferr = err
+				return false
+			}
+			chunk = chunk[:n]
 		}
+		b := chunk[loc.off-chunkOff : loc.off-chunkOff+int64(loc.n)]
 		var h [16]byte
 		binary.LittleEndian.PutUint64(h[:], uint64(seq))
 		binary.LittleEndian.PutUint64(h[8:], uint64(seq+1))
-		moved[seq] = msgLoc{ss.size + int64(len(ss.rec)) + recHeader + 16, loc.n}
-		ss.appendRec('N', h[:], buf)
+		moved.set(seq, msgLoc{ss.size + int64(len(ss.rec)) + recHeader + 16, loc.n}, ss.spanMax())
+		ss.appendRec('N', h[:], b)
 		if len(ss.rec) > 1<<20 {
-			if err := ss.write(); err != nil {
-				return fail(err)
+			if ferr = ss.write(); ferr != nil {
+				return false
 			}
 		}
+		return true
+	})
+	if ferr != nil {
+		return fail(ferr)
 	}
 	ss.appendRec('S', i64(int64(ss.nextSender)))
 	if err := ss.write(); err != nil {
@@ -543,6 +558,9 @@ func (ss *sessionStore) compact() error {
 	ss.msgs = moved
 	return nil
 }
+
+// compactChunk is how much of the old file compact reads at once.
+const compactChunk = 1 << 20
 
 func (ss *sessionStore) GetMessages(begin, end int) ([][]byte, error) {
 	var out [][]byte
@@ -560,24 +578,21 @@ func (ss *sessionStore) IterateMessages(begin, end int, cb func([]byte) error) e
 		return nil
 	}
 	ss.mu.Lock()
-	var seqs []int
-	for seq := range ss.msgs {
-		if seq >= begin && seq <= end {
-			seqs = append(seqs, seq)
-		}
-	}
-	slices.Sort(seqs)
-	msgs := make([][]byte, 0, len(seqs))
-	for _, seq := range seqs {
-		loc := ss.msgs[seq]
+	var msgs [][]byte
+	var rerr error
+	ss.msgs.each(begin, end, func(_ int, loc msgLoc) bool {
 		b := make([]byte, loc.n)
 		if _, err := ss.f.ReadAt(b, loc.off); err != nil {
-			ss.mu.Unlock()
-			return fmt.Errorf("%w: %s: %v", ErrStore, ss.path, err)
+			rerr = fmt.Errorf("%w: %s: %v", ErrStore, ss.path, err)
+			return false
 		}
 		msgs = append(msgs, b)
-	}
+		return true
+	})
 	ss.mu.Unlock()
+	if rerr != nil {
+		return rerr
+	}
 	for _, m := range msgs {
 		if err := cb(m); err != nil {
 			return err
@@ -612,7 +627,7 @@ func (ss *sessionStore) resetLocked() error {
 		return err
 	}
 	ss.nextSender, ss.nextTarget, ss.created = 1, 1, now
-	clear(ss.msgs)
+	ss.msgs.reset()
 	return nil
 }
 

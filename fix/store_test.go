@@ -3,11 +3,13 @@ package fix
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/quickfixgo/quickfix"
 )
@@ -121,5 +123,74 @@ func TestStore(t *testing.T) {
 	other, _ := st.Session(quickfix.SessionID{BeginString: "FIX.4.4", SenderCompID: "FXMATCH", TargetCompID: "BANKB"})
 	if other.NextSenderMsgSeqNum() != 1 {
 		t.Fatal("sessions share state")
+	}
+}
+
+// msgIndex against a map, under random sets (mostly the next number, some
+// gaps, some rewrites), prunes and resets.
+func TestMsgIndex(t *testing.T) {
+	seed := time.Now().UnixNano()
+	rng := rand.New(rand.NewPCG(uint64(seed), 1))
+	const spanMax = 1 << 20 // never reached here: the map is the whole truth
+	var x msgIndex
+	ref := map[int]msgLoc{}
+	next := 1
+	for i := range 200_000 {
+		switch r := rng.IntN(1000); {
+		case r < 900:
+			next++
+		case r < 950:
+			next += rng.IntN(50) // a gap
+		case r < 990:
+			next = max(1, next-rng.IntN(20)) // a rewrite
+		case r < 999:
+			lo := next - rng.IntN(500)
+			x.dropBelow(lo)
+			for seq := range ref {
+				if seq < lo {
+					delete(ref, seq)
+				}
+			}
+			continue
+		default:
+			x.reset()
+			clear(ref)
+			continue
+		}
+		loc := msgLoc{int64(i), int32(1 + rng.IntN(300))}
+		x.set(next, loc, spanMax)
+		ref[next] = loc
+		if i%997 == 0 || i > 199_000 {
+			var bytes int64
+			for _, l := range ref {
+				bytes += int64(l.n)
+			}
+			if x.count != len(ref) || x.bytes != bytes {
+				t.Fatalf("seed %d, op %d: %d kept (%d bytes), want %d (%d bytes)", seed, i, x.count, x.bytes, len(ref), bytes)
+			}
+			for seq := next - 600; seq <= next+5; seq++ {
+				got, ok := x.get(seq)
+				want, wok := ref[seq]
+				if ok != wok || got != want {
+					t.Fatalf("seed %d, op %d: seq %d: %v %v, want %v %v", seed, i, seq, got, ok, want, wok)
+				}
+			}
+			prev := 0
+			x.each(next-600, next+5, func(seq int, l msgLoc) bool {
+				if seq <= prev || ref[seq] != l {
+					t.Fatalf("seed %d, op %d: each gave %d %v after %d", seed, i, seq, l, prev)
+				}
+				prev = seq
+				return true
+			})
+		}
+	}
+	// The window is bounded: a jump forgets what is spanMax behind.
+	x.reset()
+	x.set(10, msgLoc{1, 1}, 100)
+	x.set(11, msgLoc{2, 1}, 100)
+	x.set(200, msgLoc{3, 1}, 100)
+	if _, ok := x.get(10); ok || x.count != 1 || x.n != 1 {
+		t.Fatalf("after a jump: %d kept over %d slots", x.count, x.n)
 	}
 }
