@@ -52,8 +52,12 @@
 // Durability: DurabilitySync (the default) syncs every group commit.
 // DurabilityNone writes without sync — a machine crash loses acknowledged
 // records — and exists for benchmarks; Open logs it at error level. With
-// nothing to wait for, the writer acknowledges each group itself right
-// after applying it, without handing it to the acker.
+// nothing to wait for, there is nothing to group either: each Append
+// (and PutSnapshot) commits its own block as one Pebble batch on the
+// shard's goroutine and calls onDurable before it returns, without the
+// writer and acker and the goroutine wake-ups between them. A shard's
+// blocks still reach the WAL in its sequence order, so the journal is the
+// same, key for key, as the writer would have made of single-batch groups.
 //
 // # Keys
 //

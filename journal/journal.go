@@ -147,6 +147,13 @@ type Journal struct {
 	views      int
 	viewClosed sync.Cond
 
+	// inline guards the commits Appenders make on their own goroutines
+	// (DurabilityNone, see commitInline): each holds it shared while it
+	// writes to Pebble; Close sets shut, then takes it exclusively, so no
+	// commit is under way or can start when the database closes.
+	inline sync.RWMutex
+	shut   atomic.Bool
+
 	// The commit pipeline: the writer builds and applies group commits,
 	// the acker waits for their syncs and acknowledges them, in order.
 	jobs     chan *commitJob // writer → acker
@@ -354,9 +361,12 @@ func (j *Journal) Close() error {
 		return ErrClosed
 	}
 	j.closing = true
+	j.shut.Store(true)
 	j.nonEmpty.Broadcast()
 	j.notFull.Broadcast()
 	j.mu.Unlock()
+	j.inline.Lock() // waits for the inline commits under way (none start now)
+	j.inline.Unlock()
 	<-j.done
 	j.mu.Lock()
 	for j.views > 0 {
@@ -365,6 +375,11 @@ func (j *Journal) Close() error {
 	j.mu.Unlock()
 	for range commitsInFlight {
 		(<-j.freeJobs).batch.Close()
+	}
+	for _, a := range j.appenders {
+		if a.batch != nil {
+			a.batch.Close()
+		}
 	}
 	err := j.db.Close()
 	if ferr := j.Err(); ferr != nil {
@@ -390,6 +405,11 @@ type Appender struct {
 	head    Hash   // chain hash after the last appended record
 	hasher  chainHasher
 	recSize int // bytes per framed record of the last batch: sizes the next buffer
+	// With DurabilityNone the appender commits its own batches
+	// (commitInline) from its own segment and Pebble batch, reused.
+	own   segment
+	one   [1]*segment
+	batch *pebble.Batch
 
 	durable atomic.Uint64
 }
@@ -398,11 +418,13 @@ type Appender struct {
 // last journaled record as its last block states it (sequence 1 and
 // GenesisHash for a new shard); recovery replays through Records (which
 // checks every link it reads) before it appends. onDurable (may be nil)
-// is called once per Append, in order, on the journal's acker goroutine
-// (its writer goroutine with DurabilityNone, where there is no sync to wait for):
-// with err nil once the batch's records are durable (the moment
-// acknowledgements may leave), or with an error wrapping ErrUnavailable if
-// they never will be. It must not block and must not call back into the
+// is called once per Append, in order: with err nil once the batch's
+// records are durable (the moment acknowledgements may leave), or with an
+// error wrapping ErrUnavailable if they never will be. With
+// DurabilitySync it runs on the journal's acker goroutine; with
+// DurabilityNone, where there is no sync to wait for, Append commits the
+// batch itself and calls onDurable on the appending goroutine before it
+// returns. Either way it must not block and must not call back into the
 // journal. There is one Appender per shard per Journal.
 func (j *Journal) Appender(shard uint16, onDurable func(first, last uint64, err error)) (*Appender, error) {
 	if err := j.Err(); err != nil {
@@ -461,6 +483,11 @@ func reframe(buf []byte, start, have, want int) []byte {
 // It returns nil once the writer has the batch — durability is reported
 // later, through onDurable — or the sticky ErrUnavailable error, ErrClosed,
 // or ErrSequence when the batch does not continue the shard's chain.
+//
+// With DurabilityNone it commits the batch itself instead (commitInline):
+// it returns once the batch is written and reported through onDurable,
+// or with the error that made the journal unavailable (also reported to
+// onDurable).
 func (a *Appender) Append(cmds []engine.Command, events []engine.Event, ends []int) error {
 	if len(cmds) == 0 {
 		return nil
@@ -476,7 +503,13 @@ func (a *Appender) Append(cmds []engine.Command, events []engine.Event, ends []i
 			return seqErr(ErrSequence, a.shard, a.next+uint64(i), "command %d of the batch has seq %d", i, cmds[i].Seq)
 		}
 	}
-	s := a.j.getSegment()
+	var s *segment
+	if a.j.opts.Durability == DurabilityNone {
+		s = &a.own
+		s.buf = s.buf[:0]
+	} else {
+		s = a.j.getSegment()
+	}
 	if want := (a.recSize + a.recSize/4) * len(cmds); cap(s.buf) < want {
 		// Grown once here rather than by doubling in appendRecordFrame.
 		s.buf = make([]byte, 0, want)
@@ -509,6 +542,9 @@ func (a *Appender) Append(cmds []engine.Command, events []engine.Event, ends []i
 	}
 	s.head = a.head
 	a.recSize = len(s.buf) / len(cmds)
+	if s == &a.own {
+		return a.commitInline()
+	}
 	return a.j.enqueue(s)
 }
 
@@ -525,11 +561,93 @@ func (a *Appender) PutSnapshot(seq uint64, stateHash Hash, data []byte) error {
 	if seq == 0 || seq >= a.next {
 		return fmt.Errorf("journal: snapshot at seq %d of shard %d, which has records up to %d", seq, a.shard, a.next-1)
 	}
-	s := a.j.getSegment()
+	inline := a.j.opts.Durability == DurabilityNone
+	var s *segment
+	if inline {
+		s = &a.own
+		s.buf = s.buf[:0]
+	} else {
+		s = a.j.getSegment()
+	}
 	s.app, s.kind = a, segSnapshot
 	s.first, s.last, s.count = seq, seq, 0
 	s.buf = appendSnapshotValue(s.buf, &stateHash, data)
+	if inline {
+		return a.commitInline()
+	}
 	return a.j.enqueue(s)
+}
+
+// commitInline writes the appender's own segment (a.own) to Pebble on the
+// calling goroutine and acknowledges it: the DurabilityNone path.
+//
+// Why not through the writer: with no sync to wait for, the writer would
+// only add a goroutine hand-off per batch — the shard enqueues and signals,
+// the writer wakes, applies and acknowledges — and on a small machine that
+// wake-up is most of a NoSync commit's cost (BenchmarkPipelinePaced in
+// cmd/fxmatch/venue). What group commit buys is one sync per group, and
+// there is none here. The guarantees stay those of the writer's path: a
+// shard's records reach the WAL in its sequence order (one goroutine
+// appends them), a snapshot after the records it follows, and
+// acknowledgements only after the write. Shards commit concurrently,
+// each its own Pebble batch: their chains are independent, and Pebble
+// serialises the WAL writes.
+//
+// Failures: an error Apply returns, or a failure Pebble reports through
+// its logger's Fatalf, makes the journal unavailable as on the writer's
+// path (guard). A WAL write that fails behind earlier NoSync commits
+// surfaces in a later Apply as a panic Pebble raises with the bare error;
+// as on the writer's path before, that is not recovered and ends the
+// process (only DurabilityNone, a benchmarks-only mode, gets there).
+func (a *Appender) commitInline() error {
+	j, s := a.j, &a.own
+	j.inline.RLock()
+	defer j.inline.RUnlock()
+	if j.shut.Load() {
+		return ErrClosed
+	}
+	if err := j.Err(); err != nil {
+		return err
+	}
+	if a.batch == nil {
+		a.batch = j.db.NewBatch()
+	}
+	start := time.Now()
+	var n int
+	err := j.guard(func() error {
+		var err error
+		if s.kind == segSnapshot {
+			k := SnapshotKey(a.shard, s.first)
+			err = a.batch.Set(k[:], s.buf, nil)
+		} else {
+			a.one[0] = s
+			n, err = writeBlock(a.batch, a.one[:])
+		}
+		if err == nil {
+			err = j.db.Apply(a.batch, j.wo)
+		}
+		return err
+	})
+	a.batch.Reset()
+	if s.kind == segSnapshot {
+		if err == nil {
+			a.one[0] = s
+			j.pruneSnapshots(a.one[:])
+		}
+		return err
+	}
+	if err == nil {
+		j.stats.commitTime.Observe(int64(time.Since(start)))
+		j.stats.commits.Add(1)
+		j.stats.records.Add(s.last - s.first + 1)
+		j.stats.bytes.Add(uint64(n))
+		j.stats.blocks.Add(1)
+		a.durable.Store(s.last)
+	}
+	if a.onDurable != nil {
+		a.onDurable(s.first, s.last, err)
+	}
+	return err
 }
 
 // Snapshot value: version u8 | stateHash [32] | crc32c(data) u32 LE | data.
@@ -612,7 +730,9 @@ type commitJob struct {
 	records, bytes, block uint64
 }
 
-// writer is the goroutine that turns queued segments into group commits.
+// writer is the goroutine that turns queued segments into group commits
+// (DurabilitySync only: with DurabilityNone the appenders commit their
+// own batches, see commitInline).
 //
 // Why a writer and a queue rather than letting each shard commit to
 // Pebble itself: Pebble would group concurrent commits too, but every
@@ -651,14 +771,6 @@ func (j *Journal) writer() {
 		job.start = time.Now()
 
 		job.err = j.apply(job)
-		if job.err == nil && !j.wo.Sync {
-			// Nothing to wait for: acknowledge here rather than wake the
-			// acker (a goroutine hand-off is most of a NoSync commit's
-			// latency). Every earlier job was finished here too, so the
-			// order of acknowledgements is kept.
-			j.finish(job)
-			continue
-		}
 		j.jobs <- job
 		if job.err != nil {
 			return
@@ -687,12 +799,11 @@ func (j *Journal) acker() {
 	}
 }
 
-// finish waits for a group commit's sync (in sync mode), acknowledges it
-// and recycles it. The acker runs it for every job in sync mode; in
-// NoSync mode the writer runs it itself for the jobs that applied.
+// finish waits for a group commit's sync, acknowledges it and recycles
+// it; the acker runs it for every job.
 func (j *Journal) finish(job *commitJob) {
 	err := job.err
-	if err == nil && j.wo.Sync {
+	if err == nil {
 		err = job.batch.SyncWait()
 	}
 	if ferr := j.Err(); ferr != nil {
@@ -758,7 +869,7 @@ func (j *Journal) guard(write func() error) (err error) {
 }
 
 // apply writes one group commit as one Pebble batch and hands it to
-// Pebble (without waiting for its sync, in sync mode).
+// Pebble without waiting for its sync.
 func (j *Journal) apply(job *commitJob) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -823,10 +934,7 @@ func (j *Journal) apply(job *commitJob) (err error) {
 		}
 		j.blk = blk[:0]
 	}
-	if j.wo.Sync {
-		return j.db.ApplyNoSyncWait(b, j.wo)
-	}
-	return j.db.Apply(b, j.wo)
+	return j.db.ApplyNoSyncWait(b, j.wo)
 }
 
 // writeBlock adds one block made of consecutive record segments of one

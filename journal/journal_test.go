@@ -125,12 +125,23 @@ func (a *acks) durable() uint64 {
 	return a.last
 }
 
-func TestAppendReadVerifyReopen(t *testing.T) {
+// durabilities runs a test under both durabilities: with DurabilityNone
+// the appenders commit on their own goroutines instead of through the
+// writer (commitInline), and what is written must be the same journal.
+func durabilities(t *testing.T, test func(t *testing.T, d Durability)) {
+	for _, d := range []Durability{DurabilitySync, DurabilityNone} {
+		t.Run(d.String(), func(t *testing.T) { test(t, d) })
+	}
+}
+
+func TestAppendReadVerifyReopen(t *testing.T) { durabilities(t, testAppendReadVerifyReopen) }
+
+func testAppendReadVerifyReopen(t *testing.T, d Durability) {
 	r := testRand(t)
 	dir := t.TempDir()
 	// Small blocks and commits, so records of one commit span several
 	// blocks and Records(from) has block boundaries to find.
-	opts := Options{Logger: quietLogger(t), MaxBlockBytes: 4 << 10, MaxCommitBytes: 16 << 10}
+	opts := Options{Logger: quietLogger(t), MaxBlockBytes: 4 << 10, MaxCommitBytes: 16 << 10, Durability: d}
 	j, err := Open(dir, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -553,14 +564,84 @@ func TestDurabilityNoneIsLoud(t *testing.T) {
 	}
 }
 
+// TestDurabilityNoneAcksBeforeAppendReturns: with no sync to wait for,
+// Append commits on the caller's goroutine, so the batch is acknowledged
+// (and readable) by the time Append returns.
+func TestDurabilityNoneAcksBeforeAppendReturns(t *testing.T) {
+	r := testRand(t)
+	j, err := Open(t.TempDir(), Options{Logger: quietLogger(t), Durability: DurabilityNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	ak := &acks{t: t}
+	a, err := j.Appender(2, ak.fn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 50 {
+		cmds, events, ends := randBatch(r, a.Next(), 1+r.IntN(5))
+		if err := a.Append(cmds, events, ends); err != nil {
+			t.Fatal(err)
+		}
+		last := cmds[len(cmds)-1].Seq
+		if ak.durable() != last || a.Durable() != last {
+			t.Fatalf("Append of %d..%d returned with %d acknowledged (Durable %d)", cmds[0].Seq, last, ak.durable(), a.Durable())
+		}
+		if h, err := j.Reader().Head(2); err != nil || h.Seq != last {
+			t.Fatalf("head after Append: %v %v, want seq %d", h, err, last)
+		}
+	}
+	if st := j.Stats(); st.Records != a.Durable() || st.Commits != 50 || st.Blocks != 50 {
+		t.Fatalf("stats %+v after 50 appends of %d records", st, a.Durable())
+	}
+}
+
+// TestDurabilityNoneCloseWhileAppending: Close waits for the commits the
+// appenders are making on their own goroutines and refuses later ones;
+// no Append reaches the closed database (Pebble would panic).
+func TestDurabilityNoneCloseWhileAppending(t *testing.T) {
+	r := testRand(t)
+	j, err := Open(t.TempDir(), Options{Logger: quietLogger(t), Durability: DurabilityNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps []*producer
+	for s := range uint16(3) {
+		a, err := j.Appender(s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, startProducer(a, r))
+	}
+	checkFor(t, 5*time.Second, func() error {
+		for _, p := range ps {
+			if p.accepted.Load() < 100 {
+				return errors.New("producers not running yet")
+			}
+		}
+		return nil
+	})
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if err := <-p.done; !errors.Is(err, ErrClosed) {
+			t.Fatalf("producer stopped with %v, want ErrClosed", err)
+		}
+	}
+}
+
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
-func TestSnapshots(t *testing.T) {
+func TestSnapshots(t *testing.T) { durabilities(t, testSnapshots) }
+
+func testSnapshots(t *testing.T, d Durability) {
 	r := testRand(t)
 	dir := t.TempDir()
-	j, err := Open(dir, Options{Logger: quietLogger(t), KeepSnapshots: 2})
+	j, err := Open(dir, Options{Logger: quietLogger(t), KeepSnapshots: 2, Durability: d})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -856,9 +937,11 @@ func TestOpenReaderOnLiveJournal(t *testing.T) {
 
 // TestMetaWriteFailure: a failed synced write outside the group commit
 // (metadata) makes the whole journal unavailable too.
-func TestMetaWriteFailure(t *testing.T) {
+func TestMetaWriteFailure(t *testing.T) { durabilities(t, testMetaWriteFailure) }
+
+func testMetaWriteFailure(t *testing.T, d Durability) {
 	r := testRand(t)
-	j, fs := openFaulty(t, Options{})
+	j, fs := openFaulty(t, Options{Durability: d})
 	a, err := j.Appender(0, nil)
 	if err != nil {
 		t.Fatal(err)

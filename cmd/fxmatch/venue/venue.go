@@ -13,8 +13,9 @@
 //	                         └─ hub.Publish(events up to last) ──> subscribers
 //
 // The hub is published to from onDurable itself, on the journal's acker
-// goroutine (its writer with durability none): Publish never blocks, and
-// a publisher goroutine of its own would put one more goroutine wake-up
+// goroutine (with durability none on the shard goroutine, inside
+// journal.Append, which commits there): Publish never blocks, and a
+// publisher goroutine of its own would put one more goroutine wake-up
 // between a batch becoming durable and its ExecutionReports.
 //
 // Recovery (Open): for each shard, the latest snapshot is restored (its
@@ -83,6 +84,10 @@ type Options struct {
 	SnapshotEvery uint64
 	// RingCapacity is each shard's input capacity (default 65536).
 	RingCapacity int
+	// RingSpin is how long a shard's ring is polled before its goroutine
+	// parks (shard.InputConfig.Spin: 0 is shard.DefaultSpin, negative
+	// parks after a few dozen checks).
+	RingSpin time.Duration
 	// MaxBatch bounds a shard's batch (default 256).
 	MaxBatch int
 	// PendingBatches bounds the batches waiting for durability per shard
@@ -292,7 +297,7 @@ func (v *Venue) openShard(si int, now time.Time) (*shardRun, error) {
 		return nil, fmt.Errorf("venue: journal continues at seq %d but replay ended at %d", app.Next(), last)
 	}
 	sr.app = app
-	ring, err := shard.NewRing(shard.InputConfig{Capacity: v.opts.RingCapacity, NextSeq: last + 1, Clock: v.opts.Clock})
+	ring, err := shard.NewRing(shard.InputConfig{Capacity: v.opts.RingCapacity, NextSeq: last + 1, Clock: v.opts.Clock, Spin: v.opts.RingSpin})
 	if err != nil {
 		return nil, err
 	}
@@ -384,7 +389,10 @@ func (sr *shardRun) Deliver(b *shard.Batch) error {
 // durable.
 func (sr *shardRun) onDurable(first, last uint64, err error) {
 	if err != nil {
-		sr.failErr.Store(&err)
+		// A copy, so that only this branch allocates: storing &err
+		// itself would move the parameter to the heap on every call.
+		e := err
+		sr.failErr.Store(&e)
 		sr.v.fail(err)
 		return
 	}
