@@ -24,6 +24,7 @@ func TestBenchFixFlags(t *testing.T) {
 		{[]string{"--mix", "spray"}, `--mix "spray"`},
 		{[]string{"--tick", "0s"}, "--tick 0s"},
 		{[]string{"--tick", "1s"}, "--tick 1s"},
+		{[]string{"--spin", "2ms"}, "--spin 2ms"},
 		{[]string{"--durability", "fsync"}, `--durability "fsync"`},
 		{[]string{"--risk", "maybe"}, `--risk "maybe"`},
 		{[]string{"--addr", "127.0.0.1:9878", "--risk", "on"}, `--risk "on": only without --addr`},

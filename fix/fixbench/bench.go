@@ -72,6 +72,12 @@ type Options struct {
 	// orders of a tick go out together, up to a tick late (the send lag
 	// shows how late). A wake-up costs CPU; see pacer.
 	Tick time.Duration
+	// MaxSpin bounds how early the pacer wakes before an order to spin
+	// until it is due (default 200 µs, 0 to only sleep, -1 in Options
+	// for 0 as the zero value means the default). The pacer wakes early
+	// by its median oversleep, so about half its wake-ups spin: less
+	// send lag for more CPU.
+	MaxSpin time.Duration
 }
 
 // Percentiles summarises a histogram in microseconds.
@@ -151,8 +157,11 @@ func newHist() *hdrhistogram.Histogram {
 	return hdrhistogram.New(1, int64(5*time.Minute), 3)
 }
 
-// DefaultTick is Options.Tick's default.
-const DefaultTick = 100 * time.Microsecond
+// Defaults of Options.Tick and Options.MaxSpin.
+const (
+	DefaultTick    = 100 * time.Microsecond
+	DefaultMaxSpin = 200 * time.Microsecond
+)
 
 // validate checks the options and fills in defaults.
 func (o *Options) validate() error {
@@ -183,6 +192,14 @@ func (o *Options) validate() error {
 	if o.Tick < 0 || o.Tick > 10*time.Millisecond {
 		return fmt.Errorf("fixbench: tick %v: want more than 0 and at most 10ms", o.Tick)
 	}
+	switch {
+	case o.MaxSpin == 0:
+		o.MaxSpin = DefaultMaxSpin
+	case o.MaxSpin < 0:
+		o.MaxSpin = 0
+	case o.MaxSpin > time.Millisecond:
+		return fmt.Errorf("fixbench: max spin %v: want at most 1ms", o.MaxSpin)
+	}
 	if o.RunID == "" {
 		o.RunID = "B" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	}
@@ -206,6 +223,9 @@ type run struct {
 	sess     []*session
 	stopping atomic.Bool
 	wakes    int64 // the pacer's, once it ended
+	// startUnix is start on the wall clock (Unix ns), which the kernel's
+	// receive times are on.
+	startUnix int64
 }
 
 // intended is the intended send time of global order j, as an offset
@@ -224,7 +244,16 @@ type session struct {
 	renewAt time.Time
 	writes  int64
 
-	// Written by the reader goroutine only; read after it ended.
+	// polled: the client is detached and the pacer reads it (no reader
+	// goroutine); ended: it saw the session end. testReq is a
+	// TestRequest's TestReqID to answer once the pacer is not amid a
+	// write, testReqDue whether one waits.
+	polled, ended bool
+	testReq       []byte
+	testReqDue    bool
+
+	// Written by the reader (the reader goroutine or, polled, the
+	// pacer) only; read after it ended.
 	answered                     []uint64 // bitmap by order index
 	acked, rejected              int64
 	fills, cancelled, cxlRejects int64
@@ -239,6 +268,10 @@ type session struct {
 	dead      atomic.Bool  // the connection failed (reader or pacer)
 	nAnswered atomic.Int64 // answered orders, for the drain wait
 }
+
+// detachSessions is false only in a test of the reader goroutines, which
+// otherwise serve TLS sessions only.
+var detachSessions = true
 
 // Run runs one benchmark: logs every participant on, sends the schedule,
 // waits for the answers (up to Drain), cancels what rests, logs out.
@@ -272,51 +305,32 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}()
 
+	// Detach every session that can be (plain TCP, Linux): the pacer
+	// reads it too, and no reader goroutine wakes per report. See pacer.
+	for _, s := range r.sess {
+		s.polled = detachSessions && s.c.detach() == nil
+	}
+
 	r.start = time.Now().Add(20 * time.Millisecond)
+	r.startUnix = r.start.UnixNano()
 	var readers sync.WaitGroup
 	for _, s := range r.sess {
-		readers.Go(s.read)
-	}
-	lag, err := r.pace(ctx)
-	if err == nil {
-		r.drain(ctx)
-	}
-	// A session the venue disconnected is part of the result (its orders
-	// without an answer are missing, the reason is in Errors), not the
-	// end of the run: at a rate the venue cannot take, that is the answer.
-	// The end: cancel what may rest, log out, and let the readers see the
-	// venue's Logout (or the close).
-	r.stopping.Store(true)
-	for _, s := range r.sess {
-		if s.dead.Load() {
-			continue
+		if !s.polled {
+			readers.Go(s.read)
 		}
-		if o.Mix == MixCancel && s.sent > 0 {
-			var body []byte
-			body = r.appendCancel(body, s.sent-1, time.Now())
-			_ = s.c.Send("F", body)
-		}
-		_ = s.c.Send("5", nil)
 	}
-	done := make(chan struct{})
-	go func() { readers.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		for _, s := range r.sess {
-			s.c.Close()
-		}
-		<-done
-	}
+	lag, err := r.pace(ctx, &readers)
 	if err != nil {
 		return nil, err
 	}
 	return r.result(lag), nil
 }
 
-// pace sends the schedule from a goroutine locked to an OS thread of its
-// own (see pacer).
-func (r *run) pace(ctx context.Context) (*hdrhistogram.Histogram, error) {
+// pace runs the pacer on a goroutine locked to an OS thread of its own:
+// it sends the schedule, waits for the answers (up to Drain), cancels what
+// rests and logs out; readers are the reader goroutines of the sessions it
+// does not poll.
+func (r *run) pace(ctx context.Context, readers *sync.WaitGroup) (*hdrhistogram.Histogram, error) {
 	type outcome struct {
 		lag *hdrhistogram.Histogram
 		err error
@@ -327,8 +341,12 @@ func (r *run) pace(ctx context.Context) (*hdrhistogram.Histogram, error) {
 		// ends with this goroutine instead of going back to the runtime.
 		runtime.LockOSThread()
 		preparePacerThread()
-		p := pacer{r: r, tick: int64(r.o.Tick)}
-		lag, err := p.run(ctx)
+		p := pacer{r: r, tick: int64(r.o.Tick), maxSpin: int64(r.o.MaxSpin)}
+		lag, err := p.schedule(ctx)
+		if err == nil {
+			p.drain(ctx)
+		}
+		p.finish(readers)
 		r.wakes = p.wakes
 		ch <- outcome{lag, err}
 	}()
@@ -338,17 +356,34 @@ func (r *run) pace(ctx context.Context) (*hdrhistogram.Histogram, error) {
 
 // pacer sends every session's orders on the schedule, without spinning a
 // core to do it: it sleeps until an order is due, wakes, and writes every
-// order then due, each session's with one write(2).
+// order then due, each session's with one write(2). Then it reads what
+// the venue sent.
+//
+// It reads, too, because a reader goroutine parked in the runtime's
+// network poller costs a wake-up per report the venue writes (an epoll
+// return, a read, a read that finds nothing, the scheduler) — on this
+// machine more than the write of the order it answers. The pacer is
+// awake anyway, once per tick at most: after its writes it takes in
+// whatever each socket holds, without blocking. The latency is not
+// stretched by when it looks: every read returns the time the kernel
+// received its newest bytes (SO_TIMESTAMPNS), and that, not the time of
+// the read, is the report's arrival. Reports that queue up together are
+// timed by the last of them to arrive, so a batch is never timed early;
+// at 10,000 orders/s and one tick of 100 µs a read holds the reports of
+// one order. A session the pacer cannot read this way (TLS, not Linux)
+// keeps a reader goroutine, timed when its read returns.
 //
 // A wake-up is the expensive part on this kind of machine (a virtual
 // one: about 20 µs of CPU per timer wake-up, and it comes some 50 µs late
 // even with the timer slack at 1 ns), so the pacer
 //   - wakes at most once a tick (Options.Tick): at rates above one order
 //     a tick, the orders of a tick go out together, up to a tick late;
-//   - wakes early by its estimate of how late a sleep ends (the median of
-//     the recent oversleeps), and spins the rest: about half the wake-ups
-//     come early and spin a few microseconds, the others come late, by
-//     less than a whole oversleep.
+//   - wakes early for an order by its estimate of how late a sleep ends
+//     (the median of the recent oversleeps, at most Options.MaxSpin), and
+//     spins the rest: about half the wake-ups come early and spin, the
+//     others come late, by less than a whole oversleep. It does not for
+//     a tick boundary (rates above one order a tick), whose orders are
+//     late by part of a tick already.
 //
 // It never sends an order before its intended time (that would flatter
 // the latency, which is measured from the intended time), and however
@@ -356,21 +391,23 @@ func (r *run) pace(ctx context.Context) (*hdrhistogram.Histogram, error) {
 type pacer struct {
 	r    *run
 	tick int64 // ns, at least this between wake targets
-	// early is the current estimate, in ns, of how late a sleep ends.
-	early int64
-	wakes int64
+	// early is the current estimate, in ns, of how late a sleep ends, at
+	// most maxSpin.
+	early, maxSpin int64
+	wakes          int64
+	in             inbound
+	// waitPoll is p.pollAll as a func value, made once: a write that
+	// finds the socket full polls while it waits.
+	waitPoll func()
 }
 
-// Bounds of the pacer's early wake-up: the estimate moves by earlyStep
-// per sleep and stays within maxEarly (the most it may spin per wake-up).
-const (
-	earlyStep = 500
-	maxEarly  = 200_000
-)
+// The pacer's estimate of its oversleep moves by earlyStep per sleep; it
+// stays within Options.MaxSpin (the most it spins per wake-up).
+const earlyStep = 500
 
 // sleepUntil returns at offset next from the run's start, or at once if
-// that has passed.
-func (p *pacer) sleepUntil(ctx context.Context, next int64) error {
+// that has passed; with spin, it wakes early and spins the rest.
+func (p *pacer) sleepUntil(ctx context.Context, next int64, spin bool) error {
 	start := p.r.start
 	for {
 		now := int64(time.Since(start))
@@ -378,22 +415,32 @@ func (p *pacer) sleepUntil(ctx context.Context, next int64) error {
 		if wait <= 0 {
 			return nil
 		}
-		if wait <= p.early {
+		early := p.early
+		if !spin {
+			early = 0
+		}
+		if wait <= early {
 			// The rest is shorter than a sleep would overshoot it:
-			// spin, bounded by maxEarly.
+			// spin, bounded by maxSpin.
 			for int64(time.Since(start)) < next {
 			}
 			return nil
 		}
-		d := min(wait-p.early, 50_000_000) // wake at least every 50 ms to see ctx
+		// At least every 10 ms, see ctx and what the venue sent (the
+		// sessions' TestRequests want an answer).
+		d := min(wait-early, 10_000_000)
 		nanosleep(d)
 		p.wakes++
+		if d == 10_000_000 {
+			p.pollAll()
+			p.answerTestRequests()
+		}
 		if d < 1_000_000 {
 			// Track the median oversleep of the short sleeps, which the
 			// pacer makes at high rates: up a step when a sleep overshot
 			// the estimate, down one when it did not.
 			if over := int64(time.Since(start)) - (now + d); over > p.early {
-				p.early = min(p.early+earlyStep, maxEarly)
+				p.early = min(p.early+earlyStep, p.maxSpin)
 			} else {
 				p.early = max(p.early-earlyStep, 0)
 			}
@@ -408,9 +455,11 @@ func (p *pacer) sleepUntil(ctx context.Context, next int64) error {
 // pacer behind by more sends the rest at once, without sleeping.
 const maxBatch = 1024
 
-func (p *pacer) run(ctx context.Context) (*hdrhistogram.Histogram, error) {
+// schedule sends the schedule.
+func (p *pacer) schedule(ctx context.Context) (*hdrhistogram.Histogram, error) {
 	r := p.r
 	lag := newHist()
+	p.waitPoll = p.pollAll
 	var pending [maxBatch]int // global indexes sent by this wake-up
 	open := make([]bool, r.n)
 	var ts stamp
@@ -418,8 +467,14 @@ func (p *pacer) run(ctx context.Context) (*hdrhistogram.Histogram, error) {
 	full := false
 	for j := 0; j < r.total; {
 		if !full {
-			target = max(r.intended(j), target+p.tick)
-			if err := p.sleepUntil(ctx, target); err != nil {
+			// Spin for an order's own time only: a target the tick set
+			// (the rate is above one order a tick) is a tick boundary,
+			// its orders already late; spinning for it would cost a
+			// spin per tick to shave a little off a lag the tick
+			// dominates.
+			due := r.intended(j)
+			target = max(due, target+p.tick)
+			if err := p.sleepUntil(ctx, target, due == target); err != nil {
 				return nil, err
 			}
 		} else if err := ctx.Err(); err != nil {
@@ -468,7 +523,7 @@ func (p *pacer) run(ctx context.Context) (*hdrhistogram.Histogram, error) {
 			}
 			open[i] = false
 			s := r.sess[i]
-			err := s.write(now)
+			err := s.write(now, p.waitPoll)
 			s.c.mu.Unlock()
 			if err != nil && s.werr == nil {
 				s.werr = fmt.Errorf("write: %w", err)
@@ -481,20 +536,174 @@ func (p *pacer) run(ctx context.Context) (*hdrhistogram.Histogram, error) {
 				_ = lag.RecordValue(max(written-r.intended(j), 1))
 			}
 		}
+		p.pollAll()
+		p.answerTestRequests()
 	}
 	return lag, nil
 }
 
+// pollAll takes in what the venue sent every polled session.
+func (p *pacer) pollAll() {
+	for _, s := range p.r.sess {
+		if s.polled && !s.ended {
+			p.poll(s)
+		}
+	}
+}
+
+// poll takes in every whole message a polled session's socket holds. A
+// TestRequest's answer waits for answerTestRequests: poll may run amid a
+// write of the same session (a full socket), where a message of its own
+// would land inside the one being written.
+func (p *pacer) poll(s *session) {
+	r := p.r
+	c := s.c
+	var now int64 // when the first read returned, from start
+	for {
+		m, err := c.r.Next()
+		if err == errWouldBlock {
+			return
+		}
+		if err != nil {
+			s.readFailed(err)
+			s.ended = true
+			return
+		}
+		if now == 0 {
+			now = int64(time.Since(r.start))
+		}
+		// The kernel's receive time; the read's own if there is none,
+		// or if the wall clock stepped since the run started.
+		at := c.fdr.at - r.startUnix
+		if c.fdr.at == 0 || at > now {
+			at = now
+		}
+		p.in.scan(m)
+		if len(p.in.typ) == 1 && p.in.typ[0] == '1' {
+			id, _ := m.Get(112)
+			s.testReq = append(s.testReq[:0], id...)
+			s.testReqDue = true
+		}
+		if !s.handle(m, at, &p.in) {
+			s.ended = true
+			return
+		}
+	}
+}
+
+// answerTestRequests answers the TestRequests poll saw with Heartbeats.
+func (p *pacer) answerTestRequests() {
+	for _, s := range p.r.sess {
+		if s.testReqDue {
+			s.testReqDue = false
+			if !s.ended {
+				_ = s.c.Send("0", AppendFieldBytes(nil, 112, s.testReq))
+			}
+		}
+	}
+}
+
+// drain waits until every session has an answer for every order it sent,
+// or Drain has passed, polling the polled sessions: every tick at first,
+// then less often while nothing comes (up to every 2 ms: a report's
+// arrival time is the kernel's, not the poll's).
+func (p *pacer) drain(ctx context.Context) {
+	r := p.r
+	deadline := time.Now().Add(r.o.Drain)
+	every := p.tick
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		all := true
+		for _, s := range r.sess {
+			if !s.dead.Load() && s.nAnswered.Load() < int64(s.sent) {
+				all = false
+				break
+			}
+		}
+		if all {
+			return
+		}
+		nanosleep(every)
+		p.wakes++
+		before := p.answered()
+		p.pollAll()
+		p.answerTestRequests()
+		if p.answered() == before {
+			every = min(2*every, 2_000_000)
+		} else {
+			every = p.tick
+		}
+	}
+}
+
+func (p *pacer) answered() (n int64) {
+	for _, s := range p.r.sess {
+		n += s.nAnswered.Load()
+	}
+	return n
+}
+
+// finish cancels what may rest, logs every session out, and waits (up to
+// 5 s) until each has seen the venue's Logout or the connection close:
+// polling the polled sessions, waiting for the others' reader goroutines.
+//
+// A session the venue disconnected is part of the result (its orders
+// without an answer are missing, the reason is in Errors), not the end of
+// the run: at a rate the venue cannot take, that is the answer.
+func (p *pacer) finish(readers *sync.WaitGroup) {
+	r := p.r
+	r.stopping.Store(true)
+	for _, s := range r.sess {
+		if s.dead.Load() {
+			continue
+		}
+		if r.o.Mix == MixCancel && s.sent > 0 {
+			_ = s.c.Send("F", r.appendCancel(nil, s.sent-1, time.Now()))
+		}
+		_ = s.c.Send("5", nil)
+	}
+	done := make(chan struct{})
+	go func() { readers.Wait(); close(done) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		p.pollAll()
+		polledEnded := true
+		for _, s := range r.sess {
+			if s.polled && !s.ended {
+				polledEnded = false
+			}
+		}
+		select {
+		case <-done:
+			if polledEnded {
+				return
+			}
+		default:
+		}
+		if time.Now().After(deadline) {
+			for _, s := range r.sess {
+				s.c.Close()
+			}
+			<-done
+			return
+		}
+		nanosleep(1_000_000)
+	}
+}
+
 // write writes the session's send buffer (its send side locked by the
-// caller). The write deadline, which ends a session whose venue stopped
-// reading, is renewed once a second rather than on every write: setting
-// it costs a timer update.
-func (s *session) write(now time.Time) error {
+// caller); wait is called while a polled session's socket is full. A
+// connection's write deadline, which ends a session whose venue stopped
+// reading (writeFD has its own), is renewed once a second rather than on
+// every write: setting it costs a timer update.
+func (s *session) write(now time.Time, wait func()) error {
+	s.writes++
+	if s.polled {
+		return s.c.write(s.c.wbuf, wait)
+	}
 	if now.After(s.renewAt) {
 		_ = s.c.conn.SetWriteDeadline(now.Add(10 * time.Second))
 		s.renewAt = now.Add(time.Second)
 	}
-	s.writes++
 	_, err := s.c.conn.Write(s.c.wbuf)
 	return err
 }
@@ -557,104 +766,100 @@ func (r *run) orderIndex(id []byte) (int, bool) {
 	return k, k >= 0
 }
 
-// drain waits until every session has an answer for every order it sent,
-// or Drain has passed.
-func (r *run) drain(ctx context.Context) {
-	deadline := time.Now().Add(r.o.Drain)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		all := true
-		for _, s := range r.sess {
-			if !s.dead.Load() && s.nAnswered.Load() < int64(s.sent) {
-				all = false
-				break
-			}
-		}
-		if all {
-			return
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // read is a session's reader goroutine.
 func (s *session) read() {
-	r := s.r
 	var in inbound
 	for {
 		m, err := s.c.Next()
 		if err != nil {
-			if !r.stopping.Load() {
-				if errors.Is(err, io.EOF) {
-					err = errors.New("the venue closed the connection without a Logout")
-				}
-				s.err = err
-			}
-			s.dead.Store(true)
+			s.readFailed(err)
 			return
 		}
-		now := int64(time.Since(r.start))
 		in.scan(m)
-		typ, execType, clOrdID, rejCode, cxlCode, text := in.typ, in.execType, in.clOrdID, in.rejCode, in.cxlCode, in.text
-		if len(typ) != 1 {
-			continue
-		}
-		switch typ[0] {
-		case '8':
-			if len(execType) != 1 {
-				continue
-			}
-			switch execType[0] {
-			case 'F':
-				s.fills++
-				continue
-			case '4':
-				s.cancelled++
-				continue
-			case '0', '8':
-			default:
-				continue
-			}
-			k, ok := r.orderIndex(clOrdID)
-			if !ok || k/64 >= len(s.answered) || s.answered[k/64]&(1<<(k%64)) != 0 {
-				continue
-			}
-			s.answered[k/64] |= 1 << (k % 64)
-			s.nAnswered.Add(1)
-			j := k*r.n + s.idx
-			if j < r.warm {
-				continue
-			}
-			if execType[0] == '0' {
-				s.acked++
-				_ = s.hist.RecordValue(max(now-r.intended(j), 1))
-				s.lastAck = max(s.lastAck, now)
-				s.firstAck = min(s.firstAck, now)
-			} else {
-				s.rejected++
-				if len(s.reasons) < 32 {
-					s.reasons["103="+string(rejCode)+" "+keyword(text)]++
-				} else {
-					s.reasons["other"]++
-				}
-			}
-		case '9':
-			s.cxlRejects++
-			if len(s.cxlReasons) < 32 {
-				s.cxlReasons["102="+string(cxlCode)+" "+keyword(text)]++
-			}
-		case '3', 'j':
-			s.sessRejects++
-			if s.firstReject == "" {
-				s.firstReject = m.String()
-			}
-		case '5':
-			if !r.stopping.Load() {
-				s.err = fmt.Errorf("the venue logged the session out: %s", text)
-			}
-			s.dead.Store(true)
+		if !s.handle(m, int64(time.Since(s.r.start)), &in) {
 			return
 		}
 	}
+}
+
+// readFailed records why the session's reads ended (unless the run is
+// ending, when the venue closing the connection is expected).
+func (s *session) readFailed(err error) {
+	if !s.r.stopping.Load() {
+		if errors.Is(err, io.EOF) {
+			err = errors.New("the venue closed the connection without a Logout")
+		}
+		s.err = err
+	}
+	s.dead.Store(true)
+}
+
+// handle takes in one message from the venue, received at now (from the
+// run's start), whose fields in holds; false when it ends the session (a
+// Logout).
+func (s *session) handle(m Message, now int64, in *inbound) bool {
+	r := s.r
+	typ, execType, clOrdID, rejCode, cxlCode, text := in.typ, in.execType, in.clOrdID, in.rejCode, in.cxlCode, in.text
+	if len(typ) != 1 {
+		return true
+	}
+	switch typ[0] {
+	case '8':
+		if len(execType) != 1 {
+			return true
+		}
+		switch execType[0] {
+		case 'F':
+			s.fills++
+			return true
+		case '4':
+			s.cancelled++
+			return true
+		case '0', '8':
+		default:
+			return true
+		}
+		k, ok := r.orderIndex(clOrdID)
+		if !ok || k/64 >= len(s.answered) || s.answered[k/64]&(1<<(k%64)) != 0 {
+			return true
+		}
+		s.answered[k/64] |= 1 << (k % 64)
+		s.nAnswered.Add(1)
+		j := k*r.n + s.idx
+		if j < r.warm {
+			return true
+		}
+		if execType[0] == '0' {
+			s.acked++
+			_ = s.hist.RecordValue(max(now-r.intended(j), 1))
+			s.lastAck = max(s.lastAck, now)
+			s.firstAck = min(s.firstAck, now)
+		} else {
+			s.rejected++
+			if len(s.reasons) < 32 {
+				s.reasons["103="+string(rejCode)+" "+keyword(text)]++
+			} else {
+				s.reasons["other"]++
+			}
+		}
+	case '9':
+		s.cxlRejects++
+		if len(s.cxlReasons) < 32 {
+			s.cxlReasons["102="+string(cxlCode)+" "+keyword(text)]++
+		}
+	case '3', 'j':
+		s.sessRejects++
+		if s.firstReject == "" {
+			s.firstReject = m.String()
+		}
+	case '5':
+		if !r.stopping.Load() {
+			s.err = fmt.Errorf("the venue logged the session out: %s", text)
+		}
+		s.dead.Store(true)
+		return false
+	}
+	return true
 }
 
 // keyword is Text(58)'s keyword (before the first ':'), or, without one,

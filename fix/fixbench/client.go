@@ -3,6 +3,7 @@ package fixbench
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -40,7 +41,22 @@ type Client struct {
 	seq     int
 	wbuf    []byte
 	scratch []byte
+
+	// fd is the socket once detach took it from the runtime (-1 before),
+	// fdr its reader (see detach).
+	fd        int
+	fdr       *fdReader
+	closeOnce sync.Once
 }
+
+// Errors of a detached client.
+var (
+	// errWouldBlock: Next found no whole message and nothing more to
+	// read; poll again later.
+	errWouldBlock    = errors.New("fixbench: nothing to read yet")
+	errNotDetachable = errors.New("fixbench: only a plain TCP connection on Linux can be detached")
+	errWriteStuck    = errors.New("fixbench: the venue read nothing for 10s")
+)
 
 // Dial connects to addr and logs on; it returns once the venue's Logon
 // arrives. A Logout instead is an error carrying its Text(58).
@@ -72,7 +88,7 @@ func Dial(ctx context.Context, addr string, o DialOptions) (*Client, error) {
 		}
 		conn = tc
 	}
-	c := &Client{conn: conn, sender: o.Sender, r: NewReader(conn, o.ReadBuffer)}
+	c := &Client{conn: conn, sender: o.Sender, r: NewReader(conn, o.ReadBuffer), fd: -1}
 	var body []byte
 	body = AppendField(body, 98, "0")
 	body = AppendFieldInt(body, 108, int64(o.HeartBtInt))
@@ -148,7 +164,16 @@ func (b Batch) Flush() error {
 	if len(c.wbuf) == 0 {
 		return nil
 	}
-	_, err := c.conn.Write(c.wbuf)
+	return c.write(c.wbuf, nil)
+}
+
+// write writes b whole, the send side locked: to the connection or, once
+// detached, to the socket (see writeFD for wait).
+func (c *Client) write(b []byte, wait func()) error {
+	if c.fd >= 0 {
+		return writeFD(c.fd, b, wait)
+	}
+	_, err := c.conn.Write(b)
 	return err
 }
 
@@ -190,4 +215,10 @@ func (c *Client) Logout(d time.Duration) error {
 }
 
 // Close closes the connection.
-func (c *Client) Close() error { return c.conn.Close() }
+func (c *Client) Close() error {
+	err := c.conn.Close()
+	if c.fd >= 0 {
+		c.closeOnce.Do(func() { err = closeFD(c.fd) })
+	}
+	return err
+}

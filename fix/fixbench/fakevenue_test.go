@@ -153,6 +153,7 @@ func cpuSelf() time.Duration {
 //
 //	go test ./fix/fixbench -run '^$' -bench Generator -benchtime 1x
 func BenchmarkGenerator(b *testing.B) {
+
 	for _, tc := range []struct {
 		sessions int
 		rate     float64
@@ -169,6 +170,17 @@ func BenchmarkGenerator(b *testing.B) {
 			for range b.N {
 				o := Options{Addr: addr, Participants: parts, Password: "x", Rate: tc.rate,
 					Duration: 2 * time.Second, Warmup: 500 * time.Millisecond, Mix: tc.mix}
+				// FIXBENCH_MAX_SPIN=0s: the pacer only sleeps.
+				if v := os.Getenv("FIXBENCH_MAX_SPIN"); v != "" {
+					d, err := time.ParseDuration(v)
+					if err != nil {
+						b.Fatal(err)
+					}
+					o.MaxSpin = d
+					if d == 0 {
+						o.MaxSpin = -1
+					}
+				}
 				c0 := cpuSelf()
 				res, err := Run(context.Background(), o)
 				if err != nil {
@@ -187,5 +199,132 @@ func BenchmarkGenerator(b *testing.B) {
 				b.ReportMetric(res.AchievedRate, "acks/s")
 			}
 		})
+	}
+}
+
+// startFakeVenueHere runs the fake venue in this process.
+func startFakeVenueHere(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go serveFake(conn)
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// Both ways of reading the venue's reports count the same: the pacer
+// polling detached sockets (the default) and reader goroutines (TLS
+// sessions). Every order is answered once and timed once, both mixes.
+func TestRunPolledAndGoroutineReaders(t *testing.T) {
+	addr := startFakeVenueHere(t)
+	for _, detach := range []bool{true, false} {
+		for _, mix := range []Mix{MixCancel, MixIOC} {
+			t.Run(fmt.Sprintf("detach=%v/%s", detach, mix), func(t *testing.T) {
+				defer func(d bool) { detachSessions = d }(detachSessions)
+				detachSessions = detach
+				res, err := Run(context.Background(), Options{
+					Addr: addr, Participants: []string{"S1", "S2"}, Password: "x",
+					Rate: 2000, Duration: 500 * time.Millisecond, Warmup: 100 * time.Millisecond, Mix: mix,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Sent != 1000 || res.Acked != res.Sent || res.Missing != 0 || len(res.Errors) > 0 {
+					t.Errorf("sent %d acked %d missing %d errors %v", res.Sent, res.Acked, res.Missing, res.Errors)
+				}
+				if res.Hist.TotalCount() != res.Acked || res.SendLag.Count != res.Sent {
+					t.Errorf("latency samples %d, lag samples %d: want one per ack (%d), one per order (%d)", res.Hist.TotalCount(), res.SendLag.Count, res.Acked, res.Sent)
+				}
+				// Every cancel request (one per order but the last, warmup
+				// included, plus the final one) and no IOC is cancelled by
+				// the fake venue.
+				if want := map[Mix]int64{MixCancel: 1200, MixIOC: 0}[mix]; res.Cancelled != want {
+					t.Errorf("%d cancels, want %d", res.Cancelled, want)
+				}
+				if res.PacerWakes == 0 || res.Writes == 0 {
+					t.Errorf("pacer wakes %d, writes %d", res.PacerWakes, res.Writes)
+				}
+			})
+		}
+	}
+}
+
+// A detached socket's reads carry the kernel's receive time: the time
+// the venue's bytes arrived, not the time the pacer looked.
+func TestDetachedReceiveTime(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conns := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			conns <- c
+		}
+	}()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Client{conn: conn, r: NewReader(conn, 4096), fd: -1}
+	if err := c.detach(); err != nil {
+		t.Skipf("detach: %v", err)
+	}
+	defer c.Close()
+	venue := <-conns
+	defer venue.Close()
+	if _, err := c.r.Next(); err != errWouldBlock {
+		t.Fatalf("nothing sent yet: Next = %v, want errWouldBlock", err)
+	}
+	msg, _ := AppendMessage(nil, nil, "0", VenueCompID, "BANKA", 1, testTime, nil)
+	// Linux turns receive timestamps on for the whole machine a moment
+	// after the first socket asks (from a work queue): until then reads
+	// carry none, and the pacer uses the read's own time.
+	for i := 0; ; i++ {
+		if _, err := venue.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+		if _, err := c.r.Next(); err != nil {
+			t.Fatal(err)
+		}
+		if c.fdr.at != 0 {
+			break
+		}
+		if i == 1000 {
+			t.Fatal("no receive time after a second")
+		}
+	}
+	before := time.Now().UnixNano()
+	if _, err := venue.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now().UnixNano()
+	time.Sleep(30 * time.Millisecond) // the pacer looks later
+	m, err := c.r.Next()
+	if err != nil || string(m) != string(msg) {
+		t.Fatalf("Next = %q, %v", m, err)
+	}
+	if at := c.fdr.at; at < before || at > after {
+		t.Errorf("receive time %d is not within the venue's write [%d, %d] (read %d ns after)", at, before, after, time.Now().UnixNano()-after)
+	}
+	// And writes reach the other side.
+	if err := c.Send("0", nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := NewReader(venue, 4096).Next()
+	if err != nil || got.Type() != "0" {
+		t.Fatalf("venue read %q, %v", got, err)
 	}
 }
