@@ -69,7 +69,8 @@ type Options struct {
 	// ConnectionsMax bounds the connections open at once (default 1024).
 	ConnectionsMax int
 	// WriteTimeout bounds one socket write; a peer that reads nothing for
-	// that long is disconnected (default 30s).
+	// that long is disconnected (default 30s) — at the latest half as long
+	// again after (see guardConn.sockWrite).
 	WriteTimeout time.Duration
 	// MDSubscriptionsMax bounds the market-data subscriptions of one
 	// session (default 64).
@@ -130,6 +131,9 @@ type Acceptor struct {
 	byID    []*party          // by engine.PartyID
 	started int64
 	edgeSeq atomic.Uint64
+	// realClock: Options.Now is time.Now, so a time the caller has just
+	// read will do for the throttle (see clock).
+	realClock bool
 
 	conns     sync.WaitGroup // serveConn goroutines
 	acceptWG  sync.WaitGroup
@@ -166,6 +170,7 @@ var ErrNoDataDir = errors.New("fix: Options.DataDir is required (the session sto
 // concern (config.CheckListeners); Start refuses them too, for callers
 // that did not check.
 func Start(ctx context.Context, v *venue.Venue, addr string, opts Options) (*Acceptor, error) {
+	realClock := opts.Now == nil
 	opts.defaults()
 	if opts.DataDir == "" {
 		return nil, ErrNoDataDir
@@ -189,7 +194,7 @@ func Start(ctx context.Context, v *venue.Venue, addr string, opts Options) (*Acc
 			AllowUnknownMessageFields: false, CheckUserDefinedFields: true, CheckFieldsHaveValues: true,
 		}, dd, nil),
 		bySym: map[string]*instrument{}, parties: map[string]*party{},
-		started: time.Now().Unix(), done: make(chan struct{}),
+		started: time.Now().Unix(), done: make(chan struct{}), realClock: realClock,
 	}
 	for i, in := range v.Instruments() {
 		inst := newInstrument(engine.InstrumentID(i), in)
@@ -259,6 +264,15 @@ func Start(ctx context.Context, v *venue.Venue, addr string, opts Options) (*Acc
 		}
 	}()
 	return a, nil
+}
+
+// clock is the throttle's time for a message read at now: now itself
+// unless Options.Now is a clock of the caller's (tests), which is asked.
+func (a *Acceptor) clock(now time.Time) time.Time {
+	if a.realClock {
+		return now
+	}
+	return a.opts.Now()
 }
 
 // Addr is the address the acceptor listens on.

@@ -174,6 +174,12 @@ func TestFastPathShape(t *testing.T) {
 			t.Errorf("%s: fast path %q, want %q", c.body, got, c.fast)
 		}
 	}
+	// rawMsg.at has a slot for every tag fastTagBit numbers.
+	for tag := range 10000 {
+		if bit, _ := fastTagBit(tag); bit >= 1<<fastBits {
+			t.Errorf("tag %d: bit %#x beyond fastBits", tag, bit)
+		}
+	}
 }
 
 // execReport is the reference encoder TestAppendExecReportMatches holds

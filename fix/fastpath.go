@@ -1,6 +1,7 @@
 package fix
 
 import (
+	"math/bits"
 	"time"
 	"unsafe"
 
@@ -34,7 +35,17 @@ type rawMsg struct {
 	f  [rawFieldsMax]rawField
 	n  int
 	mt []byte
+	// After fastShape took the message: at[k] is 1 + the index in f of
+	// the field with the tag of bit k (0: absent), and no other tag but
+	// the CheckSum is present — so get needs no scan (the decoders ask
+	// for some 15 tags, several of them absent: a scan each was a third
+	// of the fast path's time).
+	shaped bool
+	at     [fastBits]uint8
 }
+
+// fastBits is the number of tags fastTagBit numbers.
+const fastBits = 20
 
 // load splits raw (a frame nextFrame accepted: every field tag=value with
 // a value) into fields. It reports false if there are more than
@@ -43,7 +54,7 @@ type rawMsg struct {
 // bytes.IndexByte's setup cost more than the scan itself (eachField, on
 // the hot path before, was half of the fast path's time).
 func (r *rawMsg) load(raw []byte) bool {
-	r.n, r.mt = 0, nil
+	r.n, r.mt, r.shaped = 0, nil, false
 	i := 0
 	for i < len(raw) {
 		if r.n == rawFieldsMax {
@@ -81,6 +92,17 @@ func (r *rawMsg) load(raw []byte) bool {
 }
 
 func (r *rawMsg) get(tag int) ([]byte, bool) {
+	if r.shaped && tag != 10 {
+		bit, _ := fastTagBit(tag)
+		if bit == 0 {
+			return nil, false
+		}
+		i := r.at[bits.TrailingZeros32(bit)]
+		if i == 0 {
+			return nil, false
+		}
+		return r.f[i-1].val, true
+	}
 	for i := range r.n {
 		if r.f[i].tag == tag {
 			return r.f[i].val, true
@@ -263,6 +285,7 @@ func (r *rawMsg) fastShape() byte {
 		return 0
 	}
 	var seen uint32 // bit per known tag
+	r.at = [fastBits]uint8{}
 	body := false
 	ordType := byte(0)
 	for i := range r.n {
@@ -275,6 +298,7 @@ func (r *rawMsg) fastShape() byte {
 			return 0
 		}
 		seen |= bit
+		r.at[bits.TrailingZeros32(bit)] = uint8(i + 1)
 		if header {
 			if body {
 				return 0 // a header field after the body: out of order
@@ -317,6 +341,7 @@ func (r *rawMsg) fastShape() byte {
 	if ordType == '2' && seen&bitPrice == 0 {
 		return 0 // a limit order without Price: the full path rejects it
 	}
+	r.shaped = true
 	return r.mt[0]
 }
 

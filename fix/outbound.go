@@ -38,7 +38,8 @@ func (p *party) queueLocked(m *quickfix.Message) {
 	h.SetString(tagSenderCompID, VenueCompID)
 	h.SetString(tagTargetCompID, p.name)
 	h.SetInt(quickfix.Tag(34), seq)
-	h.SetField(quickfix.Tag(52), quickfix.FIXUTCTimestamp{Time: time.Now().UTC(), Precision: quickfix.Millis})
+	p.queuedAt = time.Now()
+	h.SetField(quickfix.Tag(52), quickfix.FIXUTCTimestamp{Time: p.queuedAt.UTC(), Precision: quickfix.Millis})
 	b := m.Bytes()
 	p.store.queueMessage(seq, b)
 	p.obuf = append(p.obuf, b...)
@@ -59,8 +60,12 @@ func (p *party) flushLocked(g *guardConn) {
 		g = p.wconn
 	}
 	if g != nil {
-		_, _ = g.Write(p.obuf) // a failed write closes the connection; the messages are stored
-		p.lastSent.Store(time.Now().UnixNano())
+		// A failed write closes the connection; the messages are stored.
+		// The time is the last message's SendingTime (p.queuedAt), read
+		// when it was numbered: close enough for heartbeats and the write
+		// deadline, and one time.Now fewer per write.
+		_, _ = g.write(p.obuf, p.queuedAt)
+		p.lastSent.Store(p.queuedAt.UnixNano())
 	}
 	if cap(p.obuf) > 1<<20 {
 		p.obuf = nil // do not pin a burst's buffer
@@ -295,7 +300,8 @@ func (p *party) queueBodyLocked(mt byte, body []byte) {
 	h = append(h, "\x0134="...)
 	h = strconv.AppendInt(h, int64(seq), 10)
 	h = append(h, "\x0149="+VenueCompID+"\x0152="...)
-	h = appendTimestamp(h, time.Now())
+	p.queuedAt = time.Now()
+	h = appendTimestamp(h, p.queuedAt)
 	h = append(h, "\x0156="...)
 	h = append(h, p.name...)
 	h = append(h, 1)

@@ -53,6 +53,7 @@ func BenchmarkOutboundExecReport(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
+			done := cpuPerOp(b)
 			for b.Loop() {
 				p.sendMu.Lock()
 				var ok bool
@@ -63,11 +64,13 @@ func BenchmarkOutboundExecReport(b *testing.B) {
 				p.flushLocked(nil)
 				p.sendMu.Unlock()
 			}
+			done()
 		})
 		// The same without the store's write(2): what the FIX layer's
 		// own code costs per report.
 		b.Run(c.name+"/NoWrite", func(b *testing.B) {
 			b.ReportAllocs()
+			done := cpuPerOp(b)
 			for b.Loop() {
 				p.sendMu.Lock()
 				var ok bool
@@ -79,6 +82,7 @@ func BenchmarkOutboundExecReport(b *testing.B) {
 				p.store.rec = p.store.rec[:0]
 				p.sendMu.Unlock()
 			}
+			done()
 		})
 	}
 }

@@ -48,7 +48,9 @@ type party struct {
 	wconn  *guardConn // the logged-on connection
 	obuf   []byte     // queued messages' bytes (queueLocked)
 	hbuf   []byte     // scratch: a message before framing (queueBodyLocked)
-	ebuf   []byte     // scratch: an ExecutionReport's body (execPump)
+	// queuedAt is the SendingTime of the last message queued.
+	queuedAt time.Time
+	ebuf     []byte // scratch: an ExecutionReport's body (execPump)
 
 	// Connection goroutine only.
 	bucket  tokenBucket
