@@ -189,13 +189,14 @@ func (s *mdSub) run() {
 	}
 }
 
-// applyBatch applies the instrument's events of a hub batch and says how
-// many there were.
-func (s *mdSub) applyBatch(b hub.Batch) (n int) {
+// applyBatch applies the instrument's events of a hub batch, releases it,
+// and says how many there were.
+func (s *mdSub) applyBatch(b *hub.Batch) (n int) {
 	for ev := range s.sub.Events(b) {
 		s.apply(ev)
 		n++
 	}
+	b.Release()
 	return n
 }
 

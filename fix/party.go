@@ -289,6 +289,7 @@ func (p *party) execPump() {
 						p.flushLocked(nil)
 					}
 				}
+				b.Release() // its reports are encoded: nothing points into it
 				if n >= execBatchMax || len(sub.C) == 0 {
 					break
 				}
@@ -356,6 +357,7 @@ func (p *party) dropPump() {
 		p.mu.Unlock()
 		for b := range sub.C {
 			if !p.loggedOn.Load() {
+				b.Release()
 				continue
 			}
 			// A hub batch's copies go out together: one store write and
@@ -370,6 +372,7 @@ func (p *party) dropPump() {
 					p.queueBodyLocked('8', p.ebuf)
 				}
 			}
+			b.Release()
 			p.flushLocked(nil)
 			p.sendMu.Unlock()
 		}

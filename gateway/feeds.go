@@ -195,6 +195,7 @@ func (s *Server) instLoop(st *instState) {
 				st.pendingBook = true
 			}
 		}
+		b.Release()
 		if st.pendingBook && len(st.sub.C) == 0 {
 			s.publishBook(st)
 		}

@@ -128,6 +128,7 @@ func (s *Server) countEvents(sub *hub.Sub) (lagged bool) {
 			for ev := range sub.Events(b) {
 				o.count(ev)
 			}
+			b.Release()
 		}
 	}
 }

@@ -108,7 +108,7 @@ func (s *Server) partyLoop(ps *partyState) {
 	var idle *time.Timer
 	for {
 		var (
-			b  hub.Batch
+			b  *hub.Batch
 			ok bool
 		)
 		if len(ps.settling) == 0 {
@@ -152,6 +152,7 @@ func (s *Server) partyLoop(ps *partyState) {
 		for ev := range ps.sub.Events(b) {
 			s.applyParty(ps, ev)
 		}
+		b.Release()
 	}
 }
 

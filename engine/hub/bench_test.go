@@ -61,9 +61,11 @@ func BenchmarkPublish(b *testing.B) {
 				h.Publish(evs)
 				for _, s := range subs {
 					for len(s.C) > 0 {
-						for ev := range s.Events(<-s.C) {
+						b := <-s.C
+						for ev := range s.Events(b) {
 							sink += ev.Seq
 						}
+						b.Release()
 					}
 				}
 			}

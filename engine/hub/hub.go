@@ -20,13 +20,23 @@
 // the gateway's participant feed, the broker store, the NATS bridge, the
 // metrics), and five copies of a 320-byte event, five channel operations
 // and up to five goroutine wake-ups per event were a tenth of the venue's
-// CPU. Now a batch costs one allocation, and each subscriber one send.
+// CPU. Now a batch costs one copy of its events, and each subscriber one
+// send.
 //
-// A Batch is immutable: it is shared, so a subscriber reads it and never
-// writes it. It is garbage collected once no one holds it; it is not
-// pooled, because nothing would tell the hub when the last reader is done
-// with it, and a reader that kept a pointer into a recycled batch would
-// read another commit's events.
+// A Batch is shared, so a subscriber reads it and never writes it, and
+// calls Release once it is done with it: the batch's memory is then
+// reused for a later batch. Recycling is what makes the copy cheap: a
+// batch allocated afresh each time cost as much as the copies it saved
+// (under bench fix, a profile of the venue put a tenth of its CPU in that
+// allocation: new spans, first touches of cold memory), where a recycled
+// one is still in cache. The rules that keep this safe: a subscriber
+// releases each batch it received once, after its last use (a second
+// Release panics); nothing it keeps may point into the batch (copy an
+// event to keep it); a batch never released (a consumer that stops
+// reading) is only garbage, collected as usual. A released batch's events
+// are overwritten with kind 0, which no subscriber wants, so a reader
+// that released too early reads nothing rather than another commit's
+// events, and the race detector reports it.
 //
 // # Bounds
 //
@@ -79,19 +89,78 @@ var ErrClosed = errors.New("hub: subscription closed")
 
 // Batch is what one Publish delivers: the events of one journal commit
 // group, in journal order, shared by every subscriber that received it.
-// Read it and never write it. Events holds every event of the commit
-// group, including those the subscriber did not ask for: read it through
-// Sub.Events.
+// Read it, never write it, and Release it when done. Events holds every
+// event of the commit group, including those the subscriber did not ask
+// for: read it through Sub.Events.
 type Batch struct {
 	Events []engine.Event
+
+	buf  []engine.Event // Events' backing array, kept for reuse
+	refs atomic.Int32   // subscribers yet to Release it (+1 while Publish delivers)
+	hub  *Hub
+}
+
+// Release says the holder is done with b: it must not read b, or any event
+// of it, afterwards. Each subscriber that received b releases it once.
+func (b *Batch) Release() {
+	switch n := b.refs.Add(-1); {
+	case n > 0:
+		return
+	case n < 0:
+		panic("hub: Batch released more often than it was delivered")
+	}
+	b.hub.recycle(b)
+}
+
+// Batch recycling bounds: at most batchFreeMax batches wait for reuse, and
+// a batch whose array holds more than batchEventsMax events is left to
+// the garbage collector rather than kept for a rare burst.
+const (
+	batchFreeMax   = 256
+	batchEventsMax = 4096
+)
+
+func (h *Hub) recycle(b *Batch) {
+	if cap(b.buf) > batchEventsMax {
+		return
+	}
+	// The poison: no subscription wants kind 0 (see the package doc).
+	for i := range b.Events {
+		b.Events[i].Kind = 0
+	}
+	b.Events = nil
+	h.freeMu.Lock()
+	if len(h.free) < batchFreeMax {
+		h.free = append(h.free, b)
+	}
+	h.freeMu.Unlock()
+}
+
+// batch returns a batch holding a copy of events: the most recently
+// released one (its memory the likeliest to be in cache) or a new one.
+func (h *Hub) batch(events []engine.Event) *Batch {
+	var b *Batch
+	h.freeMu.Lock()
+	if n := len(h.free); n > 0 {
+		b = h.free[n-1]
+		h.free[n-1] = nil
+		h.free = h.free[:n-1]
+	}
+	h.freeMu.Unlock()
+	if b == nil {
+		b = &Batch{hub: h}
+	}
+	b.buf = append(b.buf[:0], events...)
+	b.Events = b.buf[:len(events):len(events)] // full: an append cannot write into b.buf
+	return b
 }
 
 // Sub is one subscription. Read batches from C until it is closed, and the
 // events of each through Events; once C is closed, Err says why.
 type Sub struct {
-	C <-chan Batch
+	C <-chan *Batch
 
-	c      chan Batch
+	c      chan *Batch
 	closed atomic.Bool
 	mu     sync.Mutex // guards close of c, err, and the queue's accounting
 	err    error
@@ -135,6 +204,8 @@ func (s *Sub) Err() error {
 // them together).
 func (s *Sub) Wants(ev *engine.Event) bool {
 	switch s.kind {
+	case subAll:
+		return ev.Kind != 0 // not a released batch's poison
 	case subParty:
 		return ev.Party == s.party && IsExecution(ev.Kind)
 	case subDropCopy:
@@ -148,7 +219,7 @@ func (s *Sub) Wants(ev *engine.Event) bool {
 // Events yields the events of b the subscription asked for, in journal
 // order. The pointers are into the shared batch: read, never write, and
 // copy what must outlive the loop if it is to be changed.
-func (s *Sub) Events(b Batch) iter.Seq[*engine.Event] {
+func (s *Sub) Events(b *Batch) iter.Seq[*engine.Event] {
 	return func(yield func(*engine.Event) bool) {
 		for i := range b.Events {
 			if ev := &b.Events[i]; s.Wants(ev) && !yield(ev) {
@@ -171,17 +242,18 @@ func (s *Sub) cut(err error) {
 }
 
 // deliver queues b, of which the subscriber wants n events, without
-// blocking; a full queue cuts the subscriber off. The mutex makes the send
-// and a concurrent Unsubscribe's close exclusive (a send on a closed
-// channel would panic); it is uncontended except at that moment.
-func (s *Sub) deliver(b Batch, n int) {
+// blocking, and says whether it did; a full queue cuts the subscriber off.
+// The mutex makes the send and a concurrent Unsubscribe's close exclusive
+// (a send on a closed channel would panic); it is uncontended except at
+// that moment.
+func (s *Sub) deliver(b *Batch, n int) bool {
 	if s.closed.Load() {
-		return
+		return false
 	}
 	s.mu.Lock()
 	if s.closed.Load() {
 		s.mu.Unlock()
-		return
+		return false
 	}
 	queued := s.cum[s.sent&s.mask] - s.cum[(s.sent-uint64(len(s.c)))&s.mask]
 	if queued == 0 || queued+uint64(n) <= uint64(s.max) {
@@ -190,7 +262,7 @@ func (s *Sub) deliver(b Batch, n int) {
 			s.cum[(s.sent+1)&s.mask] = s.cum[s.sent&s.mask] + uint64(n)
 			s.sent++
 			s.mu.Unlock()
-			return
+			return true
 		default:
 			// Not reached (at most max batches are queued), but a full
 			// channel must never block the publisher.
@@ -201,6 +273,7 @@ func (s *Sub) deliver(b Batch, n int) {
 	close(s.c)
 	s.mu.Unlock()
 	s.hub.lagged.Add(1)
+	return false
 }
 
 type subList = []*Sub
@@ -217,6 +290,9 @@ type Hub struct {
 
 	pubMu   sync.Mutex
 	touched []*Sub // Publish's scratch (pubMu): the subscribers of a batch
+
+	freeMu sync.Mutex
+	free   []*Batch // released batches, for reuse (freeMu)
 }
 
 // New makes a hub for parties 1..nparty-1 and instruments 0..ninst-1.
@@ -254,7 +330,7 @@ func (h *Hub) subscribe(s *Sub, capacity int) (*Sub, error) {
 	}
 	// Every queued batch holds at least one wanted event, so capacity
 	// batches is as many as the event bound lets wait.
-	s.c = make(chan Batch, capacity)
+	s.c = make(chan *Batch, capacity)
 	s.C = s.c
 	s.max = capacity
 	ring := uint64(1) << bits.Len(uint(capacity)) // > capacity
@@ -365,7 +441,7 @@ func IsExecution(k engine.EventKind) bool {
 
 // Publish delivers events, as one Batch, to every subscription that wants
 // at least one of them. It copies events (the caller may reuse the slice
-// once it returns), allocating once, and only if someone wants them.
+// once it returns) into a recycled batch, and only if someone wants them.
 // Publishers are serialised, so every subscriber receives batches in the
 // order they were published: the venue publishes from the journal's
 // completion path, in journal order.
@@ -416,21 +492,29 @@ func (h *Hub) Publish(events []engine.Event) {
 	if len(touched) == 0 && (all == nil || len(*all) == 0) {
 		return
 	}
-	// append, not make and copy: the copy is the only write.
-	cp := append([]engine.Event(nil), events...)
-	b := Batch{Events: cp[:len(cp):len(cp)]} // full: an append cannot reach a neighbour's spare capacity
+	b := h.batch(events)
+	refs := len(touched) + 1 // Publish holds one until it has delivered
+	if all != nil {
+		refs += len(*all)
+	}
+	b.refs.Store(int32(refs))
 	// The subscribers of particular events first: they answer clients
 	// (the FIX sessions' reports), the everything-subscribers observe.
 	for i, s := range touched {
 		n := s.wanted
 		s.wanted = 0
-		s.deliver(b, n)
+		if !s.deliver(b, n) {
+			b.Release()
+		}
 		touched[i] = nil
 	}
 	h.touched = touched[:0]
 	if all != nil {
 		for _, s := range *all {
-			s.deliver(b, len(events))
+			if !s.deliver(b, len(events)) {
+				b.Release()
+			}
 		}
 	}
+	b.Release()
 }

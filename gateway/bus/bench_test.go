@@ -66,6 +66,7 @@ func benchBus(b *testing.B, closedLoop bool) {
 					stamps[ev.ExecID].Store(now)
 				}
 			}
+			b.Release()
 		}
 	})
 	stop := run(b, v)

@@ -471,7 +471,7 @@ func (b *Bus) pump(sub *hub.Sub) error {
 		refresh = t.C
 	}
 	for {
-		var batch hub.Batch
+		var batch *hub.Batch
 		var ok bool
 		select {
 		case batch, ok = <-sub.C:
@@ -498,13 +498,14 @@ func (b *Bus) pump(sub *hub.Sub) error {
 	}
 }
 
-// handleBatch handles the events of a hub batch and says how many there
-// were.
-func (b *Bus) handleBatch(sub *hub.Sub, batch hub.Batch) (n int) {
+// handleBatch handles the events of a hub batch, releases it, and says
+// how many there were.
+func (b *Bus) handleBatch(sub *hub.Sub, batch *hub.Batch) (n int) {
 	for ev := range sub.Events(batch) {
 		b.handle(ev)
 		n++
 	}
+	batch.Release()
 	return n
 }
 

@@ -440,7 +440,8 @@ func (s *Store) follow(p engine.PartyID, sub *hub.Sub, read []uint64) {
 		for {
 			// A hub batch is folded under one hold of the lock. The
 			// events are the hub's shared batch, read in place: fold and
-			// the waiters' final funcs only read them.
+			// the waiters' final funcs only read them, and the waiters
+			// keep copies.
 			for batch := range sub.C {
 				s.mu.Lock()
 				b := s.brokers[p]
@@ -456,6 +457,7 @@ func (s *Store) follow(p engine.PartyID, sub *hub.Sub, read []uint64) {
 					s.deliver(p, ev)
 				}
 				s.mu.Unlock()
+				batch.Release()
 			}
 			if !errors.Is(sub.Err(), hub.ErrLagged) {
 				return

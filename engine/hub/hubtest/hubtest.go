@@ -41,6 +41,7 @@ func (r *Reader) Next(timeout time.Duration) (engine.Event, error) {
 			for ev := range r.Sub.Events(b) {
 				r.left = append(r.left, *ev)
 			}
+			b.Release()
 		case <-t.C:
 			return engine.Event{}, ErrTimeout
 		}

@@ -111,6 +111,7 @@ func Run(t testing.TB, dataDir string) *Result {
 			for ev := range sub.Events(b) {
 				r.res.Events = append(r.res.Events, *ev)
 			}
+			b.Release()
 		}
 	})
 	ctx, cancel := context.WithCancel(context.Background())
