@@ -29,13 +29,15 @@ A FIX 4.4 load generator (package fxmatch/fix/fixbench) against a venue
 over loopback: each session sends NewOrderSingles open-loop on a fixed
 schedule at the offered rate, and the latency of each order is taken from
 its INTENDED send time (no coordinated omission) to the ExecutionReport
-150=0 acknowledging it: HdrHistogram p50/p99/p99.9/max, the orders sent,
-acknowledged, rejected (by 103 and Text) and missing, and the achieved
-rate. "lag" is how late the generator itself sent: its pacer sleeps
-between orders (it does not spin a core) and sends the orders of each
-wake-up together, so it is late by its wake-up latency, and at rates above
-one order per --tick by up to a tick. Under each row, the CPU time per order
-(warmup included) of the venue, when the bench started it, and of the
+150=0 acknowledging it (its arrival as the kernel stamped it, not when
+the generator got round to reading it): HdrHistogram p50/p99/p99.9/max,
+the orders sent, acknowledged, rejected (by 103 and Text) and missing,
+and the achieved rate. "lag" is how late the generator itself sent: its
+pacer sleeps between orders (it does not spin a core; it spins at most
+--spin before an order) and sends the orders of each wake-up together,
+so it is late by its wake-up latency, and at rates above one order per
+--tick by up to a tick. Under each row, the CPU time per order (warmup
+included) of the venue, when the bench started it, and of the
 generator: steadier than latency on a shared machine.
 
 Without --addr the bench starts the venue itself: this binary's "serve" as

@@ -138,8 +138,9 @@ type Result struct {
 	// offered rate; a growing backlog stretches the window; a backlog
 	// drained in a burst at the end does not read as more than offered.
 	AchievedRate float64 `json:"achieved_rate"`
-	// Latency: intended send time → ExecutionReport 150=0 received, one
-	// sample per acknowledged order.
+	// Latency: intended send time → ExecutionReport 150=0 received (the
+	// kernel's receive time for a polled session, see pacer), one sample
+	// per acknowledged order.
 	Latency Percentiles `json:"latency_us"`
 	// SendLag: intended send time → the write that carried the order
 	// returned; the generator's own lateness.

@@ -16,7 +16,9 @@
 // sends every order when its time comes whether or not earlier ones were
 // answered, each from a template framed before the run, and the
 // latency of an order is measured from its intended send time to the
-// ExecutionReport 150=0 that acknowledges it. A venue that stalls therefore
+// ExecutionReport 150=0 that acknowledges it (its arrival as the kernel
+// stamped it, for a plain TCP session on Linux: the generator's own
+// wake-up latency is not the venue's). A venue that stalls therefore
 // shows the stall in every order scheduled during it, instead of hiding it
 // by slowing the generator down (coordinated omission). How late the pacer
 // itself was is reported beside it (send lag), so that a slow generator is
