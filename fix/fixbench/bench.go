@@ -397,9 +397,28 @@ type pacer struct {
 	early, maxSpin int64
 	wakes          int64
 	in             inbound
-	// waitPoll is p.pollAll as a func value, made once: a write that
-	// finds the socket full polls while it waits.
-	waitPoll func()
+	// waitWrite is p.waitWritable as a func value, made once; pfds its
+	// poll(2) set.
+	waitWrite func(fd int)
+	pfds      []pollFD
+}
+
+// waitWritable blocks while a polled session's socket fd is full (the
+// venue is not reading it) until it is writable or another polled
+// session has something to read, which it then reads: a pacer stuck on
+// one session still takes in every session's reports (a venue that
+// cannot write them might stop reading), and costs no CPU while it
+// waits.
+func (p *pacer) waitWritable(fd int) {
+	p.pfds = append(p.pfds[:0], pollFD{fd: int32(fd), events: pollOut})
+	for _, s := range p.r.sess {
+		if s.polled && !s.ended {
+			p.pfds = append(p.pfds, pollFD{fd: int32(s.c.fd), events: pollIn})
+		}
+	}
+	waitFDs(p.pfds)
+	p.wakes++
+	p.pollAll()
 }
 
 // The pacer's estimate of its oversleep moves by earlyStep per sleep; it
@@ -460,7 +479,7 @@ const maxBatch = 1024
 func (p *pacer) schedule(ctx context.Context) (*hdrhistogram.Histogram, error) {
 	r := p.r
 	lag := newHist()
-	p.waitPoll = p.pollAll
+	p.waitWrite = p.waitWritable
 	var pending [maxBatch]int // global indexes sent by this wake-up
 	open := make([]bool, r.n)
 	var ts stamp
@@ -524,7 +543,7 @@ func (p *pacer) schedule(ctx context.Context) (*hdrhistogram.Histogram, error) {
 			}
 			open[i] = false
 			s := r.sess[i]
-			err := s.write(now, p.waitPoll)
+			err := s.write(now, p.waitWrite)
 			s.c.mu.Unlock()
 			if err != nil && s.werr == nil {
 				s.werr = fmt.Errorf("write: %w", err)
@@ -696,7 +715,7 @@ func (p *pacer) finish(readers *sync.WaitGroup) {
 // connection's write deadline, which ends a session whose venue stopped
 // reading (writeFD has its own), is renewed once a second rather than on
 // every write: setting it costs a timer update.
-func (s *session) write(now time.Time, wait func()) error {
+func (s *session) write(now time.Time, wait func(fd int)) error {
 	s.writes++
 	if s.polled {
 		return s.c.write(s.c.wbuf, wait)

@@ -169,7 +169,7 @@ func (b Batch) Flush() error {
 
 // write writes b whole, the send side locked: to the connection or, once
 // detached, to the socket (see writeFD for wait).
-func (c *Client) write(b []byte, wait func()) error {
+func (c *Client) write(b []byte, wait func(fd int)) error {
 	if c.fd >= 0 {
 		return writeFD(c.fd, b, wait)
 	}

@@ -87,9 +87,9 @@ func (f *fdReader) Read(p []byte) (int, error) {
 }
 
 // writeFD writes b whole to a detached socket. While the socket's send
-// buffer is full (the venue is not reading) it calls wait, if not nil,
-// and retries every 20 µs, for at most 10 s without progress.
-func writeFD(fd int, b []byte, wait func()) error {
+// buffer is full (the venue is not reading) it blocks in wait(fd), or, if
+// wait is nil, in waitWritable; it gives up after 10 s without progress.
+func writeFD(fd int, b []byte, wait func(fd int)) error {
 	var stuck time.Time
 	for len(b) > 0 {
 		n, err := syscall.Write(fd, b)
@@ -113,11 +113,42 @@ func writeFD(fd int, b []byte, wait func()) error {
 			return errWriteStuck
 		}
 		if wait != nil {
-			wait()
+			wait(fd)
+		} else {
+			waitWritable(fd)
 		}
-		nanosleep(20_000)
 	}
 	return nil
+}
+
+// pollFD is struct pollfd of poll(2).
+type pollFD struct {
+	fd             int32
+	events, revent int16
+}
+
+const (
+	pollIn  = 0x1
+	pollOut = 0x4
+)
+
+// waitFDs blocks until one of fds is ready as its events ask (or has an
+// error or hang-up), or 10 ms have passed. It goes through the Go
+// scheduler's syscall bookkeeping: the wait may be long, and its P is
+// wanted meanwhile.
+func waitFDs(fds []pollFD) {
+	if len(fds) == 0 {
+		return
+	}
+	ts := syscall.NsecToTimespec(10_000_000)
+	_, _, _ = syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&fds[0])), uintptr(len(fds)),
+		uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+}
+
+// waitWritable blocks until fd is writable, at most 10 ms.
+func waitWritable(fd int) {
+	fds := [1]pollFD{{fd: int32(fd), events: pollOut}}
+	waitFDs(fds[:])
 }
 
 func closeFD(fd int) error { return syscall.Close(fd) }

@@ -11,6 +11,18 @@ type fdReader struct{ at int64 }
 
 func (f *fdReader) Read([]byte) (int, error) { return 0, errNotDetachable }
 
-func writeFD(int, []byte, func()) error { return errNotDetachable }
+func writeFD(int, []byte, func(int)) error { return errNotDetachable }
+
+type pollFD struct {
+	fd             int32
+	events, revent int16
+}
+
+const (
+	pollIn  = 0x1
+	pollOut = 0x4
+)
+
+func waitFDs([]pollFD) {}
 
 func closeFD(int) error { return nil }
