@@ -45,7 +45,8 @@ const (
 type orderRec struct {
 	clientID string // the id its owner uses now (the last replace's)
 	cur      engine.ID
-	ids      []string // every id it has had (keys of byKey)
+	ids      []string  // every id it has had (keys of byKey)
+	idsBuf   [2]string // ids' first array: an order and its cancel's id
 	oid      engine.OrderID
 	inst     engine.InstrumentID
 	side     engine.Side
@@ -144,6 +145,9 @@ func (ps *partyState) alias(r *orderRec, id string) {
 		return
 	}
 	ps.byKey[id] = r
+	if r.ids == nil {
+		r.ids = r.idsBuf[:0]
+	}
 	r.ids = append(r.ids, id)
 }
 
@@ -186,9 +190,10 @@ func (ps *partyState) finish(r *orderRec) {
 // returns the record the event concerns (nil if none).
 func (ps *partyState) apply(ev *engine.Event) *orderRec {
 	switch ev.Kind {
+	// Lookups by string(ev.ClOrdID.Bytes()) do not allocate; a string is
+	// made only to be kept.
 	case engine.EvRejected:
-		id := ev.ClOrdID.String()
-		if _, dup := ps.byKey[id]; dup || id == "" {
+		if _, dup := ps.byKey[string(ev.ClOrdID.Bytes())]; dup || ev.ClOrdID.Empty() {
 			// A duplicate ClOrdID's reject must not replace the order
 			// that holds the id.
 			return nil
@@ -199,7 +204,7 @@ func (ps *partyState) apply(ev *engine.Event) *orderRec {
 		ps.dead++
 		return r
 	case engine.EvAccepted:
-		r := ps.byKey[ev.ClOrdID.String()]
+		r := ps.byKey[string(ev.ClOrdID.Bytes())]
 		if r == nil || r.oid != 0 || r.status == statusRejected {
 			// A new order (a rejected one may have had the same id).
 			r = recFromEvent(ev)
@@ -238,9 +243,9 @@ func (ps *partyState) apply(ev *engine.Event) *orderRec {
 			r.clientID = id
 			ps.alias(r, id)
 		case engine.EvCancelled:
-			if id := ev.ClOrdID.String(); id != "" && id[:1] != reservedPrefix {
+			if id := ev.ClOrdID.Bytes(); len(id) > 0 && string(id[:1]) != reservedPrefix {
 				// A cancel sent over FIX names the order by its own new id.
-				ps.alias(r, id)
+				ps.alias(r, string(id))
 			}
 			r.status, r.reason = statusCancelled, ev.Reason
 			ps.finish(r)

@@ -180,7 +180,7 @@ func (s *Server) applyParty(ps *partyState, ev *engine.Event) {
 	}
 	rec := ps.apply(ev)
 	if resolves(ev.Kind) {
-		if w := ps.waiters[ev.ClOrdID.String()]; w != nil {
+		if w := ps.waiters[string(ev.ClOrdID.Bytes())]; w != nil {
 			delete(ps.waiters, w.key)
 			w.resolved, w.ev = true, *ev
 			if rec != nil && w.extra != nil && ev.Kind == engine.EvAccepted {
