@@ -578,6 +578,7 @@ func (p *pacer) pollAll() {
 func (p *pacer) poll(s *session) {
 	r := p.r
 	c := s.c
+	c.fdr.rearm()
 	var now int64 // when the first read returned, from start
 	for {
 		m, err := c.r.Next()

@@ -60,9 +60,20 @@ type fdReader struct {
 	// read that takes several reports at once times them all by the last
 	// to arrive: never earlier than they arrived.
 	at int64
+	// drained: a read since the last rearm returned less than it could
+	// take, so the socket was empty then; reads return errWouldBlock
+	// until the next rearm (the next poll) instead of asking the kernel
+	// again, a system call that would almost always find nothing.
+	drained bool
 }
 
+// rearm lets the next read go to the socket.
+func (f *fdReader) rearm() { f.drained = false }
+
 func (f *fdReader) Read(p []byte) (int, error) {
+	if f.drained {
+		return 0, errWouldBlock
+	}
 	for {
 		n, oobn, _, _, err := syscall.Recvmsg(f.fd, p, f.oob[:], syscall.MSG_DONTWAIT)
 		switch {
@@ -75,6 +86,7 @@ func (f *fdReader) Read(p []byte) (int, error) {
 		case n == 0:
 			return 0, io.EOF
 		}
+		f.drained = n < len(p)
 		f.at = 0
 		if hl := syscall.CmsgLen(0); oobn >= syscall.CmsgLen(int(unsafe.Sizeof(syscall.Timespec{}))) {
 			h := (*syscall.Cmsghdr)(unsafe.Pointer(&f.oob[0]))

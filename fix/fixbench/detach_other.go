@@ -11,6 +11,8 @@ type fdReader struct{ at int64 }
 
 func (f *fdReader) Read([]byte) (int, error) { return 0, errNotDetachable }
 
+func (f *fdReader) rearm() {}
+
 func writeFD(int, []byte, func(int)) error { return errNotDetachable }
 
 type pollFD struct {

@@ -290,6 +290,7 @@ func TestDetachedReceiveTime(t *testing.T) {
 	defer c.Close()
 	venue := <-conns
 	defer venue.Close()
+	c.fdr.rearm() // as the pacer does before it polls
 	if _, err := c.r.Next(); err != errWouldBlock {
 		t.Fatalf("nothing sent yet: Next = %v, want errWouldBlock", err)
 	}
@@ -302,6 +303,7 @@ func TestDetachedReceiveTime(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Millisecond)
+		c.fdr.rearm() // as the pacer does before it polls
 		if _, err := c.r.Next(); err != nil {
 			t.Fatal(err)
 		}
@@ -318,6 +320,7 @@ func TestDetachedReceiveTime(t *testing.T) {
 	}
 	after := time.Now().UnixNano()
 	time.Sleep(30 * time.Millisecond) // the pacer looks later
+	c.fdr.rearm()                     // as the pacer does before it polls
 	m, err := c.r.Next()
 	if err != nil || string(m) != string(msg) {
 		t.Fatalf("Next = %q, %v", m, err)
