@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
@@ -17,8 +18,8 @@ import (
 
 // The pipeline benchmarks time the venue's core path without FIX or hub
 // subscribers: Submit → ring → shard goroutine (engine) → journal
-// (encode, chain, group commit, durability none) → onDurable → release →
-// hub.Publish. Each op is one command; commands alternate between a
+// (encode, chain, and with durability none the commit, all on the shard
+// goroutine) → onDurable → release → hub.Publish. Each op is one command; commands alternate between a
 // NewOrderSingle resting far from the market and its cancel, as the FIX
 // bench's "cancel" mix does, so the book stays small. An op counts as
 // done when the shard's published sequence passes it.
@@ -27,7 +28,7 @@ import (
 // command, including the submitting goroutine: on this 2-core machine it
 // is a steadier figure than ns/op when other work shares the cores.
 //
-//	go test ./cmd/fxmatch/venue -run '^$' -bench Pipeline -benchtime 200000x
+//	go test ./cmd/fxmatch/venue -run '^$' -bench Pipeline -benchtime 60000x [-args -spin=50us]
 
 // BenchmarkPipelinePaced offers one command every 50µs (the FIX bench's
 // 10,000 orders a second, two commands an order), so nearly every command
@@ -44,7 +45,19 @@ func BenchmarkPipelineFlood(b *testing.B) {
 	benchPipeline(b, 0)
 }
 
-var benchSpin = flag.Duration("spin", 0, "ring spin for the pipeline benchmarks")
+// -spin compares ring spins (venue.Options.RingSpin; 0: the default).
+var benchSpin = flag.Duration("spin", 0, "ring spin for the pipeline benchmarks (0: DefaultRingSpin)")
+
+// BenchmarkPipelineRoundTrip has one command in flight: Submit, wait
+// (polling) until the hub has its events, then sleep 50µs or more (Go
+// rounds a sleep of an idle process up to its netpoller's millisecond),
+// so the shard goroutine is idle between commands as at 10,000 orders a
+// second or fewer. p50 and p99 are Submit to published: what a wake-up
+// from parking costs (-spin). Its cpu-µs/op counts the polling and is no
+// figure of the venue's.
+func BenchmarkPipelineRoundTrip(b *testing.B) {
+	benchPipeline(b, -50*time.Microsecond)
+}
 
 func benchPipeline(b *testing.B, every time.Duration) {
 	cfg := config.Demo()
@@ -89,6 +102,10 @@ func benchPipeline(b *testing.B, every time.Duration) {
 			time.Sleep(20 * time.Microsecond)
 		}
 	}
+	var lat []time.Duration
+	if every < 0 {
+		lat = make([]time.Duration, 0, b.N)
+	}
 	var ru0, ru1 syscall.Rusage
 	runtime.GC()
 	b.ResetTimer()
@@ -105,6 +122,8 @@ func benchPipeline(b *testing.B, every time.Duration) {
 			if d := time.Until(next); d > 0 {
 				time.Sleep(d)
 			}
+		} else if every < 0 {
+			time.Sleep(-every)
 		} else if i >= window {
 			wait(base + uint64(i-window+1))
 		}
@@ -118,6 +137,13 @@ func benchPipeline(b *testing.B, every time.Duration) {
 			}
 			runtime.Gosched()
 		}
+		if every < 0 {
+			t := time.Now()
+			for sr.published.Load() < base+uint64(i+1) {
+				runtime.Gosched() // the shard may be queued on this P
+			}
+			lat = append(lat, time.Since(t))
+		}
 	}
 	wait(base + uint64(b.N))
 	el := time.Since(t0)
@@ -126,4 +152,9 @@ func benchPipeline(b *testing.B, every time.Duration) {
 	cpu := time.Duration(ru1.Utime.Nano() - ru0.Utime.Nano() + ru1.Stime.Nano() - ru0.Stime.Nano())
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/op")
 	b.ReportMetric(float64(b.N)/el.Seconds(), "cmds/s")
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
+	}
 }
