@@ -3,10 +3,12 @@ package fix
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -31,6 +33,9 @@ func TestStoreSurvivesSIGKILL(t *testing.T) {
 			t.Fatal(err)
 		}
 		ss.gated = false
+		if ss.mm == nil {
+			t.Fatal("the session file is not mapped: this tests write(2) only")
+		}
 		for i := 1; i <= n; i++ {
 			if err := ss.SaveMessageAndIncrNextSenderMsgSeqNum(i, []byte(fmt.Sprintf("message %d", i))); err != nil {
 				t.Fatal(err)
@@ -49,7 +54,8 @@ func TestStoreSurvivesSIGKILL(t *testing.T) {
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
 		t.Fatalf("child did not die of SIGKILL: %v\n%s", err, out)
 	}
-	st, err := OpenStore(dir, StoreOptions{})
+	var logs bytes.Buffer
+	st, err := OpenStore(dir, StoreOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +63,11 @@ func TestStoreSurvivesSIGKILL(t *testing.T) {
 	ss, err := st.Session(testSID)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The child died with the file's reserved tail (zeros) mapped: cut
+	// off without a word of a torn record.
+	if strings.Contains(logs.String(), "torn") {
+		t.Errorf("reopening warned: %s", logs.String())
 	}
 	if s, tg := ss.NextSenderMsgSeqNum(), ss.NextTargetMsgSeqNum(); s != n+1 || tg != n+1 {
 		t.Fatalf("after SIGKILL: next sender %d, next target %d; want %d and %d", s, tg, n+1, n+1)
@@ -101,7 +112,12 @@ func TestStore(t *testing.T) {
 	if want := 20 + 10; len(got) != want || !bytes.Equal(got[len(got)-1], []byte(fmt.Sprint(pruneEvery+20))) {
 		t.Fatalf("%d messages kept, want %d", len(got), want)
 	}
+	size := ss.size
 	st.Close()
+	// Closed, the file ends where its records do (no reserved tail).
+	if fi, err := os.Stat(ss.path); err != nil || fi.Size() != size {
+		t.Fatalf("closed file: %v bytes (%v), records end at %d", fi.Size(), err, size)
+	}
 
 	st, err = OpenStore(dir, StoreOptions{})
 	if err != nil {
