@@ -2,7 +2,6 @@ package service
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -406,13 +405,11 @@ var execIgnored = [][]byte{
 }
 
 func (s *Service) onExec(m *nats.Msg) {
-	for _, pat := range execIgnored {
-		if bytes.Contains(m.Data, pat) {
-			return
-		}
+	if execIgnoredType(m.Data) {
+		return
 	}
 	var x wire.ExecEvent
-	if err := json.Unmarshal(m.Data, &x); err != nil {
+	if err := decodeExecEvent(m.Data, &x); err != nil {
 		s.log.Warn("assistant: unreadable execution event", "subject", m.Subject, "err", err)
 		return
 	}
@@ -444,6 +441,28 @@ func (s *Service) onExec(m *nats.Msg) {
 			Account: accountKey(x.Participant, x.Account), OrderID: x.ClOrdID}
 		s.feed(&ev)
 	}
+}
+
+// execIgnoredType reports whether an event is one execIgnored names. The
+// venue writes "type" first, so its type is read at the start; a body in
+// another shape is searched for the patterns.
+func execIgnoredType(data []byte) bool {
+	const head = `{"type":"`
+	if rest, ok := bytes.CutPrefix(data, []byte(head)); ok {
+		if end := bytes.IndexByte(rest, '"'); end >= 0 && bytes.IndexByte(rest[:end], '\\') < 0 {
+			switch string(rest[:end]) {
+			case wire.ExecAccepted, wire.ExecRejected, wire.ExecReplaced, wire.ExecCancelRejected, wire.ExecMassCancel:
+				return true
+			}
+			return false
+		}
+	}
+	for _, pat := range execIgnored {
+		if bytes.Contains(data, pat) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Service) isParty(p string) bool {
