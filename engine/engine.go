@@ -69,6 +69,9 @@ type Engine struct {
 	// otherwise the ClOrdID was used today by an order that is gone (or by
 	// a cancel request).
 	ids idIndex
+	// snapEnts is AppendSnapshot's working space for sorting ids, kept
+	// between snapshots (snapshot.go); no part of the state.
+	snapEnts []idEnt
 	// Probe results kept between the checks and the updates of one
 	// command, so each ClOrdID is looked up once.
 	reqFP   uint64 // the command's ClOrdID
