@@ -125,16 +125,21 @@ func (s *Server) countEvents(sub *hub.Sub) (lagged bool) {
 			if !ok {
 				return errors.Is(sub.Err(), hub.ErrLagged)
 			}
+			// One clock reading per batch: its events reached this
+			// subscriber together (a reading costs 70-200 ns on this
+			// kind of VM).
+			now := time.Now().UnixNano()
 			for ev := range sub.Events(b) {
-				o.count(ev)
+				o.count(ev, now)
 			}
 			b.Release()
 		}
 	}
 }
 
-// count is the per-event work: a few atomic adds, no allocation.
-func (o *opsState) count(ev *engine.Event) {
+// count is the per-event work: a few atomic adds, no allocation. now is
+// when the event reached the feed, in Unix nanoseconds.
+func (o *opsState) count(ev *engine.Event, now int64) {
 	if k := int(ev.Kind); k < numEventKinds {
 		o.events[k].Add(1)
 	}
@@ -155,7 +160,7 @@ func (o *opsState) count(ev *engine.Event) {
 		o.traded.Add(uint64(ev.LastQty))
 	}
 	if ack {
-		o.durableAck.Observe(time.Now().UnixNano() - ev.Time)
+		o.durableAck.Observe(now - ev.Time)
 	}
 }
 

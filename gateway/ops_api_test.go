@@ -265,7 +265,7 @@ func TestMetricsMove(t *testing.T) {
 func TestMetricsFeedAllocs(t *testing.T) {
 	o := newOpsState()
 	ev := engine.Event{Kind: engine.EvRejected, Reason: engine.ReasonPriceNotTick, Time: time.Now().UnixNano()}
-	if n := testing.AllocsPerRun(1000, func() { o.count(&ev) }); n != 0 {
+	if n := testing.AllocsPerRun(1000, func() { o.count(&ev, time.Now().UnixNano()) }); n != 0 {
 		t.Fatalf("count allocates %v", n)
 	}
 	if o.rejects[engine.ReasonPriceNotTick].Load() == 0 {

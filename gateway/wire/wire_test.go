@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"fxmatch/engine"
 )
@@ -402,4 +404,66 @@ func BenchmarkAppendExecEvent(b *testing.B) {
 		buf, _ = n.AppendExecEvent(buf[:0], &ev)
 	}
 	b.SetBytes(int64(len(buf)))
+}
+
+var timeSeeds = []int64{
+	0, 1, 10, 999_999_999, 1_000_000_000, 1_000_000_001, 86_399_999_999_999, 86_400_000_000_000,
+	951_782_400_000_000_000,   // 2000-02-29
+	951_868_800_000_000_000,   // 2000-03-01
+	4_107_542_400_000_000_000, // 2100-03-01
+	1_764_115_200_123_456_789, 1_764_115_200_120_000_000, 1<<63 - 1, -1, -1_000_000_001,
+}
+
+func checkAppendTime(t *testing.T, ns int64) {
+	t.Helper()
+	want := time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
+	if got := string(AppendTime([]byte("x"), ns)); got != "x"+want {
+		t.Fatalf("AppendTime(%d) = %q, want %q", ns, got[1:], want)
+	}
+}
+
+// TestAppendTimeMatchesTime: the hand-written RFC 3339 writer agrees with
+// time.RFC3339Nano, byte for byte.
+func TestAppendTimeMatchesTime(t *testing.T) {
+	for _, ns := range timeSeeds {
+		checkAppendTime(t, ns)
+	}
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 0))
+	for range 200_000 {
+		ns := rng.Int64()
+		switch rng.IntN(3) {
+		case 0:
+			ns -= ns % 1_000_000 // millisecond times
+		case 1:
+			ns -= ns % 1_000_000_000
+		}
+		if rng.IntN(10) == 0 {
+			ns = -ns
+		}
+		checkAppendTime(t, ns)
+	}
+}
+
+func FuzzAppendTime(f *testing.F) {
+	for _, ns := range timeSeeds {
+		f.Add(ns)
+	}
+	f.Fuzz(checkAppendTime)
+}
+
+func BenchmarkAppendTime(b *testing.B) {
+	buf := make([]byte, 0, 64)
+	ns := int64(1_764_115_200_123_456_789)
+	b.Run("hand", func(b *testing.B) {
+		for b.Loop() {
+			buf = AppendTime(buf[:0], ns)
+		}
+	})
+	b.Run("time", func(b *testing.B) {
+		for b.Loop() {
+			buf = time.Unix(0, ns).UTC().AppendFormat(buf[:0], time.RFC3339Nano)
+		}
+	})
 }
