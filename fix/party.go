@@ -543,11 +543,18 @@ func (p *party) cancel(m fields, replace bool) quickfix.MessageRejectError {
 	if replace {
 		p.putReq(cmd.ClOrdID, pendingReq{qty: cmd.Qty, price: cmd.Price})
 	}
-	submit := p.a.v.Submit
+	// Two calls, not one through a func value: through the func value the
+	// command escaped to the heap for every cancel. venue.SubmitOrder
+	// keeps its command (pre-trade scoring), so a replace's copy still
+	// does; venue.Submit does not.
+	var err error
 	if replace {
-		submit = func(c *engine.Command) error { return p.a.v.SubmitOrder(context.Background(), c, p.origin()) }
+		c := cmd
+		err = p.a.v.SubmitOrder(context.Background(), &c, p.origin())
+	} else {
+		err = p.a.v.Submit(&cmd)
 	}
-	if err := submit(&cmd); err != nil {
+	if err != nil {
 		p.takeReq(cmd.ClOrdID)
 		_, text := submitErr(err)
 		p.a.edgeCancelReject(o, &echo, replace, 99, text)
