@@ -543,7 +543,7 @@ func (a *Appender) Append(cmds []engine.Command, events []engine.Event, ends []i
 	s.head = a.head
 	a.recSize = len(s.buf) / len(cmds)
 	if s == &a.own {
-		return a.commitInline()
+		return a.commitInline(segRecords, 0, nil, nil)
 	}
 	return a.j.enqueue(s)
 }
@@ -561,25 +561,22 @@ func (a *Appender) PutSnapshot(seq uint64, stateHash Hash, data []byte) error {
 	if seq == 0 || seq >= a.next {
 		return fmt.Errorf("journal: snapshot at seq %d of shard %d, which has records up to %d", seq, a.shard, a.next-1)
 	}
-	inline := a.j.opts.Durability == DurabilityNone
-	var s *segment
-	if inline {
-		s = &a.own
-		s.buf = s.buf[:0]
-	} else {
-		s = a.j.getSegment()
+	if a.j.opts.Durability == DurabilityNone {
+		// Straight into the Pebble batch: no copy in a.own, whose buffer
+		// would otherwise keep a snapshot's size for good.
+		return a.commitInline(segSnapshot, seq, &stateHash, data)
 	}
+	s := a.j.getSegment()
 	s.app, s.kind = a, segSnapshot
 	s.first, s.last, s.count = seq, seq, 0
 	s.buf = appendSnapshotValue(s.buf, &stateHash, data)
-	if inline {
-		return a.commitInline()
-	}
 	return a.j.enqueue(s)
 }
 
-// commitInline writes the appender's own segment (a.own) to Pebble on the
-// calling goroutine and acknowledges it: the DurabilityNone path.
+// commitInline writes to Pebble on the calling goroutine — the
+// appender's own segment (a.own) of records, which it then acknowledges,
+// or the snapshot of the shard after seq (stateHash, data) — the
+// DurabilityNone path.
 //
 // Why not through the writer: with no sync to wait for, the writer would
 // only add a goroutine hand-off per batch — the shard enqueues and signals,
@@ -599,7 +596,7 @@ func (a *Appender) PutSnapshot(seq uint64, stateHash Hash, data []byte) error {
 // surfaces in a later Apply as a panic Pebble raises with the bare error;
 // as on the writer's path before, that is not recovered and ends the
 // process (only DurabilityNone, a benchmarks-only mode, gets there).
-func (a *Appender) commitInline() error {
+func (a *Appender) commitInline(kind segKind, seq uint64, stateHash *Hash, data []byte) error {
 	j, s := a.j, &a.own
 	j.inline.RLock()
 	defer j.inline.RUnlock()
@@ -616,9 +613,15 @@ func (a *Appender) commitInline() error {
 	var n int
 	err := j.guard(func() error {
 		var err error
-		if s.kind == segSnapshot {
-			k := SnapshotKey(a.shard, s.first)
-			err = a.batch.Set(k[:], s.buf, nil)
+		if kind == segSnapshot {
+			k := SnapshotKey(a.shard, seq)
+			size := 1 + HashSize + 4 + len(data)
+			op := a.batch.SetDeferred(KeyLen, size)
+			copy(op.Key, k[:])
+			if v := appendSnapshotValue(op.Value[:0], stateHash, data); len(v) != size {
+				panic(fmt.Sprintf("journal: snapshot value of %d bytes, computed %d", len(v), size))
+			}
+			err = op.Finish()
 		} else {
 			a.one[0] = s
 			n, err = writeBlock(a.batch, a.one[:])
@@ -629,10 +632,9 @@ func (a *Appender) commitInline() error {
 		return err
 	})
 	a.batch.Reset()
-	if s.kind == segSnapshot {
+	if kind == segSnapshot {
 		if err == nil {
-			a.one[0] = s
-			j.pruneSnapshots(a.one[:])
+			j.pruneSnapshotsOf(a.shard)
 		}
 		return err
 	}
@@ -1008,9 +1010,15 @@ func (j *Journal) pruneSnapshots(segs []*segment) {
 		}) {
 			continue
 		}
-		if err := j.PruneSnapshots(s.app.shard, j.opts.KeepSnapshots); err != nil {
-			j.log.Warn("journal: pruning snapshots", "shard", s.app.shard, "err", err)
-		}
+		j.pruneSnapshotsOf(s.app.shard)
+	}
+}
+
+// pruneSnapshotsOf keeps a shard's newest KeepSnapshots snapshots; a
+// failure is only logged (the next prune redoes it).
+func (j *Journal) pruneSnapshotsOf(shard uint16) {
+	if err := j.PruneSnapshots(shard, j.opts.KeepSnapshots); err != nil {
+		j.log.Warn("journal: pruning snapshots", "shard", shard, "err", err)
 	}
 }
 
