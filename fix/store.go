@@ -41,10 +41,9 @@ import (
 //     of a ~200 µs NewOrderSingle→ExecutionReport round trip.
 //
 // A session's state is tiny and strictly sequential, which is the case a
-// log file does best: every commit here is one copy of its records into
-// the file's shared mapping (one write(2) where the file cannot be
-// mapped, ~2–4 µs) on the caller's goroutine, in the kernel's page cache
-// when it returns, so a SIGKILL loses nothing that was committed — and quickfixgo commits a
+// log file does best: every commit here is one write(2) of one record on
+// the caller's goroutine (~2–4 µs), in the kernel when it returns, so a
+// SIGKILL loses nothing that was committed — and quickfixgo commits a
 // message before it hands it to the connection, so nothing that went on
 // the wire (TestStoreSurvivesSIGKILL). No fsync per message: it would put
 // a disk flush (~0.4 ms measured here) on every ExecutionReport, on top of
@@ -124,9 +123,6 @@ func (s *Store) Close() error {
 	var first error
 	for k, ss := range s.open {
 		ss.mu.Lock()
-		if err := ss.unmap(); err != nil && first == nil {
-			first = fmt.Errorf("%w: %v", ErrStore, err)
-		}
 		if err := ss.f.Close(); err != nil && first == nil {
 			first = fmt.Errorf("%w: %v", ErrStore, err)
 		}
@@ -191,12 +187,9 @@ type sessionStore struct {
 	gated  bool
 	authed atomic.Bool
 
-	mu   sync.Mutex
-	f    *os.File
-	size int64 // the file's records end here
-	// mm maps the file's first len(mm) bytes (nil: records go out with
-	// write(2)). See write.
-	mm         []byte
+	mu         sync.Mutex
+	f          *os.File
+	size       int64
 	nextSender int
 	nextTarget int
 	created    time.Time
@@ -230,38 +223,8 @@ func (ss *sessionStore) appendRec(kind byte, payload ...[]byte) {
 
 func i64(v int64) []byte { return binary.LittleEndian.AppendUint64(nil, uint64(v)) }
 
-// write appends ss.rec to the file and clears it.
-//
-// Into the mapping when there is one: a copy into shared memory, in the
-// page cache the moment it is done, exactly as a write(2) is once it
-// returns (a SIGKILL loses neither; TestStoreSurvivesSIGKILL), without
-// the system call (1-3 µs on this machine, one per batch of reports).
-// The file is reserved (fallocate) mmapStep ahead of the records; the
-// zeros past them end a replay like a torn record, and are cut off by
-// load and Close.
+// write appends ss.rec to the file in one write(2) and clears it.
 func (ss *sessionStore) write() error {
-	if ss.mm != nil {
-		err := ss.reserve(int64(len(ss.rec)))
-		if err == nil {
-			copy(ss.mm[ss.size:], ss.rec)
-			ss.size += int64(len(ss.rec))
-			ss.rec = ss.rec[:0]
-			if ss.st.opts.Fsync {
-				err = ss.f.Sync() // writes back the mapping's dirty pages too
-			}
-			if err != nil {
-				return fmt.Errorf("%w: %s: %v", ErrStore, ss.path, err)
-			}
-			return nil
-		}
-		// No room could be reserved (a full disk): say so, and go on with
-		// write(2), which reports each failure as it comes.
-		ss.st.log.Warn("fix store: cannot extend the mapped session file; writing with write(2)", "file", ss.path, "err", err)
-		if err := ss.unmap(); err != nil {
-			ss.rec = ss.rec[:0]
-			return fmt.Errorf("%w: %s: %v", ErrStore, ss.path, err)
-		}
-	}
 	n, err := ss.f.Write(ss.rec)
 	ss.size += int64(n)
 	ss.rec = ss.rec[:0]
@@ -272,54 +235,6 @@ func (ss *sessionStore) write() error {
 		return fmt.Errorf("%w: %s: %v", ErrStore, ss.path, err)
 	}
 	return nil
-}
-
-// mmapStep is how far ahead of its records a session file is reserved
-// and mapped.
-const mmapStep = 4 << 20
-
-// mapTail maps the file for write, mmapStep past its records; if the
-// system will not, records go on with write(2).
-func (ss *sessionStore) mapTail() {
-	mm, err := mapFile(ss.f, ss.size+mmapStep)
-	if err != nil {
-		ss.st.log.Debug("fix store: session file not mapped; writing with write(2)", "file", ss.path, "err", err)
-		_ = ss.f.Truncate(ss.size) // fallocate may have extended it
-		return
-	}
-	ss.mm = mm
-}
-
-// reserve makes room in the mapping for n more bytes of records.
-func (ss *sessionStore) reserve(n int64) error {
-	if ss.size+n <= int64(len(ss.mm)) {
-		return nil
-	}
-	size := max(2*int64(len(ss.mm)), ss.size+n+mmapStep)
-	if err := unmapFile(ss.mm); err != nil {
-		return err
-	}
-	ss.mm = nil
-	mm, err := mapFile(ss.f, size)
-	if err != nil {
-		return err
-	}
-	ss.mm = mm
-	return nil
-}
-
-// unmap ends the mapping and cuts the reserved tail off the file, which
-// then ends where its records do (write(2) appends there).
-func (ss *sessionStore) unmap() error {
-	if ss.mm == nil {
-		return nil
-	}
-	err := unmapFile(ss.mm)
-	ss.mm = nil
-	if terr := ss.f.Truncate(ss.size); err == nil {
-		err = terr
-	}
-	return err
 }
 
 // load replays the session's file, cutting off a torn tail.
@@ -360,12 +275,8 @@ func (ss *sessionStore) load() error {
 		off = end
 	}
 	if off < len(data) {
-		// Zeros only: the reserved tail of a mapped file whose process
-		// ended without Close. Anything else is a torn write.
-		if !allZero(data[off:]) {
-			ss.st.log.Warn("fix store: torn or corrupt record at the end of a session file cut off (a crash during a write)",
-				"file", ss.path, "offset", off, "bytes", len(data)-off)
-		}
+		ss.st.log.Warn("fix store: torn or corrupt record at the end of a session file cut off (a crash during a write)",
+			"file", ss.path, "offset", off, "bytes", len(data)-off)
 		if err := f.Truncate(int64(off)); err != nil {
 			f.Close()
 			return fmt.Errorf("%w: %v", ErrStore, err)
@@ -376,17 +287,7 @@ func (ss *sessionStore) load() error {
 	if ss.created.IsZero() {
 		return ss.resetLocked()
 	}
-	ss.mapTail()
 	return nil
-}
-
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // setAuthenticated opens or closes the gate on the target sequence number.
@@ -599,15 +500,14 @@ func (ss *sessionStore) compact() error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrStore, err)
 	}
-	// The new file is written with write(2) and mapped once it has
-	// replaced the old one; the old one is read with pread (the page
-	// cache is the mapping's).
-	old, oldMM, oldSize := ss.f, ss.mm, ss.size
-	ss.f, ss.size, ss.mm = f, 0, nil
+	old, oldSize := ss.f, ss.size
+	ss.f, ss.size = f, 0
 	fail := func(err error) error {
 		f.Close()
 		os.Remove(tmp)
-		ss.f, ss.mm, ss.size = old, oldMM, oldSize
+		// Back to the old file as it was: its size (the offsets of what
+		// is stored next) and no records queued for the new one.
+		ss.f, ss.size = old, oldSize
 		ss.rec = ss.rec[:0]
 		return fmt.Errorf("%w: compacting %s: %v", ErrStore, ss.path, err)
 	}
@@ -657,12 +557,8 @@ func (ss *sessionStore) compact() error {
 	if err := os.Rename(tmp, ss.path); err != nil {
 		return fail(err)
 	}
-	if oldMM != nil {
-		_ = unmapFile(oldMM)
-	}
 	old.Close()
 	ss.msgs = moved
-	ss.mapTail()
 	return nil
 }
 
@@ -721,11 +617,6 @@ func (ss *sessionStore) Reset() error {
 }
 
 func (ss *sessionStore) resetLocked() error {
-	// Unmapped first: the mapping must not outlive the bytes it maps.
-	if ss.mm != nil {
-		_ = unmapFile(ss.mm)
-		ss.mm = nil
-	}
 	if err := ss.f.Truncate(0); err != nil {
 		return fmt.Errorf("%w: %v", ErrStore, err)
 	}
@@ -740,7 +631,6 @@ func (ss *sessionStore) resetLocked() error {
 	}
 	ss.nextSender, ss.nextTarget, ss.created = 1, 1, now
 	ss.msgs.reset()
-	ss.mapTail()
 	return nil
 }
 
