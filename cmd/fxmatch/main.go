@@ -69,6 +69,10 @@ Flags of serve:
   --cpuprofile FILE      write a CPU profile of the whole run to FILE (read it
                          with go tool pprof; for finding where time goes
                          under fxmatch bench fix --addr)
+  --ring-spin D          how long an idle shard polls its input before its
+                         goroutine sleeps (default 10µs; 0: sleep at once).
+                         Longer holds a core per shard between commands for
+                         a quicker pick-up: worth it only with cores to spare
 
 Run with no arguments to start the demo venue on loopback.
 `

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"fxmatch/cmd/fxmatch/venue"
 	"fxmatch/config"
 )
 
@@ -169,6 +171,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"serve", "--fix-addr"}, "-fix-addr"},
 		{[]string{"serve", "--fix-addr", "9878"}, `--fix-addr "9878" is not a host:port address`},
 		{[]string{"serve", "extra"}, `unexpected argument "extra"`},
+		{[]string{"serve", "--ring-spin", "-1us"}, `--ring-spin -1µs: want 0 (park at once) to 1s`},
+		{[]string{"serve", "--ring-spin", "2s"}, `--ring-spin 2s: want 0 (park at once) to 1s`},
+		{[]string{"serve", "--ring-spin", "fast"}, `-ring-spin`},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"config"}, "config: missing subcommand"},
 		{[]string{"config", "frob"}, `config: unknown subcommand "frob"`},
@@ -345,5 +350,23 @@ func TestServeCPUProfile(t *testing.T) {
 	code, out, errs := runCmd(t, "", "serve", "--data", t.TempDir(), "--cpuprofile", bad)
 	if code != exitFail || !strings.Contains(errs, `--cpuprofile "`+bad+`"`) || strings.Contains(out, "running") {
 		t.Fatalf("unwritable profile: exit %d, stderr:\n%s\nstdout:\n%s", code, errs, out)
+	}
+}
+
+// TestServeRingSpinFlag: --ring-spin reaches serve's settings (0 is a
+// setting of its own, parking at once, not "the default").
+func TestServeRingSpinFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{nil, venue.DefaultRingSpin},
+		{[]string{"--ring-spin", "0"}, 0},
+		{[]string{"--ring-spin", "25us"}, 25 * time.Microsecond},
+	} {
+		f, code, ok := parseServeFlags(tc.args, io.Discard)
+		if !ok || code != exitOK || f.ringSpin != tc.want {
+			t.Errorf("%q: ring spin %v (ok %v, exit %d), want %v", tc.args, f.ringSpin, ok, code, tc.want)
+		}
 	}
 }

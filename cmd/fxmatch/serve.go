@@ -40,6 +40,9 @@ type serveFlags struct {
 	// cpuProfile: a file for a CPU profile of the whole run (for finding
 	// where an order's microseconds go under `fxmatch bench fix --addr`).
 	cpuProfile string
+	// ringSpin: how long an idle shard polls its input before it parks
+	// (venue.DefaultRingSpin unless given; 0 parks at once).
+	ringSpin time.Duration
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
@@ -56,6 +59,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
 	fs.BoolVar(&f.noAssistant, "no-assistant", false, "do not run the trading assistant in-process")
 	fs.Uint64Var(&f.snapshotEvery, "snapshot-every", 100_000, "commands between engine snapshots")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	fs.DurationVar(&f.ringSpin, "ring-spin", venue.DefaultRingSpin, "how long an idle shard polls its input before it parks")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return f, exitOK, false
@@ -64,6 +68,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
 	}
 	if fs.NArg() > 0 {
 		return f, usageError(stderr, "serve: unexpected argument %q (flags only)", fs.Arg(0)), false
+	}
+	if f.ringSpin < 0 || f.ringSpin > time.Second {
+		return f, usageError(stderr, "serve: --ring-spin %v: want 0 (park at once) to 1s", f.ringSpin), false
 	}
 	if f.snapshotEvery < 1 || f.snapshotEvery > 1<<40 {
 		return f, usageError(stderr, "serve: --snapshot-every %d: want 1 to %d commands", f.snapshotEvery, uint64(1)<<40), false
@@ -157,7 +164,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "fxmatch: WARNING: durability is none: acknowledgements are NOT durable; a crash of the machine loses acknowledged orders. Benchmarks only.")
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	v, err := venue.Open(venue.Options{Config: cfg, DataDir: dataDir, Logger: logger, SnapshotEvery: f.snapshotEvery})
+	spin := f.ringSpin
+	if spin == 0 {
+		spin = -1 // venue.Options: negative parks at once, 0 is the default
+	}
+	v, err := venue.Open(venue.Options{Config: cfg, DataDir: dataDir, Logger: logger, SnapshotEvery: f.snapshotEvery, RingSpin: spin})
 	if err != nil {
 		fmt.Fprintf(stderr, "fxmatch: %v\n", err)
 		return exitFail
