@@ -83,7 +83,22 @@ type Options struct {
 	// and a consumer can tell a quiet book from a dead feed. A republished
 	// book keeps the seq and time of its last change.
 	BookRefresh time.Duration
+	// Linger spaces the publisher's wake-ups when events come faster than
+	// one per Linger (default 1 ms; negative: never): having published, it
+	// waits until Linger has passed since it last woke, then takes
+	// everything that arrived meanwhile in one round. At a few events a
+	// second nothing waits; under load, NATS gets one flush, the embedded
+	// server one read and each subscriber one delivery per round instead
+	// of one per event. A bus event can so be published up to Linger
+	// later than without it; no FIX or HTTP answer waits for the bus.
+	Linger time.Duration
 }
+
+// defaultLinger is Options.Linger's default: measured under `fxmatch bench
+// fix` at 10,000 orders/s, the NATS path (publish, the embedded server's
+// routing, the in-process assistant's delivery) woke up to three
+// goroutines per event and was a quarter of the venue's CPU.
+const defaultLinger = time.Millisecond
 
 // Bus is the venue's connection to NATS and the publisher of its durable
 // events. See the package documentation.
@@ -117,7 +132,7 @@ type Bus struct {
 	closing bool
 	done    chan struct{}
 
-	published, dropped, gaps atomic.Int64
+	published, dropped, gaps, rounds atomic.Int64
 	lastDropLog              atomic.Int64 // unix nanos
 	stopping                 atomic.Bool  // Close has begun: a disconnect is expected
 }
@@ -132,6 +147,9 @@ type Stats struct {
 	Dropped int64
 	// Gaps counts the times the hub cut the bus off for falling behind.
 	Gaps int64
+	// Rounds counts the publisher's rounds: each takes every event queued
+	// when it began (see Options.Linger).
+	Rounds int64
 	// Connected is whether the connection to NATS is up now.
 	Connected bool
 }
@@ -154,6 +172,9 @@ func Start(ctx context.Context, v Venue, cfg *config.Config, opts Options) (*Bus
 	}
 	if opts.ConnectTimeout <= 0 {
 		opts.ConnectTimeout = 5 * time.Second
+	}
+	if opts.Linger == 0 {
+		opts.Linger = defaultLinger
 	}
 	if opts.BookRefresh == 0 {
 		opts.BookRefresh = 5 * time.Second
@@ -470,11 +491,28 @@ func (b *Bus) pump(sub *hub.Sub) error {
 		defer t.Stop()
 		refresh = t.C
 	}
+	// woke is when the last round began; busy says it began less than
+	// two Lingers after the one before (events come faster than one per
+	// Linger or so), and only then does the next round wait.
+	var woke time.Time
+	busy := false
 	for {
+		if busy {
+			// Let more gather (see Options.Linger). The hub queues them
+			// meanwhile; only at its bound (HubQueue events, 65,536 by
+			// default) would the bus be cut off.
+			if wait := b.opts.Linger - time.Since(woke); wait > 0 {
+				time.Sleep(wait)
+			}
+		}
 		var batch *hub.Batch
 		var ok bool
 		select {
 		case batch, ok = <-sub.C:
+			now := time.Now()
+			busy = b.opts.Linger > 0 && !woke.IsZero() && now.Sub(woke) < 2*b.opts.Linger
+			woke = now
+			b.rounds.Add(1)
 		case <-refresh:
 			for i := range b.books {
 				// Books nothing has happened to yet stay unpublished.
@@ -630,7 +668,7 @@ func (b *Bus) AssistantConnect(extra ...nats.Option) (*nats.Conn, error) {
 
 // Stats returns the bus's counters.
 func (b *Bus) Stats() Stats {
-	return Stats{Published: b.published.Load(), Dropped: b.dropped.Load(), Gaps: b.gaps.Load(), Connected: b.nc.IsConnected()}
+	return Stats{Published: b.published.Load(), Dropped: b.dropped.Load(), Gaps: b.gaps.Load(), Rounds: b.rounds.Load(), Connected: b.nc.IsConnected()}
 }
 
 // Close stops publishing, flushes what NATS holds (for at most a second),

@@ -427,3 +427,58 @@ func TestBookRefresh(t *testing.T) {
 		}
 	}
 }
+
+// TestLinger: under a stream of events faster than one per Linger the
+// publisher wakes about once per Linger and still publishes every event
+// in order; an event on a quiet bus goes at once.
+func TestLinger(t *testing.T) {
+	const linger = 40 * time.Millisecond
+	cfg := demoConfig()
+	v := openVenue(t, cfg)
+	b, err := Start(context.Background(), v, cfg, Options{Logger: tlog(t), Linger: linger, BookRefresh: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, v)
+	defer func() { stop(); b.Close() }()
+	usdcny, _ := v.Instrument("USD/CNY")
+	bankA := party(t, cfg, "BANKA")
+	a := mustConnect(t, b.ClientURL(), "BANKA", config.DemoPassword)
+	execA, _ := a.SubscribeSync(ExecSubject("BANKA"))
+	_ = a.Flush()
+
+	// Quiet: one order, then its event must arrive well within Linger.
+	start := time.Now()
+	if err := v.Submit(limit(bankA, usdcny, "q1", engine.Sell, 100_000, 710_500_000)); err != nil {
+		t.Fatal(err)
+	}
+	if x := nextExec(t, execA); x.ClOrdID != "q1" {
+		t.Fatalf("first event %+v", x)
+	}
+	if d := time.Since(start); d > linger/2 {
+		t.Errorf("a quiet bus published after %v (linger %v): it should not wait", d, linger)
+	}
+
+	// Busy: an order every millisecond for 400 ms (10 Lingers).
+	r0 := b.Stats().Rounds
+	const n = 400
+	for i := range n {
+		if err := v.Submit(limit(bankA, usdcny, fmt.Sprintf("b%d", i), engine.Sell, 100_000, 710_500_000)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for i := range n {
+		if x := nextExec(t, execA); x.ClOrdID != fmt.Sprintf("b%d", i) {
+			t.Fatalf("event %d: %+v, want b%d in order", i, x, i)
+		}
+	}
+	elapsed := time.Since(start)
+	rounds := b.Stats().Rounds - r0
+	// One round per Linger, plus the first of the burst and slack for
+	// the sleeps' own lateness; without the linger it would be ~n.
+	if max := int64(elapsed/linger) + 3; rounds > max {
+		t.Errorf("%d events over %v took %d rounds, want at most %d (linger %v)", n, elapsed, rounds, max, linger)
+	}
+	t.Logf("%d events over %v: %d rounds", n, elapsed, rounds)
+}
