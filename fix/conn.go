@@ -323,18 +323,23 @@ func nextFrame(b []byte) (frame []byte, used int, status int) {
 // told to, and its integer parser indexes the first byte of an empty
 // value (an empty MsgSeqNum would end the process).
 func fieldsOK(body []byte) bool {
+	// One pass, byte by byte: fields are short, and a bytes.IndexByte per
+	// '=' and per SOH cost more than the scan (fieldsOKRef in the tests
+	// is the two-IndexByte version it is held to).
 	first := true
-	for len(body) > 0 {
-		eq := bytes.IndexByte(body, '=')
-		if eq <= 0 || eq > 9 {
-			return false
-		}
-		tag := 0
-		for _, c := range body[:eq] {
-			if c < '0' || c > '9' {
+	i := 0
+	for i < len(body) {
+		tag, start := 0, i
+		for i < len(body) && body[i] != '=' {
+			c := body[i]
+			if c < '0' || c > '9' || i-start >= 9 {
 				return false
 			}
 			tag = tag*10 + int(c-'0')
+			i++
+		}
+		if i == start || i == len(body) {
+			return false // no tag, or no '='
 		}
 		switch tag {
 		case 0, 8, 9, 10, 212, 213:
@@ -345,11 +350,15 @@ func fieldsOK(body []byte) bool {
 			}
 		}
 		first = false
-		end := bytes.IndexByte(body[eq:], 1)
-		if end <= 1 {
+		i++ // '='
+		vs := i
+		for i < len(body) && body[i] != 1 {
+			i++
+		}
+		if i == len(body) || i == vs {
 			return false // no SOH, or an empty value
 		}
-		body = body[eq+end+1:]
+		i++
 	}
 	return true
 }

@@ -322,3 +322,49 @@ func FuzzParseUTCTimestamp(f *testing.F) {
 		}
 	})
 }
+
+// fieldsOKRef is fieldsOK as it was written first, with bytes.IndexByte:
+// the reference FuzzFieldsOK holds the one-pass version to.
+func fieldsOKRef(body []byte) bool {
+	first := true
+	for len(body) > 0 {
+		eq := bytes.IndexByte(body, '=')
+		if eq <= 0 || eq > 9 {
+			return false
+		}
+		tag := 0
+		for _, c := range body[:eq] {
+			if c < '0' || c > '9' {
+				return false
+			}
+			tag = tag*10 + int(c-'0')
+		}
+		switch tag {
+		case 0, 8, 9, 10, 212, 213:
+			return false
+		case 35:
+			if !first {
+				return false
+			}
+		}
+		first = false
+		end := bytes.IndexByte(body[eq:], 1)
+		if end <= 1 {
+			return false
+		}
+		body = body[eq+end+1:]
+	}
+	return true
+}
+
+func FuzzFieldsOK(f *testing.F) {
+	for _, s := range []string{"35=D\x0111=a\x01", "35=D\x01", "35=D\x0135=D\x01", "35=D\x01=x\x01", "35=D\x0111=\x01", "35=D\x0111=a",
+		"35=D\x01123456789=x\x01", "35=D\x011234567890=x\x01", "35=D\x01212=3\x01", "35=D\x0111=a=b\x01", "3a=D\x01", "", "35=D\x0110=123\x01"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := fieldsOK(b), fieldsOKRef(b); got != want {
+			t.Fatalf("fieldsOK(%q) = %v, the reference says %v", b, got, want)
+		}
+	})
+}
