@@ -34,9 +34,15 @@
 // Release panics); nothing it keeps may point into the batch (copy an
 // event to keep it); a batch never released (a consumer that stops
 // reading) is only garbage, collected as usual. A released batch's events
-// are overwritten with kind 0, which no subscriber wants, so a reader
-// that released too early reads nothing rather than another commit's
-// events, and the race detector reports it.
+// are overwritten with kind 0, which no subscriber wants. In a normal
+// build a batch is reused at once (last in, first out), so a reader that
+// released too early may read a later commit's events, and a stray second
+// Release may take a reference from the batch's next holders; the tests
+// therefore run under the race detector, where batches are never reused:
+// there a batch released more often than it was delivered panics, and a
+// reader whose batch was released under it (by its own early Release or a
+// stray second one elsewhere) reads nothing and shows as a data race on
+// the poison.
 //
 // # Bounds
 //
@@ -112,16 +118,25 @@ func (b *Batch) Release() {
 	b.hub.recycle(b)
 }
 
-// Batch recycling bounds: at most batchFreeMax batches wait for reuse, and
-// a batch whose array holds more than batchEventsMax events is left to
-// the garbage collector rather than kept for a rare burst.
+// Batch recycling bounds: at most batchFreeMax batches, holding room for
+// at most batchFreeEvents events in all (~5 MiB of 320-byte events),
+// wait for reuse, and a batch whose array holds more than batchEventsMax
+// events is left to the garbage collector rather than kept for a rare
+// burst. (256 batches of up to 4096 events could have kept 335 MB after
+// one burst, for good.)
 const (
-	batchFreeMax   = 256
-	batchEventsMax = 4096
+	batchFreeMax    = 256
+	batchEventsMax  = 4096
+	batchFreeEvents = 16384
 )
 
 func (h *Hub) recycle(b *Batch) {
-	if cap(b.buf) > batchEventsMax {
+	if raceEnabled || cap(b.buf) > batchEventsMax {
+		// Under the race detector a batch is never reused: see the
+		// package doc.
+		for i := range b.Events {
+			b.Events[i].Kind = 0
+		}
 		return
 	}
 	// The poison: no subscription wants kind 0 (see the package doc).
@@ -130,8 +145,9 @@ func (h *Hub) recycle(b *Batch) {
 	}
 	b.Events = nil
 	h.freeMu.Lock()
-	if len(h.free) < batchFreeMax {
+	if len(h.free) < batchFreeMax && h.freeEvents+cap(b.buf) <= batchFreeEvents {
 		h.free = append(h.free, b)
+		h.freeEvents += cap(b.buf)
 	}
 	h.freeMu.Unlock()
 }
@@ -145,6 +161,7 @@ func (h *Hub) batch(events []engine.Event) *Batch {
 		b = h.free[n-1]
 		h.free[n-1] = nil
 		h.free = h.free[:n-1]
+		h.freeEvents -= cap(b.buf)
 	}
 	h.freeMu.Unlock()
 	if b == nil {
@@ -293,6 +310,8 @@ type Hub struct {
 
 	freeMu sync.Mutex
 	free   []*Batch // released batches, for reuse (freeMu)
+	// freeEvents is the room for events in free's batches (freeMu).
+	freeEvents int
 }
 
 // New makes a hub for parties 1..nparty-1 and instruments 0..ninst-1.

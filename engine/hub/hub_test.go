@@ -360,6 +360,9 @@ func TestCloseConcurrentWithPublish(t *testing.T) {
 // TestPublishDoesNotAllocate: batches are recycled, so a steady stream of
 // them allocates nothing, however many events and subscribers.
 func TestPublishDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("under -race batches are never reused (see the package doc)")
+	}
 	h := New(3, 1)
 	s, _ := h.SubscribeParty(1, 1<<16)
 	a, _ := h.SubscribeAll(1 << 16)
@@ -382,6 +385,9 @@ func TestPublishDoesNotAllocate(t *testing.T) {
 // TestBatchRecycling: a batch is reused only once every subscriber that
 // received it has released it, and a released batch yields nothing.
 func TestBatchRecycling(t *testing.T) {
+	if raceEnabled {
+		t.Skip("under -race batches are never reused (see the package doc)")
+	}
 	h := New(3, 1)
 	p1, _ := h.SubscribeParty(1, 16)
 	p2, _ := h.SubscribeParty(2, 16)
@@ -507,5 +513,36 @@ func TestRecyclingUnderConcurrency(t *testing.T) {
 	}
 	if h.Lagged() != 0 {
 		t.Fatalf("Lagged = %d", h.Lagged())
+	}
+}
+
+// TestFreeListBudget: after a burst of large batches the free list keeps
+// room for at most batchFreeEvents events, not batchFreeMax large batches.
+func TestFreeListBudget(t *testing.T) {
+	if raceEnabled {
+		t.Skip("under -race batches are never reused (see the package doc)")
+	}
+	h := New(3, 1)
+	evs := make([]engine.Event, 4000)
+	for i := range evs {
+		evs[i] = engine.Event{Kind: engine.EvAccepted, Party: 1}
+	}
+	var held []*Batch
+	s, _ := h.SubscribeParty(1, 1<<20)
+	for range 20 {
+		h.Publish(evs)
+		held = append(held, <-s.C)
+	}
+	for _, b := range held {
+		b.Release()
+	}
+	h.freeMu.Lock()
+	n, room := len(h.free), h.freeEvents
+	h.freeMu.Unlock()
+	if room > batchFreeEvents || n > batchFreeEvents/4000 {
+		t.Fatalf("free list keeps %d batches with room for %d events after the burst; want room for at most %d", n, room, batchFreeEvents)
+	}
+	if n == 0 {
+		t.Fatal("free list kept nothing: the next Publish would allocate")
 	}
 }
