@@ -125,6 +125,8 @@ type guardConn struct {
 	mu      sync.Mutex
 	closed  bool
 	onClose func()
+	// shut is closed, readable without mu by the reader goroutine (next).
+	shut atomic.Bool
 }
 
 func newGuardConn(c net.Conn, l *listener) *guardConn {
@@ -144,7 +146,17 @@ func newGuardConn(c net.Conn, l *listener) *guardConn {
 // the sequence numbers is recovered by the usual ResendRequest. Before
 // logon, anything that is not a well-formed message closes the
 // connection. The message is valid until the next call.
+//
+// Once the connection is closed (a slow consumer cut off, the venue
+// stopping) next hands out nothing more, not even frames already read:
+// no answer to them can reach the dealer, whose engine resends what went
+// unanswered after it reconnects; and the session could not count them
+// (the store's gate closes with the connection), so handled they would
+// be handled twice, the resent orders refused as duplicates (103=6).
 func (g *guardConn) next() ([]byte, error) {
+	if g.shut.Load() {
+		return nil, net.ErrClosed
+	}
 	if g.readyOff == len(g.ready) {
 		// All handed out: reuse the buffer from its start (reslicing it
 		// from the front would shrink its capacity and make every later
@@ -521,6 +533,7 @@ func (g *guardConn) close(drain bool) error {
 		return nil
 	}
 	g.closed = true
+	g.shut.Store(true)
 	fn := g.onClose
 	g.mu.Unlock()
 

@@ -208,6 +208,15 @@ func (c *sconn) logon(raw []byte) bool {
 	if reset {
 		o.str(tagResetSeqNumFlag, "Y")
 	}
+	// The Logon is counted before its reply is sent, as every message is
+	// before its answer (see handle): a crash in between must not leave
+	// the dealer with a reply to a message the venue would ask for again.
+	if seq == expected {
+		if err := p.store.IncrNextTargetMsgSeqNum(); err != nil {
+			a.log.Error("fix: session store", "comp_id", p.name, "err", err)
+			return false
+		}
+	}
 	p.onLogon()
 	if !p.goLive(o.m, c.g) {
 		return false
@@ -217,9 +226,6 @@ func (c *sconn) logon(raw []byte) bool {
 	p.mu.Unlock()
 	if seq > expected {
 		c.gap(expected, seq, nil)
-	} else if err := p.store.IncrNextTargetMsgSeqNum(); err != nil {
-		a.log.Error("fix: session store", "comp_id", p.name, "err", err)
-		return false
 	}
 	return true
 }
@@ -276,18 +282,55 @@ func (c *sconn) gap(expected, seq int, raw []byte) bool {
 
 // incoming handles one message after logon; false ends the session.
 func (c *sconn) incoming(raw []byte) bool {
-	p, r := c.p, &c.rm
+	r := &c.rm
 	seq, ok := 0, r.load(raw)
 	if ok {
 		seq, ok = r.seq()
 	}
 	if !ok {
 		// Too many fields to look at here, or no usable MsgSeqNum: the
-		// full path sorts it out (and rejects it if need be).
+		// full path reads it.
 		return c.full(raw)
 	}
-	mt := string(r.mt)
-	if mt == "4" && !r.isY(123) {
+	return c.sequence(raw, seq, string(r.mt), false)
+}
+
+// full reads a message the raw reading could not (more than
+// rawFieldsMax fields, or a MsgSeqNum that is not a plain positive
+// number) with the parser, and puts it through the same MsgSeqNum rules
+// as any other: a long message is no exception to the too-low Logout or
+// to the gap's ResendRequest and stash.
+func (c *sconn) full(raw []byte) bool {
+	if err := c.parse(raw); err != nil {
+		c.a.log.Info("fix: unparsable message discarded", "comp_id", c.p.name, "err", err)
+		return true
+	}
+	m := c.msg
+	seq, err := m.Header.GetInt(quickfix.Tag(34))
+	if err != nil {
+		c.reject(m, quickfix.RequiredTagMissing(quickfix.Tag(34)))
+		return true
+	}
+	return c.sequence(raw, seq, headerStr(m, quickfix.Tag(35)), true)
+}
+
+// flagY reports whether tag is Y in the message being sequenced: read
+// from c.msg if it was parsed (c.rm then holds only its first
+// rawFieldsMax fields), else from c.rm.
+func (c *sconn) flagY(parsed bool, tag int) bool {
+	if parsed {
+		return isY(c.msg, quickfix.Tag(tag))
+	}
+	return c.rm.isY(tag)
+}
+
+// sequence applies the MsgSeqNum rules (see the top of this file) to a
+// message of type mt numbered seq, and handles it, or the messages kept
+// behind a gap it fills, when its turn has come. parsed: the message is
+// in c.msg and c.rm may not hold all its fields (see full).
+func (c *sconn) sequence(raw []byte, seq int, mt string, parsed bool) bool {
+	p := c.p
+	if mt == "4" && !c.flagY(parsed, 123) {
 		// SequenceReset-Reset: whatever its own MsgSeqNum says.
 		if err := c.parse(raw); err != nil {
 			return true
@@ -314,7 +357,7 @@ func (c *sconn) incoming(raw []byte) bool {
 		}
 		return c.gap(expected, seq, raw)
 	case seq < expected:
-		if r.isY(43) {
+		if c.flagY(parsed, 43) {
 			return true // a duplicate we have had
 		}
 		why := fmt.Sprintf("MsgSeqNum too low, expecting %d but received %d", expected, seq)
@@ -322,7 +365,7 @@ func (c *sconn) incoming(raw []byte) bool {
 		c.logout(why)
 		return false
 	}
-	if !c.dispatch(raw) {
+	if !c.dispatch(raw, !parsed) {
 		return false
 	}
 	// Messages kept behind a gap that is now filled.
@@ -333,7 +376,7 @@ func (c *sconn) incoming(raw []byte) bool {
 			break
 		}
 		delete(c.stash, next)
-		if c.rm.load(kept) && !c.dispatch(kept) {
+		if !c.dispatch(kept, c.rm.load(kept)) {
 			return false
 		}
 	}
@@ -348,28 +391,17 @@ func (c *sconn) incoming(raw []byte) bool {
 	return true
 }
 
-// full handles a message the raw reading could not: parsed, it gets the
-// session's answer (a Reject for a missing MsgSeqNum, typically).
-func (c *sconn) full(raw []byte) bool {
-	if err := c.parse(raw); err != nil {
-		c.a.log.Info("fix: unparsable message discarded", "comp_id", c.p.name, "err", err)
-		return true
-	}
-	m := c.msg
-	if _, err := m.Header.GetInt(quickfix.Tag(34)); err != nil {
-		c.reject(m, quickfix.RequiredTagMissing(quickfix.Tag(34)))
-		return true
-	}
-	return c.handle(m, headerStr(m, quickfix.Tag(35)))
-}
-
-// dispatch handles a message with the expected MsgSeqNum; c.rm holds its
-// fields. A NewOrderSingle, OrderCancelRequest or
+// dispatch handles a message with the expected MsgSeqNum. loaded: c.rm
+// holds all its fields (false: it has more than rawFieldsMax, and only
+// the full path may take it — a fast shape judged on its first fields
+// would ignore the rest). A NewOrderSingle, OrderCancelRequest or
 // OrderCancelReplaceRequest of the common shape takes the fast path,
 // everything else the full one.
-func (c *sconn) dispatch(raw []byte) bool {
-	if mt := c.rm.fastShape(); mt != 0 && c.fast(mt, raw) {
-		return true
+func (c *sconn) dispatch(raw []byte, loaded bool) bool {
+	if loaded {
+		if mt := c.rm.fastShape(); mt != 0 && c.fast(mt, raw) {
+			return true
+		}
 	}
 	if err := c.parse(raw); err != nil {
 		c.a.log.Info("fix: unparsable message discarded", "comp_id", c.p.name, "err", err)
@@ -402,8 +434,12 @@ func (c *sconn) fast(mt byte, raw []byte) bool {
 	}
 	// Counted before the submit, so that the record of the new target
 	// number is in the store no later than the answer to this message
-	// (see incrTargetQueued).
-	p.store.incrTargetQueued()
+	// (see incrTargetQueued). Not counted: the connection has closed in
+	// the meantime, and the message is dropped unanswered, as next drops
+	// the ones after it (the dealer resends it).
+	if !p.store.incrTargetQueued() {
+		return true
+	}
 	var srej quickfix.MessageRejectError
 	switch mt {
 	case 'D':
@@ -431,6 +467,16 @@ func isY(m *quickfix.Message, tag quickfix.Tag) bool {
 }
 
 // handle processes a message carrying the expected MsgSeqNum.
+//
+// The message is counted (incrTargetQueued) before anything can answer
+// it: the answer's commit (party.flushLocked) then stores the new target
+// number before the answer reaches the socket. Counted after, a crash
+// between the two (up to the timers' commit, a second later) left the
+// dealer with an answer — a reject, say — to a message the restarted
+// venue would ask for again and handle anew: a NewOrderSingle the dealer
+// was told was refused would then rest. SequenceReset and Logout write
+// their own number (seqReset, onLogout); a CompID or SendingTime problem
+// is not counted, as quickfixgo does not count it.
 func (c *sconn) handle(m *quickfix.Message, mt string) bool {
 	p, a := c.p, c.a
 	if headerStr(m, tagSenderCompID) != p.name || headerStr(m, tagTargetCompID) != VenueCompID {
@@ -444,39 +490,45 @@ func (c *sconn) handle(m *quickfix.Message, mt string) bool {
 		return false
 	}
 	var rej quickfix.MessageRejectError
+	admin := false
 	switch mt {
 	case "0", "1", "2", "3", "4", "5", "A":
-		if rej = a.validate(m); rej != nil {
-			break
-		}
-		switch mt {
-		case "1":
-			o := c.out
-			o.reset("0")
-			if id, err := m.Body.GetBytes(quickfix.Tag(112)); err == nil {
-				o.bytes(quickfix.Tag(112), id)
+		admin = true
+		if rej = a.validate(m); rej == nil {
+			switch mt {
+			case "4":
+				return c.seqReset(m, true)
+			case "5":
+				return c.onLogout(m)
 			}
-			p.send(o.m)
-		case "2":
-			if !c.resendReq(m) {
-				return false
-			}
-		case "3":
-			a.log.Info("fix: Reject received", "comp_id", p.name, "text", bodyOr(m, tagText))
-		case "4":
-			return c.seqReset(m, true)
-		case "5":
-			return c.onLogout(m)
-		case "A":
-			a.log.Info("fix: Logon received in session; ignored", "comp_id", p.name)
 		}
-	default:
+	}
+	if !p.store.incrTargetQueued() {
+		return false // the connection has closed: dropped unanswered (see next)
+	}
+	switch {
+	case rej != nil:
+	case !admin:
 		rej = a.fromApp(m, p, mt)
+	case mt == "1":
+		o := c.out
+		o.reset("0")
+		if id, err := m.Body.GetBytes(quickfix.Tag(112)); err == nil {
+			o.bytes(quickfix.Tag(112), id)
+		}
+		p.send(o.m)
+	case mt == "2":
+		if !c.resendReq(m) {
+			return false
+		}
+	case mt == "3":
+		a.log.Info("fix: Reject received", "comp_id", p.name, "text", bodyOr(m, tagText))
+	case mt == "A":
+		a.log.Info("fix: Logon received in session; ignored", "comp_id", p.name)
 	}
 	if rej != nil {
 		c.reject(m, rej)
 	}
-	p.store.incrTargetQueued() // committed before the next read waits
 	return true
 }
 

@@ -411,14 +411,18 @@ func (ss *sessionStore) queueMessage(seq int, msg []byte) {
 // venue's ResendRequest has its engine resend with PossDupFlag, and
 // orders the journal already holds are refused as duplicate ClOrdIDs
 // (103=6) rather than entered twice.
-func (ss *sessionStore) incrTargetQueued() {
+//
+// It reports false if the gate is closed (the connection has closed):
+// the number did not move, and the caller must not act on the message.
+func (ss *sessionStore) incrTargetQueued() bool {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if ss.gated && !ss.authed.Load() {
-		return // see the gate in sessionStore's comment
+		return false // see the gate in sessionStore's comment
 	}
 	ss.nextTarget++
 	ss.targetDirty = true
+	return true
 }
 
 // commit writes the queued records (one write(2)), and forgets and
