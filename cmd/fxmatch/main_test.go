@@ -353,6 +353,20 @@ func TestServeCPUProfile(t *testing.T) {
 	}
 }
 
+// TestServeProcsFlag: --procs reaches serve's settings; out of range is
+// a usage error naming the value.
+func TestServeProcsFlag(t *testing.T) {
+	if f, code, ok := parseServeFlags([]string{"--procs", "1"}, io.Discard); !ok || code != exitOK || f.procs != 1 {
+		t.Errorf("--procs 1: procs %d (ok %v, exit %d)", f.procs, ok, code)
+	}
+	for _, bad := range []string{"-1", "5000"} {
+		var stderr strings.Builder
+		if _, code, ok := parseServeFlags([]string{"--procs", bad}, &stderr); ok || code != exitUsage || !strings.Contains(stderr.String(), "--procs "+bad) {
+			t.Errorf("--procs %s: ok %v, exit %d, stderr %q", bad, ok, code, stderr.String())
+		}
+	}
+}
+
 // TestServeRingSpinFlag: --ring-spin reaches serve's settings (0 is a
 // setting of its own, parking at once, not "the default").
 func TestServeRingSpinFlag(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -43,6 +44,9 @@ type serveFlags struct {
 	// ringSpin: how long an idle shard polls its input before it parks
 	// (venue.DefaultRingSpin unless given; 0 parks at once).
 	ringSpin time.Duration
+	// procs: the Go scheduler's processors (runtime.GOMAXPROCS) for the
+	// run; 0 leaves Go's choice (GOMAXPROCS, else the CPUs available).
+	procs int
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
@@ -60,6 +64,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
 	fs.Uint64Var(&f.snapshotEvery, "snapshot-every", 100_000, "commands between engine snapshots")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	fs.DurationVar(&f.ringSpin, "ring-spin", venue.DefaultRingSpin, "how long an idle shard polls its input before it parks")
+	fs.IntVar(&f.procs, "procs", 0, "Go scheduler processors (GOMAXPROCS) for the venue; 0: Go's default")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return f, exitOK, false
@@ -71,6 +76,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
 	}
 	if f.ringSpin < 0 || f.ringSpin > time.Second {
 		return f, usageError(stderr, "serve: --ring-spin %v: want 0 (park at once) to 1s", f.ringSpin), false
+	}
+	if f.procs < 0 || f.procs > 1024 {
+		return f, usageError(stderr, "serve: --procs %d: want 0 (Go's default) to 1024", f.procs), false
 	}
 	if f.snapshotEvery < 1 || f.snapshotEvery > 1<<40 {
 		return f, usageError(stderr, "serve: --snapshot-every %d: want 1 to %d commands", f.snapshotEvery, uint64(1)<<40), false
@@ -134,6 +142,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		fmt.Fprintf(stderr, "fxmatch: %v\n", err)
 		return exitFail
+	}
+	if f.procs > 0 {
+		runtime.GOMAXPROCS(f.procs)
 	}
 	if f.cpuProfile != "" {
 		fh, err := os.Create(f.cpuProfile)
