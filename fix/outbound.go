@@ -167,49 +167,23 @@ func (p *party) resend(begin, end int, g *guardConn) error {
 
 // appendTimestamp appends a UTCTimestamp with milliseconds, as
 // t.UTC().AppendFormat(dst, "20060102-15:04:05.000") does (TestAppendTimestamp),
-// by arithmetic: the layout interpreter was ~0.2 µs of each report's
-// two timestamps.
+// digit by digit from t's Date and Clock: the layout interpreter was
+// ~0.2 µs of each report's two timestamps.
 func appendTimestamp(dst []byte, t time.Time) []byte {
-	sec, ms := t.Unix(), t.Nanosecond()/1e6
-	days, rem := sec/86400, sec%86400
-	if rem < 0 {
-		days, rem = days-1, rem+86400
-	}
-	y, m, d := civilFromDays(days)
+	u := t.UTC()
+	y, mo, d := u.Date()
 	if y < 0 || y > 9999 {
-		return t.UTC().AppendFormat(dst, "20060102-15:04:05.000")
+		return u.AppendFormat(dst, "20060102-15:04:05.000")
 	}
-	hh, mm, ss := rem/3600, rem/60%60, rem%60
+	m := int(mo)
+	hh, mm, ss := u.Clock()
+	ms := u.Nanosecond() / 1e6
 	return append(dst,
 		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10),
 		byte('0'+m/10), byte('0'+m%10), byte('0'+d/10), byte('0'+d%10), '-',
 		byte('0'+hh/10), byte('0'+hh%10), ':', byte('0'+mm/10), byte('0'+mm%10), ':',
 		byte('0'+ss/10), byte('0'+ss%10), '.',
 		byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
-}
-
-// civilFromDays is the proleptic Gregorian date of a day counted from
-// 1970-01-01 (Howard Hinnant's days_from_civil, inverted).
-func civilFromDays(days int64) (y, m, d int64) {
-	z := days + 719468
-	era := z / 146097
-	if z < 0 && z%146097 != 0 {
-		era--
-	}
-	doe := z - era*146097
-	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
-	y = yoe + era*400
-	doy := doe - (365*yoe + yoe/4 - yoe/100)
-	mp := (5*doy + 2) / 153
-	d = doy - (153*mp+2)/5 + 1
-	m = mp + 3
-	if mp >= 10 {
-		m = mp - 9
-	}
-	if m <= 2 {
-		y++
-	}
-	return y, m, d
 }
 
 // appendFramed appends a message around body ("35=…|…|", SOH-separated):

@@ -50,8 +50,10 @@
 // else (a background flush or compaction that cannot write).
 //
 // Durability: DurabilitySync (the default) syncs every group commit.
-// DurabilityNone writes without sync — a machine crash loses acknowledged
-// records — and exists for benchmarks; Open logs it at error level. With
+// DurabilityNone writes without sync — a crash of the process or the
+// machine can lose acknowledged records (Pebble holds an unsynced record
+// in its WAL block in memory until the block fills) — and exists for
+// benchmarks; Open logs it at error level. With
 // nothing to wait for, there is nothing to group either: each Append
 // (and PutSnapshot) commits its own block as one Pebble batch on the
 // shard's goroutine and calls onDurable before it returns, without the

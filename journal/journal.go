@@ -27,8 +27,10 @@ const (
 	// Pebble has synced it to the WAL (pebble.Sync).
 	DurabilitySync Durability = iota
 	// DurabilityNone writes without syncing and acknowledges at once. A
-	// crash of the machine (not only of the process) loses acknowledged
-	// records. For benchmarks only; Open logs it at error level.
+	// crash of the process, not only of the machine, can lose
+	// acknowledged records: Pebble keeps an unsynced record in its WAL
+	// block in process memory until the block fills (32 KiB). For
+	// benchmarks only; Open logs it at error level.
 	DurabilityNone
 )
 

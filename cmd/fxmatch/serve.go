@@ -172,7 +172,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitFail
 	}
 	if !cfg.Durable() {
-		fmt.Fprintln(stderr, "fxmatch: WARNING: durability is none: acknowledgements are NOT durable; a crash of the machine loses acknowledged orders. Benchmarks only.")
+		fmt.Fprintln(stderr, "fxmatch: WARNING: durability is none: acknowledgements are NOT durable; a crash of the process or the machine can lose acknowledged orders. Benchmarks only.")
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	spin := f.ringSpin

@@ -224,9 +224,6 @@ type run struct {
 	sess     []*session
 	stopping atomic.Bool
 	wakes    int64 // the pacer's, once it ended
-	// startUnix is start on the wall clock (Unix ns), which the kernel's
-	// receive times are on.
-	startUnix int64
 }
 
 // intended is the intended send time of global order j, as an offset
@@ -313,7 +310,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 
 	r.start = time.Now().Add(20 * time.Millisecond)
-	r.startUnix = r.start.UnixNano()
 	var readers sync.WaitGroup
 	for _, s := range r.sess {
 		if !s.polled {
@@ -580,6 +576,11 @@ func (p *pacer) poll(s *session) {
 	c := s.c
 	c.fdr.rearm()
 	var now int64 // when the first read returned, from start
+	// base turns the kernel's wall-clock stamps into time since start:
+	// taken afresh each poll, so that a step of the wall clock since the
+	// run began (NTP) does not shift every later stamp.
+	t := time.Now()
+	base := t.UnixNano() - int64(t.Sub(r.start))
 	for {
 		m, err := c.r.Next()
 		if err == errWouldBlock {
@@ -593,11 +594,17 @@ func (p *pacer) poll(s *session) {
 		if now == 0 {
 			now = int64(time.Since(r.start))
 		}
-		// The kernel's receive time; the read's own if there is none,
-		// or if the wall clock stepped since the run started.
-		at := c.fdr.at - r.startUnix
-		if c.fdr.at == 0 || at > now {
-			at = now
+		// The kernel's receive time, or the read's own if there is none.
+		// A stamp later than now came from a read after the first (a
+		// poll may read more than once): take the clock again, after
+		// that read, and bound the stamp by it — never by an earlier
+		// time, which would make the latency look shorter than it was.
+		var at int64
+		if c.fdr.at == 0 {
+			at = int64(time.Since(r.start))
+		} else if at = c.fdr.at - base; at > now {
+			now = int64(time.Since(r.start))
+			at = min(at, now)
 		}
 		p.in.scan(m)
 		if len(p.in.typ) == 1 && p.in.typ[0] == '1' {

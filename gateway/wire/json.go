@@ -155,19 +155,21 @@ func (o *obj) close() []byte { return append(o.b, '}') }
 // AppendTime appends a Unix-nanosecond time as RFC 3339 in UTC with as
 // many fractional digits as it needs ("2026-11-25T14:03:07.1234Z"),
 // exactly as time.RFC3339Nano writes it (TestAppendTimeMatchesTime,
-// FuzzAppendTime). It is written by hand because every event on the bus
-// carries a time, and time.Time.AppendFormat's general layout machinery
-// cost several times this. Times before 1970 take time's way.
+// FuzzAppendTime). It is written digit by digit from the time's Date and
+// Clock because every event on the bus carries a time, and
+// time.Time.AppendFormat's general layout machinery cost several times
+// this. Times before 1970 take time's way.
 func AppendTime(dst []byte, unixNano int64) []byte {
 	if unixNano < 0 {
 		return time.Unix(0, unixNano).UTC().AppendFormat(dst, time.RFC3339Nano)
 	}
 	secs, frac := unixNano/1e9, unixNano%1e9
-	y, m, d := civil(secs / 86400)
-	sod := int(secs % 86400)
+	t := time.Unix(secs, 0).UTC()
+	y, mo, d := t.Date()
+	m := int(mo)
 	dst = append(dst, byte('0'+y/1000%10), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
 		byte('0'+m/10), byte('0'+m%10), '-', byte('0'+d/10), byte('0'+d%10), 'T')
-	h, mi, sec := sod/3600, sod/60%60, sod%60
+	h, mi, sec := t.Clock()
 	dst = append(dst, byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':',
 		byte('0'+sec/10), byte('0'+sec%10))
 	if frac != 0 {
@@ -184,28 +186,6 @@ func AppendTime(dst []byte, unixNano int64) []byte {
 		dst = append(dst, digits[:n]...)
 	}
 	return append(dst, 'Z')
-}
-
-// civil is the proleptic Gregorian date of a day counted from 1970-01-01
-// (days >= 0), by Howard Hinnant's days_from_civil inverse.
-func civil(days int64) (y, m, d int) {
-	z := days + 719468
-	era := z / 146097
-	doe := z - era*146097
-	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
-	doy := doe - (365*yoe + yoe/4 - yoe/100)
-	mp := (5*doy + 2) / 153
-	d = int(doy - (153*mp+2)/5 + 1)
-	if mp < 10 {
-		m = int(mp + 3)
-	} else {
-		m = int(mp - 9)
-	}
-	y = int(yoe + era*400)
-	if m <= 2 {
-		y++
-	}
-	return y, m, d
 }
 
 // FormatTime is AppendTime to a string.
