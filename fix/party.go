@@ -312,9 +312,9 @@ func (p *party) execPump() {
 		if err != nil {
 			return // the hub is closed: the venue is stopping
 		}
-		p.mu.Lock()
-		p.exec = next
-		p.mu.Unlock()
+		if !p.replaceSub(&p.exec, next) {
+			return
+		}
 		p.disconnect("execution reports fell behind the hub")
 	}
 }
@@ -384,11 +384,30 @@ func (p *party) dropPump() {
 		if err != nil {
 			return
 		}
-		p.mu.Lock()
-		p.drop = next
-		p.mu.Unlock()
+		if !p.replaceSub(&p.drop, next) {
+			return
+		}
 		p.disconnect("drop copies fell behind the hub")
 	}
+}
+
+// replaceSub installs a pump's new subscription in *slot, unless stop has
+// begun: then stop may already have read (and unsubscribed) the old one,
+// so the new one is unsubscribed here and false says the pump must
+// return. Without this, a pump cut off while the session stopped kept a
+// subscription nobody ended, and stop's Wait lasted until the hub closed.
+func (p *party) replaceSub(slot **hub.Sub, next *hub.Sub) bool {
+	p.mu.Lock()
+	select {
+	case <-p.stopC:
+		p.mu.Unlock()
+		p.a.v.Hub().Unsubscribe(next)
+		return false
+	default:
+	}
+	*slot = next
+	p.mu.Unlock()
+	return true
 }
 
 func (p *party) putReq(id engine.ID, r pendingReq) {

@@ -116,17 +116,40 @@ func (s *Server) startFeeds() error {
 
 // stopFeeds ends every hub subscription; the loops then return.
 func (s *Server) stopFeeds() {
-	h := s.v.Hub()
+	var subs []*hub.Sub
+	s.feedMu.Lock()
+	s.feedsStopped = true
 	for _, st := range s.insts {
 		if st != nil && st.sub != nil {
-			h.Unsubscribe(st.sub)
+			subs = append(subs, st.sub)
 		}
 	}
 	for _, ps := range s.parties {
 		if ps != nil && ps.sub != nil {
-			h.Unsubscribe(ps.sub)
+			subs = append(subs, ps.sub)
 		}
 	}
+	s.feedMu.Unlock()
+	for _, sub := range subs {
+		s.v.Hub().Unsubscribe(sub)
+	}
+}
+
+// installFeed puts a loop's new subscription (after the hub cut the old
+// one off) in *slot, unless stopFeeds has run: then it ends ns and says
+// false, and the loop returns. Without it a loop resubscribing while the
+// gateway stopped raced stopFeeds' read of the slot and could keep a
+// subscription nobody ended.
+func (s *Server) installFeed(slot **hub.Sub, ns *hub.Sub) bool {
+	s.feedMu.Lock()
+	if s.feedsStopped {
+		s.feedMu.Unlock()
+		s.v.Hub().Unsubscribe(ns)
+		return false
+	}
+	*slot = ns
+	s.feedMu.Unlock()
+	return true
 }
 
 // resubscribe replaces a subscription the hub cut off for lagging.
@@ -181,8 +204,11 @@ func (s *Server) instLoop(st *instState) {
 				st.streams.closeAll("the venue is shutting down")
 				return
 			}
+			if !s.installFeed(&st.sub, ns) {
+				st.streams.closeAll("the venue is shutting down")
+				return
+			}
 			st.load(s.v.Book(st.id))
-			st.sub = ns
 			s.publishBook(st)
 			continue
 		}

@@ -71,6 +71,12 @@ func (p *Principal) CanTrade() bool { return p.Role != config.RoleRegulator }
 // (New subscribes to the hub, so no durable event is missed) and served
 // on a listener of the caller's choosing.
 type Server struct {
+	// feedMu guards the feed loops' subscriptions (instState.sub,
+	// partyState.sub) between a loop replacing one and stopFeeds ending
+	// them all; feedsStopped says stopFeeds has run (installFeed).
+	feedMu       sync.Mutex
+	feedsStopped bool
+
 	v    *venue.Venue
 	cfg  *config.Config
 	log  *slog.Logger

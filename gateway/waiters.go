@@ -146,7 +146,10 @@ func (s *Server) partyLoop(ps *partyState) {
 				ps.streams.closeAll("the venue is shutting down")
 				return
 			}
-			ps.sub = ns
+			if !s.installFeed(&ps.sub, ns) {
+				ps.streams.closeAll("the venue is shutting down")
+				return
+			}
 			continue
 		}
 		for ev := range ps.sub.Events(b) {
