@@ -73,6 +73,9 @@ Flags of serve:
                          goroutine sleeps (default 10µs; 0: sleep at once).
                          Longer holds a core per shard between commands for
                          a quicker pick-up: worth it only with cores to spare
+  --trace FILE           write a runtime execution trace of the whole run to
+                         FILE (go tool trace; -pprof=sched: where goroutines
+                         waited to run)
   --procs N              Go scheduler processors for the venue (GOMAXPROCS;
                          default: Go's, one per CPU). On a 2-core machine
                          shared with a load generator, 1 measured lower

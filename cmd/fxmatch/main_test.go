@@ -356,8 +356,8 @@ func TestServeCPUProfile(t *testing.T) {
 // TestServeProcsFlag: --procs reaches serve's settings; out of range is
 // a usage error naming the value.
 func TestServeProcsFlag(t *testing.T) {
-	if f, code, ok := parseServeFlags([]string{"--procs", "1"}, io.Discard); !ok || code != exitOK || f.procs != 1 {
-		t.Errorf("--procs 1: procs %d (ok %v, exit %d)", f.procs, ok, code)
+	if f, code, ok := parseServeFlags([]string{"--procs", "1", "--trace", "t.out"}, io.Discard); !ok || code != exitOK || f.procs != 1 || f.traceFile != "t.out" {
+		t.Errorf("--procs 1 --trace t.out: procs %d, trace %q (ok %v, exit %d)", f.procs, f.traceFile, ok, code)
 	}
 	for _, bad := range []string{"-1", "5000"} {
 		var stderr strings.Builder

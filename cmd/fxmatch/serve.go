@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 	"syscall"
 	"time"
@@ -44,6 +45,9 @@ type serveFlags struct {
 	// ringSpin: how long an idle shard polls its input before it parks
 	// (venue.DefaultRingSpin unless given; 0 parks at once).
 	ringSpin time.Duration
+	// traceFile: a file for a runtime execution trace of the whole run
+	// (go tool trace; -pprof=sched shows where goroutines waited to run).
+	traceFile string
 	// procs: the Go scheduler's processors (runtime.GOMAXPROCS) for the
 	// run; 0 leaves Go's choice (GOMAXPROCS, else the CPUs available).
 	procs int
@@ -64,6 +68,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
 	fs.Uint64Var(&f.snapshotEvery, "snapshot-every", 100_000, "commands between engine snapshots")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	fs.DurationVar(&f.ringSpin, "ring-spin", venue.DefaultRingSpin, "how long an idle shard polls its input before it parks")
+	fs.StringVar(&f.traceFile, "trace", "", "write a runtime execution trace of the run to this file")
 	fs.IntVar(&f.procs, "procs", 0, "Go scheduler processors (GOMAXPROCS) for the venue; 0: Go's default")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -156,6 +161,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return exitFail
 		}
 		defer func() { pprof.StopCPUProfile(); fh.Close() }()
+	}
+	if f.traceFile != "" {
+		fh, err := os.Create(f.traceFile)
+		if err == nil {
+			err = trace.Start(fh)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "fxmatch: --trace %q: %v\n", f.traceFile, err)
+			return exitFail
+		}
+		defer func() { trace.Stop(); fh.Close() }()
 	}
 	fixTLS, err := cfg.FIXTLS() // before the journal opens: a bad file is a refusal to start
 	if err != nil {
