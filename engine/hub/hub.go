@@ -460,14 +460,29 @@ func IsExecution(k engine.EventKind) bool {
 
 // Publish delivers events, as one Batch, to every subscription that wants
 // at least one of them. It copies events (the caller may reuse the slice
-// once it returns) into a recycled batch, and only if someone wants them.
-// Publishers are serialised, so every subscriber receives batches in the
-// order they were published: the venue publishes from the journal's
-// completion path, in journal order.
+// once it returns) into a recycled batch: NewBatch and PublishBatch in
+// one step.
 func (h *Hub) Publish(events []engine.Event) {
 	if len(events) == 0 {
 		return
 	}
+	h.PublishBatch(h.batch(events))
+}
+
+// NewBatch copies events into a (recycled) batch for PublishBatch. Until
+// it is published the caller owns it alone and may change its events in
+// place (the venue translates instrument ids there, so that an applied
+// batch is copied once on its way to the subscribers, not twice); once
+// published, nobody may. A batch never published is garbage, as usual.
+func (h *Hub) NewBatch(events []engine.Event) *Batch { return h.batch(events) }
+
+// PublishBatch delivers b (from NewBatch) to every subscription that
+// wants at least one of its events; b belongs to the hub from then on.
+// Publishers are serialised, so every subscriber receives batches in the
+// order they were published: the venue publishes from the journal's
+// completion path, in journal order.
+func (h *Hub) PublishBatch(b *Batch) {
+	events := b.Events
 	h.pubMu.Lock()
 	defer h.pubMu.Unlock()
 	// Count each subscriber's wanted events, by the same rules as Wants.
@@ -508,11 +523,7 @@ func (h *Hub) Publish(events []engine.Event) {
 		}
 	}
 	all := h.all.Load()
-	if len(touched) == 0 && (all == nil || len(*all) == 0) {
-		return
-	}
-	b := h.batch(events)
-	refs := len(touched) + 1 // Publish holds one until it has delivered
+	refs := len(touched) + 1 // PublishBatch holds one until it has delivered
 	if all != nil {
 		refs += len(*all)
 	}

@@ -7,10 +7,10 @@
 //	Submit ──> Ring ──> shard goroutine ──Apply──> engine
 //	                         │
 //	                         └─ stage.Deliver: journal.Append (encode, chain)
-//	                                            + keep the batch's events
+//	                                            + copy its events into a hub batch
 //	journal writer ── group commit + Sync ── onDurable(first, last)
 //	(acker goroutine)        │
-//	                         └─ hub.Publish(events up to last) ──> subscribers
+//	                         └─ hub.PublishBatch(batches up to last) ──> subscribers
 //
 // The hub is published to from onDurable itself, on the journal's acker
 // goroutine (with durability none on the shard goroutine, inside
@@ -352,7 +352,6 @@ type shardRun struct {
 	durable   atomic.Uint64
 	published atomic.Uint64 // the last seq whose events the hub has
 	failErr   atomic.Pointer[error]
-	free      sync.Pool
 
 	// relMu serialises release: onDurable on the journal's goroutine and
 	// Run's final release after the journal has closed.
@@ -364,26 +363,21 @@ type shardRun struct {
 
 type pendingBatch struct {
 	last   uint64
-	events *[]engine.Event
+	events *hub.Batch // not yet published: the venue's alone
 }
 
 // Deliver runs on the shard goroutine for every applied batch: it hands
 // the batch to the journal (which encodes and chains it here, then
-// commits it on its own goroutine), keeps a copy of its events for the
-// publisher, and takes a snapshot when one is due. Events are translated
-// to global instrument ids in the copy only.
+// commits it), copies its events once into the hub batch the publisher
+// will publish, and takes a snapshot when one is due. Events are
+// translated to global instrument ids in that copy only.
 func (sr *shardRun) Deliver(b *shard.Batch) error {
-	buf, _ := sr.free.Get().(*[]engine.Event)
-	if buf == nil {
-		buf = new([]engine.Event)
+	hb := sr.v.hub.NewBatch(b.Events)
+	for i := range hb.Events {
+		hb.Events[i].Instrument = sr.global[hb.Events[i].Instrument]
 	}
-	evs := append((*buf)[:0], b.Events...)
-	for i := range evs {
-		evs[i].Instrument = sr.global[evs[i].Instrument]
-	}
-	*buf = evs
 	last := b.Commands[len(b.Commands)-1].Seq
-	sr.pending <- pendingBatch{last: last, events: buf}
+	sr.pending <- pendingBatch{last: last, events: hb}
 	if err := sr.app.Append(b.Commands, b.Events, b.Ends); err != nil {
 		sr.v.fail(err)
 		return err
@@ -437,9 +431,8 @@ func (sr *shardRun) release(durable uint64) {
 		if sr.relNext.last > durable {
 			return
 		}
-		sr.v.hub.Publish(*sr.relNext.events)
+		sr.v.hub.PublishBatch(sr.relNext.events)
 		sr.published.Store(sr.relNext.last)
-		sr.free.Put(sr.relNext.events)
 		sr.relNext, sr.relHas = pendingBatch{}, false
 	}
 }
