@@ -48,27 +48,16 @@ func decodeExecEvent(data []byte, x *wire.ExecEvent) error {
 	return err
 }
 
-// decodeFlat reads a flat score request. It and decodeFlatExec are the
-// same loop around flatReader, written twice: through an interface (or a
-// generic's dictionary) the struct would escape to the heap.
-func decodeFlat(data []byte, r *ScoreRequest) error {
-	f := flatReader{s: string(data)}
-	for {
-		key, val, isStr, err := f.next()
-		switch {
-		case err == errFlatEnd:
-			return nil
-		case err != nil:
-			return err
-		}
-		if err := r.set(key, val, isStr); err != nil {
-			return err
-		}
-	}
-}
+// decodeFlat reads a flat score request.
+func decodeFlat(data []byte, r *ScoreRequest) error { return eachFlat(data, r.set) }
 
 // decodeFlatExec reads a flat execution event.
-func decodeFlatExec(data []byte, r *execFields) error {
+func decodeFlatExec(data []byte, r *execFields) error { return eachFlat(data, r.set) }
+
+// eachFlat hands each member of a flat JSON object to set. set does not
+// escape, so the method value and its receiver stay on the caller's
+// stack.
+func eachFlat(data []byte, set func(key, val string, isStr bool) error) error {
 	f := flatReader{s: string(data)}
 	for {
 		key, val, isStr, err := f.next()
@@ -78,7 +67,7 @@ func decodeFlatExec(data []byte, r *execFields) error {
 		case err != nil:
 			return err
 		}
-		if err := r.set(key, val, isStr); err != nil {
+		if err := set(key, val, isStr); err != nil {
 			return err
 		}
 	}
