@@ -51,38 +51,33 @@ func BenchmarkOutboundExecReport(b *testing.B) {
 		{"Cancelled", engine.Event{Kind: engine.EvCancelled, Reason: engine.ReasonRequested, Party: 1, OrderID: 42, ClOrdID: engine.MustID("runx42"),
 			OrigClOrdID: engine.MustID("run-42"), ExecID: 8, Side: engine.Buy, OrdType: engine.Limit, Price: 705000000, OrderQty: 1000000, Time: 1764072000123456789}},
 	} {
-		b.Run(c.name, func(b *testing.B) {
-			b.ReportAllocs()
-			done := cpuPerOp(b)
-			for b.Loop() {
-				p.sendMu.Lock()
-				var ok bool
-				if p.ebuf, ok = a.appendExecReport(p.ebuf[:0], &c.ev, p, nil); !ok {
-					b.Fatal("not an order event")
-				}
-				p.queueBodyLocked('8', p.ebuf)
-				p.flushLocked(nil)
-				p.sendMu.Unlock()
+		// Each with the store's and the socket's write(2), and without
+		// them ("/NoWrite"): what the FIX layer's own code costs per report.
+		for _, write := range []bool{true, false} {
+			name := c.name
+			if !write {
+				name += "/NoWrite"
 			}
-			done()
-		})
-		// The same without the store's write(2): what the FIX layer's
-		// own code costs per report.
-		b.Run(c.name+"/NoWrite", func(b *testing.B) {
-			b.ReportAllocs()
-			done := cpuPerOp(b)
-			for b.Loop() {
-				p.sendMu.Lock()
-				var ok bool
-				if p.ebuf, ok = a.appendExecReport(p.ebuf[:0], &c.ev, p, nil); !ok {
-					b.Fatal("not an order event")
+			b.Run(name, func(b *testing.B) {
+				b.ReportAllocs()
+				done := cpuPerOp(b)
+				for b.Loop() {
+					p.sendMu.Lock()
+					var ok bool
+					if p.ebuf, ok = a.appendExecReport(p.ebuf[:0], &c.ev, p, nil); !ok {
+						b.Fatal("not an order event")
+					}
+					p.queueBodyLocked('8', p.ebuf)
+					if write {
+						p.flushLocked(nil)
+					} else {
+						p.obuf = p.obuf[:0]
+						p.store.rec = p.store.rec[:0]
+					}
+					p.sendMu.Unlock()
 				}
-				p.queueBodyLocked('8', p.ebuf)
-				p.obuf = p.obuf[:0]
-				p.store.rec = p.store.rec[:0]
-				p.sendMu.Unlock()
-			}
-			done()
-		})
+				done()
+			})
+		}
 	}
 }
