@@ -253,7 +253,7 @@ func Open(dir string, opts Options) (*Journal, error) {
 	j.wo = pebble.Sync
 	if opts.Durability == DurabilityNone {
 		j.wo = pebble.NoSync
-		j.log.Error("journal: DURABILITY NONE — acknowledgements are NOT durable; a machine crash loses acknowledged orders; benchmarks only",
+		j.log.Error("journal: DURABILITY NONE — acknowledgements are NOT durable; a crash of the process or the machine can lose acknowledged orders; benchmarks only",
 			"dir", dir)
 	} else if opts.Durability != DurabilitySync {
 		db.Close()
