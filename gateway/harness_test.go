@@ -235,6 +235,23 @@ func (e *env) bookShows(t *testing.T, code, want string) {
 	}
 }
 
+// orderShows waits until the order clid, as its owner (token) reads it,
+// has the status want. A passive side's fill reaches its owner's feed
+// after the aggressor's request has been answered: that feed, not the
+// aggressor's, updates the owner's order table and credit usage (both
+// under one lock, in one event), so a test reading the owner's credit
+// waits here first.
+func (e *env) orderShows(t *testing.T, token, clid, want string) {
+	t.Helper()
+	var last *resp
+	if !checkFor(5*time.Second, func() bool {
+		last = e.do("GET", "/api/v1/orders/"+clid, token, nil).want(t, http.StatusOK)
+		return last.str("status") == want
+	}) {
+		t.Errorf("order %s: want status %s, have %s", clid, want, last.body)
+	}
+}
+
 // checkFor polls cond until it holds or d passes.
 func checkFor(d time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(d)

@@ -265,6 +265,10 @@ func TestCreditMirrorEqualsEngine(t *testing.T) {
 	e.do("POST", "/api/v1/orders", tokA, order("x2", "EUR/CNY", "buy", "700000", "7.7123")).want(t, http.StatusCreated)
 	e.do("POST", "/api/v1/orders", tokC, order("j1", "USD/JPY", "sell", "200000", "150.123")).want(t, http.StatusCreated)
 	e.do("POST", "/api/v1/orders", tokB, order("j2", "USD/JPY", "buy", "200000", "150.123")).want(t, http.StatusCreated)
+	// The passive sides' fills reach their owners' feeds on their own.
+	e.orderShows(t, tokA, "e1", "filled")
+	e.orderShows(t, tokB, "x1", "filled")
+	e.orderShows(t, tokC, "j1", "filled")
 	var before []string
 	for _, tok := range []string{tokA, tokB, tokC} {
 		before = append(before, string(e.do("GET", "/api/v1/credit", tok, nil).want(t, http.StatusOK).body))
