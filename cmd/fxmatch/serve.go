@@ -51,6 +51,9 @@ type serveFlags struct {
 	// procs: the Go scheduler's processors (runtime.GOMAXPROCS) for the
 	// run; 0 leaves Go's choice (GOMAXPROCS, else the CPUs available).
 	procs int
+	// sysmon: "awake" (main has re-executed the process with sysmon kept
+	// awake, sysmon.go) or "park" (Go's default behaviour).
+	sysmon string
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
@@ -70,6 +73,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
 	fs.DurationVar(&f.ringSpin, "ring-spin", venue.DefaultRingSpin, "how long an idle shard polls its input before it parks")
 	fs.StringVar(&f.traceFile, "trace", "", "write a runtime execution trace of the run to this file")
 	fs.IntVar(&f.procs, "procs", 0, "Go scheduler processors (GOMAXPROCS) for the venue; 0: Go's default")
+	fs.StringVar(&f.sysmon, sysmonFlag, "awake", "awake: keep the Go runtime's sysmon from parking when idle; park: Go's default")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return f, exitOK, false
@@ -81,6 +85,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
 	}
 	if f.ringSpin < 0 || f.ringSpin > time.Second {
 		return f, usageError(stderr, "serve: --ring-spin %v: want 0 (park at once) to 1s", f.ringSpin), false
+	}
+	if f.sysmon != "awake" && f.sysmon != "park" {
+		return f, usageError(stderr, "serve: --sysmon %q: want awake or park", f.sysmon), false
 	}
 	if f.procs < 0 || f.procs > 1024 {
 		return f, usageError(stderr, "serve: --procs %d: want 0 (Go's default) to 1024", f.procs), false
@@ -230,7 +237,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitFail
 	}
 	defer httpf.Close()
-	printBanner(stdout, cfg, f.configFile, dataDir, time.Now(), v, acc.Addr().String(), httpf.Addr(), natsBanner(nb)+"\n  assistant     "+ast.line)
+	printBanner(stdout, cfg, f.configFile, dataDir, time.Now(), v, acc.Addr().String(), httpf.Addr(), natsBanner(nb)+"\n  assistant     "+ast.line+"\n  go runtime    "+runtimeLine(f.sysmon))
 	stopCheckpoints := checkpointOnSignal(ctx, v, dataDir, logger)
 	defer stopCheckpoints()
 	vctx, stopVenue := context.WithCancel(context.Background())
@@ -300,6 +307,20 @@ func checkpointOnSignal(ctx context.Context, v *venue.Venue, dataDir string, log
 		signal.Stop(sig)
 		close(quit)
 		<-done
+	}
+}
+
+// runtimeLine is the banner's Go runtime line: processors and sysmon.
+func runtimeLine(mode string) string {
+	line := fmt.Sprintf("GOMAXPROCS %d; ", runtime.GOMAXPROCS(0))
+	switch {
+	case sysmonAwake():
+		return line + "sysmon kept awake (GODEBUG " + os.Getenv("GODEBUG") + ")"
+	case mode == "park":
+		return line + "sysmon parks when idle (--sysmon=park)"
+	default:
+		// Run in-process (tests) or the re-execution failed (main said why).
+		return line + "sysmon parks when idle (serve did not re-execute itself)"
 	}
 }
 
