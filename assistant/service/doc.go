@@ -67,6 +67,11 @@
 //   - fxmatch.md.> (wire.Book) and fxmatch.trades.> (wire.Trade): the
 //     recommender's fair value and volatility, and the books the chat
 //     answers from.
+//   - In the venue's process (`fxmatch serve`, Options.Hub) the execution
+//     events and trades come from the venue's hub instead of
+//     fxmatch.exec.> and fxmatch.trades.>: the same durable events, taken
+//     the same way (TestHubFeedMatchesBus), without a NATS round per
+//     event; books still come over NATS.
 //   - fxmatch.quotes.<BROKER>.<SYM> (Quotes): for every broker (role broker)
 //     and pair, the recommendation for each size tier, published when the
 //     pair's market or the broker's inventory moves, at most once per

@@ -95,28 +95,41 @@ func (s *Service) TakeBook(symbol string, bids, asks []wire.Level, at string) er
 }
 
 func (s *Service) onTrade(m *nats.Msg) {
+	if e, ok := s.busTrade(m); ok {
+		s.take(&e)
+	}
+}
+
+// busTrade reads a trade from the bus.
+func (s *Service) busTrade(m *nats.Msg) (venueEvent, bool) {
 	var t wire.Trade
 	if err := json.Unmarshal(m.Data, &t); err != nil {
 		s.log.Warn("assistant: unreadable trade", "subject", m.Subject, "err", err)
-		return
+		return venueEvent{}, false
 	}
 	p, err := wire.ParsePrice(t.Px)
 	if err != nil {
 		s.log.Warn("assistant: trade without a price", "subject", m.Subject, "px", t.Px)
-		return
+		return venueEvent{}, false
 	}
 	q, _ := parseQty(t.Qty)
+	return venueEvent{kind: vTrade, symbol: t.Symbol, px: p, qty: q}, true
+}
+
+// takeTrade moves symbol's recommender and last price (from the bus or the
+// hub feed).
+func (s *Service) takeTrade(symbol string, p engine.Price, q engine.Qty) {
 	s.quoteMu.Lock()
 	defer s.quoteMu.Unlock()
-	if err := s.rec.OnTrade(quotes.Trade{Symbol: t.Symbol, Time: s.opts.Clock().UnixNano(), Price: p, Qty: q}); err != nil {
+	if err := s.rec.OnTrade(quotes.Trade{Symbol: symbol, Time: s.opts.Clock().UnixNano(), Price: p, Qty: q}); err != nil {
 		return // a pair this assistant was not configured with
 	}
-	if st := s.books[t.Symbol]; st != nil {
+	if st := s.books[symbol]; st != nil {
 		st.last = p
 	} else {
-		s.books[t.Symbol] = &bookState{last: p, view: wire.Book{Symbol: t.Symbol}}
+		s.books[symbol] = &bookState{last: p, view: wire.Book{Symbol: symbol}}
 	}
-	s.dirty[t.Symbol] = true
+	s.dirty[symbol] = true
 }
 
 // ---- quotes ----

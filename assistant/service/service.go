@@ -15,6 +15,7 @@ import (
 	"fxmatch/assistant/fraud"
 	"fxmatch/assistant/quotes"
 	"fxmatch/engine"
+	"fxmatch/engine/hub"
 	"fxmatch/gateway/bus"
 	"fxmatch/gateway/wire"
 )
@@ -48,6 +49,19 @@ type Options struct {
 	Logger *slog.Logger
 	// Version is the micro service's version (default "1.0.0").
 	Version string
+	// Hub, with Names, feeds an assistant that runs in the venue's
+	// process straight from the venue's hub: the execution events and
+	// trades it would read on fxmatch.exec.> and fxmatch.trades.> (the
+	// same durable events the bus publishes there, taken the same way:
+	// TestHubFeedMatchesBus), without the JSON encoding, the NATS
+	// server's routing, nats.go's copy of each message and the decoding
+	// in between. Under `fxmatch bench fix` that chain carried every
+	// order's acknowledgement to an assistant that ignores it and was
+	// about a fifth of the venue's CPU. Books still come over NATS
+	// (fxmatch.md.>: the bus's coalesced books), as do the endpoints'
+	// requests. nil: everything over NATS (a standalone assistant).
+	Hub   *hub.Hub
+	Names *wire.Names
 }
 
 // Service is the assistant: the fraud scorer, the quote recommender and
@@ -80,6 +94,13 @@ type Service struct {
 	subs []*nats.Subscription
 	stop chan struct{}
 	done chan struct{}
+
+	// The hub feed (Options.Hub): feedMu guards feedSub and feedStopped
+	// against the feed's resubscription after a lag.
+	feedMu      sync.Mutex
+	feedSub     *hub.Sub
+	feedStopped bool
+	feedDone    chan struct{}
 }
 
 type pubKey struct{ broker, symbol string }
@@ -106,6 +127,9 @@ func New(opts Options) (*Service, error) {
 	}
 	if opts.Version == "" {
 		opts.Version = "1.0.0"
+	}
+	if opts.Hub != nil && opts.Names == nil {
+		return nil, errors.New("assistant: a hub feed needs the venue's names (Options.Names)")
 	}
 	sc, err := fraud.New(opts.Fraud)
 	if err != nil {
@@ -168,12 +192,23 @@ func (s *Service) Start() error {
 			return fmt.Errorf("assistant: endpoint %s: %w", ep.subject, err)
 		}
 	}
-	for _, sub := range []struct {
+	subs := []struct {
 		subject string
 		h       nats.MsgHandler
-	}{
-		{bus.MDAll, s.onBook}, {bus.TradesAll, s.onTrade}, {bus.ExecAll, s.onExec},
-	} {
+	}{{bus.MDAll, s.onBook}}
+	if s.opts.Hub == nil {
+		subs = append(subs, struct {
+			subject string
+			h       nats.MsgHandler
+		}{bus.TradesAll, s.onTrade}, struct {
+			subject string
+			h       nats.MsgHandler
+		}{bus.ExecAll, s.onExec})
+	} else if err := s.startFeed(); err != nil {
+		s.Stop()
+		return err
+	}
+	for _, sub := range subs {
 		ns, err := s.nc.Subscribe(sub.subject, sub.h)
 		if err != nil {
 			s.Stop()
@@ -208,6 +243,7 @@ func (s *Service) Stop() {
 		sub.Unsubscribe()
 	}
 	s.subs = nil
+	s.stopFeed()
 	if s.svc != nil {
 		s.svc.Stop()
 	}
@@ -405,20 +441,49 @@ var execIgnored = [][]byte{
 }
 
 func (s *Service) onExec(m *nats.Msg) {
+	if e, ok := s.busExec(m); ok {
+		s.take(&e)
+	}
+}
+
+// venueEvent is what the assistant takes from one of the venue's events,
+// whether it came as a document on the bus (busExec, busTrade) or from the
+// venue's hub (hubEvent).
+type venueEvent struct {
+	kind                                                      venueKind
+	participant, account, clOrdID, counterparty, symbol, side string
+	ts                                                        int64 // Unix nanoseconds (fills and cancels)
+	qty                                                       engine.Qty
+	px                                                        engine.Price
+}
+
+type venueKind uint8
+
+const (
+	vFill   venueKind = iota + 1 // an order of participant filled
+	vCancel                      // an order of participant ended unfilled (cancelled, expired)
+	vTrade                       // a public trade of symbol
+)
+
+// busExec reads an execution event from the bus: fills, cancels and
+// expiries (ok), or nothing the assistant uses.
+func (s *Service) busExec(m *nats.Msg) (venueEvent, bool) {
 	if execIgnoredType(m.Data) {
-		return
+		return venueEvent{}, false
 	}
 	var x wire.ExecEvent
 	if err := decodeExecEvent(m.Data, &x); err != nil {
 		s.log.Warn("assistant: unreadable execution event", "subject", m.Subject, "err", err)
-		return
+		return venueEvent{}, false
 	}
 	if x.Participant == "" {
 		x.Participant = strings.TrimPrefix(m.Subject, bus.ExecSubject(""))
 	}
-	ts := s.opts.Clock()
+	e := venueEvent{participant: x.Participant, account: x.Account, clOrdID: x.ClOrdID}
 	if t, err := time.Parse(time.RFC3339Nano, x.Time); err == nil {
-		ts = t
+		e.ts = t.UnixNano()
+	} else {
+		e.ts = s.opts.Clock().UnixNano()
 	}
 	switch x.Type {
 	case wire.ExecFill:
@@ -426,20 +491,37 @@ func (s *Service) onExec(m *nats.Msg) {
 		p, err2 := wire.ParsePrice(x.LastPx)
 		if err1 != nil || err2 != nil {
 			s.log.Warn("assistant: fill without a quantity or price", "subject", m.Subject, "last_qty", x.LastQty, "last_px", x.LastPx)
-			return
+			return venueEvent{}, false
 		}
-		ev := fraud.Event{TS: ts.UnixMicro(), Kind: fraud.KindFill, Participant: x.Participant,
-			Account: accountKey(x.Participant, x.Account), OrderID: x.ClOrdID,
-			Qty: float64(q), Price: float64(p) / engine.PriceScale}
-		if x.Counterparty != "" {
-			ev.Counterparty = accountKey(x.Counterparty, "")
-		}
-		s.feed(&ev)
-		s.brokerFill(x.Participant, x.Symbol, x.Side, ts, q, p)
+		e.kind, e.qty, e.px = vFill, q, p
+		e.counterparty, e.symbol, e.side = x.Counterparty, x.Symbol, x.Side
 	case wire.ExecCancelled, wire.ExecExpired:
-		ev := fraud.Event{TS: ts.UnixMicro(), Kind: fraud.KindCancel, Participant: x.Participant,
-			Account: accountKey(x.Participant, x.Account), OrderID: x.ClOrdID}
+		e.kind = vCancel
+	default:
+		return venueEvent{}, false
+	}
+	return e, true
+}
+
+// take folds one venue event into the profiles (fills, cancels), a
+// broker's inventory (its fills) and the recommender (trades).
+func (s *Service) take(e *venueEvent) {
+	switch e.kind {
+	case vFill:
+		ev := fraud.Event{TS: time.Unix(0, e.ts).UnixMicro(), Kind: fraud.KindFill, Participant: e.participant,
+			Account: accountKey(e.participant, e.account), OrderID: e.clOrdID,
+			Qty: float64(e.qty), Price: float64(e.px) / engine.PriceScale}
+		if e.counterparty != "" {
+			ev.Counterparty = accountKey(e.counterparty, "")
+		}
 		s.feed(&ev)
+		s.brokerFill(e.participant, e.symbol, e.side, time.Unix(0, e.ts), e.qty, e.px)
+	case vCancel:
+		ev := fraud.Event{TS: time.Unix(0, e.ts).UnixMicro(), Kind: fraud.KindCancel, Participant: e.participant,
+			Account: accountKey(e.participant, e.account), OrderID: e.clOrdID}
+		s.feed(&ev)
+	case vTrade:
+		s.takeTrade(e.symbol, e.px, e.qty)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"fxmatch/assistant/service"
 	"fxmatch/cmd/fxmatch/venue"
 	"fxmatch/config"
+	"fxmatch/gateway/wire"
 )
 
 // assistantRun is serve's trading assistant (in-process unless
@@ -33,7 +34,10 @@ type assistantRun struct {
 func startAssistant(v *venue.Venue, cfg *config.Config, inProcess bool, connect func() (*nats.Conn, error), venueConn *nats.Conn, logger *slog.Logger) (*assistantRun, error) {
 	a := &assistantRun{v: v, line: "not in-process (--no-assistant): a standalone `fxmatch assistant` answers on the bus"}
 	if inProcess {
-		opts := service.Options{Logger: logger}
+		// In the venue's process the assistant takes the venue's
+		// execution events and trades from its hub, not over NATS
+		// (service.Options.Hub says why).
+		opts := service.Options{Logger: logger, Hub: v.Hub(), Names: wire.NamesFor(cfg, v.Instruments())}
 		if err := service.FromConfig(cfg, &opts); err != nil {
 			return nil, err
 		}
