@@ -101,6 +101,13 @@ type partyState struct {
 	// rest of their command's events.
 	settling []*waiter
 	credit   map[engine.PartyID]*creditLine
+	// free holds records finish forgot, for reuse (at most ordersKept/2):
+	// a record per order was most of the feed's allocation, and under
+	// bench fix the feed applies every order of the session. Safe because
+	// a record is read only under mu, where it is reachable from list,
+	// byKey or byOID; once forgotten it is reachable from none (lookup
+	// reads the record under the lock it found it under).
+	free []*orderRec
 
 	streams streamSet // "exec" subscribers
 	conns   atomic.Int32
@@ -178,12 +185,38 @@ func (ps *partyState) finish(r *orderRec) {
 			if ps.byOID[o.oid] == o {
 				delete(ps.byOID, o.oid)
 			}
+			ps.recycle(o)
 			continue
 		}
 		kept = append(kept, o)
 	}
 	clear(ps.list[len(kept):])
 	ps.list = kept
+}
+
+// recycle keeps a record finish forgot for newRec.
+func (ps *partyState) recycle(o *orderRec) {
+	if len(ps.free) >= ordersKept/2 {
+		return
+	}
+	fills := o.fills[:0] // fillRec holds no pointers: the array may be reused
+	if cap(fills) > fillsKept {
+		fills = nil
+	}
+	*o = orderRec{fills: fills}
+	ps.free = append(ps.free, o)
+}
+
+// newRec is a zero record (but for the capacity of fills), recycled if
+// one is free.
+func (ps *partyState) newRec() *orderRec {
+	if n := len(ps.free); n > 0 {
+		r := ps.free[n-1]
+		ps.free[n-1] = nil
+		ps.free = ps.free[:n-1]
+		return r
+	}
+	return &orderRec{}
 }
 
 // apply updates the table with one of the participant's events. It
@@ -198,7 +231,7 @@ func (ps *partyState) apply(ev *engine.Event) *orderRec {
 			// that holds the id.
 			return nil
 		}
-		r := recFromEvent(ev)
+		r := ps.recFromEvent(ev)
 		r.status, r.reason, r.live = statusRejected, ev.Reason, false
 		ps.insert(r)
 		ps.dead++
@@ -207,7 +240,7 @@ func (ps *partyState) apply(ev *engine.Event) *orderRec {
 		r := ps.byKey[string(ev.ClOrdID.Bytes())]
 		if r == nil || r.oid != 0 || r.status == statusRejected {
 			// A new order (a rejected one may have had the same id).
-			r = recFromEvent(ev)
+			r = ps.recFromEvent(ev)
 			ps.insert(r)
 		}
 		r.oid = ev.OrderID
@@ -221,7 +254,7 @@ func (ps *partyState) apply(ev *engine.Event) *orderRec {
 		if r == nil {
 			// An order this table never saw accepted (it was forgotten, or
 			// the feed was cut off): start from this event.
-			r = recFromEvent(ev)
+			r = ps.recFromEvent(ev)
 			r.live = true
 			ps.insert(r)
 		}
@@ -258,8 +291,9 @@ func (ps *partyState) apply(ev *engine.Event) *orderRec {
 	return nil
 }
 
-func recFromEvent(ev *engine.Event) *orderRec {
-	r := &orderRec{clientID: ev.ClOrdID.String(), created: ev.Time}
+func (ps *partyState) recFromEvent(ev *engine.Event) *orderRec {
+	r := ps.newRec()
+	r.clientID, r.created = ev.ClOrdID.String(), ev.Time
 	r.update(ev)
 	return r
 }

@@ -373,29 +373,32 @@ func reasonField(r engine.Reason) string {
 	return ""
 }
 
-// lookup finds one of the caller's orders by any id it has had. Another
+// lookup finds one of the caller's orders by any id it has had and calls
+// read with it under the table's lock, the only place a record may be
+// read: the table reuses the records it forgets (partyState.free), so a
+// pointer kept past the lock could come to show another order. Another
 // participant's id is simply not in the caller's table.
-func (s *Server) lookup(w http.ResponseWriter, r *http.Request, p *Principal) (*partyState, *orderRec, bool) {
+func (s *Server) lookup(w http.ResponseWriter, r *http.Request, p *Principal, read func(*orderRec)) (*partyState, bool) {
 	ps := s.parties[p.Party]
 	id := r.PathValue("id")
 	ps.mu.Lock()
 	rec := ps.byKey[id]
+	if rec != nil {
+		read(rec)
+	}
 	ps.mu.Unlock()
 	if rec == nil {
 		writeProblem(w, r, notFound(p.ID+" has no order with client_order_id "+strconv.Quote(id)+" today"))
-		return nil, nil, false
+		return nil, false
 	}
-	return ps, rec, true
+	return ps, true
 }
 
 func (s *Server) getOrder(w http.ResponseWriter, r *http.Request, p *Principal) {
-	ps, rec, ok := s.lookup(w, r, p)
-	if !ok {
+	var v orderJSON
+	if _, ok := s.lookup(w, r, p, func(rec *orderRec) { v = s.view(rec, 0) }); !ok {
 		return
 	}
-	ps.mu.Lock()
-	v := s.view(rec, 0)
-	ps.mu.Unlock()
 	writeJSON(w, http.StatusOK, v)
 }
 
@@ -436,13 +439,13 @@ func (s *Server) cancelOrder(w http.ResponseWriter, r *http.Request, p *Principa
 	if !mustTrade(w, r, p) {
 		return
 	}
-	ps, rec, ok := s.lookup(w, r, p)
+	var cmd engine.Command
+	ps, ok := s.lookup(w, r, p, func(rec *orderRec) {
+		cmd = engine.Command{Kind: engine.CmdCancel, Party: p.Party, Instrument: rec.inst, Side: rec.side, OrigClOrdID: rec.cur}
+	})
 	if !ok {
 		return
 	}
-	ps.mu.Lock()
-	cmd := engine.Command{Kind: engine.CmdCancel, Party: p.Party, Instrument: rec.inst, Side: rec.side, OrigClOrdID: rec.cur}
-	ps.mu.Unlock()
 	reqID := newRequestID()
 	cmd.ClOrdID = engine.MustID(reqID)
 	s.request(w, r, p, ps, &cmd, reqID, r.PathValue("id"), false)
@@ -456,7 +459,11 @@ func (s *Server) replaceOrder(w http.ResponseWriter, r *http.Request, p *Princip
 	if !s.decodeJSON(w, r, &b) {
 		return
 	}
-	ps, rec, ok := s.lookup(w, r, p)
+	var cmd engine.Command
+	ps, ok := s.lookup(w, r, p, func(rec *orderRec) {
+		cmd = engine.Command{Kind: engine.CmdReplace, Party: p.Party, Instrument: rec.inst, Side: rec.side,
+			OrdType: rec.ordType, TIF: rec.tif, OrigClOrdID: rec.cur, Qty: rec.qty, Price: rec.price}
+	})
 	if !ok {
 		return
 	}
@@ -474,10 +481,6 @@ func (s *Server) replaceOrder(w http.ResponseWriter, r *http.Request, p *Princip
 	} else {
 		newID = newClientID()
 	}
-	ps.mu.Lock()
-	cmd := engine.Command{Kind: engine.CmdReplace, Party: p.Party, Instrument: rec.inst, Side: rec.side,
-		OrdType: rec.ordType, TIF: rec.tif, OrigClOrdID: rec.cur, Qty: rec.qty, Price: rec.price}
-	ps.mu.Unlock()
 	cmd.ClOrdID = engine.MustID(newID)
 	var pr Problem
 	if b.Qty != nil {
