@@ -179,10 +179,12 @@ func itoa(i int) string {
 	}
 }
 
-// BenchmarkHandle is the publisher's own cost per event (encode, NATS
-// publish into the in-process connection's buffer), without the venue:
-// events are handed to it directly. Nobody subscribes, so the server
-// discards them.
+// BenchmarkHandle is the publisher's own cost per execution event,
+// without the venue: events are handed to it directly. heard: a
+// participant's connection is subscribed to the subject (and discards
+// what it gets), so each event is encoded and published into the
+// in-process connection's buffer; unheard: nobody is subscribed, so the
+// event is only counted (see isHeard).
 //
 // go test -run XXX -bench Handle ./gateway/bus
 func BenchmarkHandle(b *testing.B) {
@@ -199,10 +201,25 @@ func BenchmarkHandle(b *testing.B) {
 		OrderID: 3, Side: engine.Buy, OrdType: engine.Limit, TIF: engine.GTC, Price: 710_000_000, OrderQty: 1_000_000,
 		CumQty: 1_000_000, AvgPx: 710_000_000, LastQty: 1_000_000, LastPx: 710_000_000, TradeID: 1, Counterparty: 2,
 		TradeDate: 20261125, SettlDate: 20261127, ClOrdID: engine.MustID("a1")}
-	b.ReportAllocs()
-	for b.Loop() {
-		bs.handle(&fill)
-	}
+	b.Run("unheard", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			bs.handle(&fill)
+		}
+	})
+	b.Run("heard", func(b *testing.B) {
+		a := mustConnect(b, bs.ClientURL(), "BANKA", config.DemoPassword)
+		sub, err := a.Subscribe(ExecSubject("BANKA"), func(*nats.Msg) {})
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = sub.SetPendingLimits(-1, -1)
+		_ = a.Flush()
+		b.ReportAllocs()
+		for b.Loop() {
+			bs.handle(&fill)
+		}
+	})
 	if st := bs.Stats(); st.Dropped != 0 {
 		b.Fatalf("stats %+v", st)
 	}

@@ -482,3 +482,67 @@ func TestLinger(t *testing.T) {
 	}
 	t.Logf("%d events over %v: %d rounds", n, elapsed, rounds)
 }
+
+// TestUnheardEventsNotPublished: on the embedded server an event nobody
+// is subscribed to is counted and not published, and a subscription
+// completed by a flush gets every event caused after it, on every kind of
+// subject.
+func TestUnheardEventsNotPublished(t *testing.T) {
+	cfg := demoConfig()
+	v := openVenue(t, cfg)
+	b, err := Start(context.Background(), v, cfg, Options{Logger: tlog(t), BookRefresh: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, v)
+	defer func() { stop(); b.Close() }()
+	usdcny, _ := v.Instrument("USD/CNY")
+	bankA, bankB := party(t, cfg, "BANKA"), party(t, cfg, "BANKB")
+
+	// Nobody listens: a crossing pair (two accepts, two fills, a trade
+	// and a book) is not published.
+	p0 := b.Stats().Published
+	if err := v.Submit(limit(bankA, usdcny, "u1", engine.Sell, 100_000, 710_500_000)); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Submit(limit(bankB, usdcny, "u2", engine.Buy, 100_000, 710_500_000)); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+		if st := b.Stats(); st.Unheard < 6 {
+			return fmt.Errorf("stats %+v, want at least 6 unheard", st)
+		}
+		return nil
+	})
+	if st := b.Stats(); st.Published != p0 {
+		t.Errorf("published %d messages nobody was subscribed to (stats %+v)", st.Published-p0, st)
+	}
+
+	// Subscribed and flushed: the next pair's events all arrive.
+	a := mustConnect(t, b.ClientURL(), "BANKA", config.DemoPassword)
+	execA, _ := a.SubscribeSync(ExecSubject("BANKA"))
+	trades, _ := a.SubscribeSync(TradesAll)
+	md, _ := a.SubscribeSync(MDAll)
+	if err := a.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Submit(limit(bankA, usdcny, "h1", engine.Sell, 100_000, 710_500_000)); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Submit(limit(bankB, usdcny, "h2", engine.Buy, 100_000, 710_500_000)); err != nil {
+		t.Fatal(err)
+	}
+	if x := nextExec(t, execA); x.ClOrdID != "h1" || x.Type != wire.ExecAccepted {
+		t.Fatalf("first event %+v", x)
+	}
+	if x := nextExec(t, execA); x.ClOrdID != "h1" || x.Type != wire.ExecFill {
+		t.Fatalf("second event %+v", x)
+	}
+	for _, sub := range []*nats.Subscription{trades, md} {
+		if m, err := sub.NextMsg(5 * time.Second); err != nil {
+			t.Fatalf("%s: %v", sub.Subject, err)
+		} else if !strings.Contains(string(m.Data), `"symbol":"USD/CNY"`) {
+			t.Fatalf("%s: %s", sub.Subject, m.Data)
+		}
+	}
+}

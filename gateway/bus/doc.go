@@ -90,7 +90,10 @@
 // The hub hands the bus durable events through a bounded queue and never
 // waits for it; a bus that falls behind is cut off, counts a gap
 // (Stats.Gaps), resubscribes and republishes every book. Publishing is
-// asynchronous (nats.go's buffered writer). While the connection is down
+// asynchronous (nats.go's buffered writer). On the embedded server an
+// event is encoded and published only while someone is subscribed to its
+// subject: the server would discard it (Stats.Unheard counts these;
+// Bus.isHeard says why no subscriber can tell). While the connection is down
 // nats.go holds up to Options.ReconnectBuffer bytes and reconnects
 // forever with a capped backoff; beyond the buffer, events are dropped
 // from the bus with a counter (Stats.Dropped) and a log line at most
