@@ -310,10 +310,7 @@ func nextFrame(b []byte) (frame []byte, used int, status int) {
 		tr[0] != '1' || tr[1] != '0' || tr[2] != '=' || tr[6] != 1 {
 		return nil, 1, frameGarbled
 	}
-	sum := 0
-	for _, c := range b[:bodyStart+n] {
-		sum += int(c)
-	}
+	sum := checksum(b[:bodyStart+n])
 	want := 0
 	for _, c := range tr[3:6] {
 		if c < '0' || c > '9' {
@@ -321,7 +318,7 @@ func nextFrame(b []byte) (frame []byte, used int, status int) {
 		}
 		want = want*10 + int(c-'0')
 	}
-	if sum%256 != want || !fieldsOK(body) {
+	if sum != want || !fieldsOK(body) {
 		return nil, 1, frameGarbled
 	}
 	return b[:end], end, frameOK

@@ -113,9 +113,18 @@ func TestAppendExecReportMatches(t *testing.T) {
 			}
 		}
 	}
+	// The reports of an order's usual life allocate nothing: accepted,
+	// filled, cancelled (on request or as an IOC's rest), expired,
+	// replaced. Rejections quote the order's values and may.
 	buf := make([]byte, 0, 1024)
-	if n := testing.AllocsPerRun(100, func() { a.appendExecReport(buf[:0], &evs[0], owner, nil) }); n != 0 {
-		t.Errorf("appendExecReport of an accepted order: %v allocations, want 0", n)
+	for i := range evs {
+		ev := &evs[i]
+		if ev.Kind == engine.EvRejected {
+			continue
+		}
+		if n := testing.AllocsPerRun(100, func() { a.appendExecReport(buf[:0], ev, owner, nil) }); n != 0 {
+			t.Errorf("event %d (%v, %v): appendExecReport made %v allocations, want 0", i, ev.Kind, ev.Reason, n)
+		}
 	}
 }
 
@@ -304,5 +313,42 @@ func TestAppendTimestamp(t *testing.T) {
 	buf := make([]byte, 0, 32)
 	if n := testing.AllocsPerRun(100, func() { appendTimestamp(buf[:0], time.Now()) }); n != 0 {
 		t.Errorf("appendTimestamp: %v allocations", n)
+	}
+}
+
+// TestChecksum holds checksum to the byte-by-byte sum modulo 256, at
+// every length up to past two of its 128-word blocks, on random bytes and
+// on all-0xff bytes (the largest lane sums).
+func TestChecksum(t *testing.T) {
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(uint64(seed), 3))
+	ref := func(b []byte) int {
+		s := 0
+		for _, c := range b {
+			s += int(c)
+		}
+		return s % 256
+	}
+	buf := make([]byte, 2200)
+	for n := range len(buf) {
+		for i := range buf[:n] {
+			buf[i] = byte(rng.Uint32())
+		}
+		if got, want := checksum(buf[:n]), ref(buf[:n]); got != want {
+			t.Fatalf("random bytes, length %d: checksum %d, want %d", n, got, want)
+		}
+		for i := range buf[:n] {
+			buf[i] = 0xff
+		}
+		if got, want := checksum(buf[:n]), ref(buf[:n]); got != want {
+			t.Fatalf("0xff bytes, length %d: checksum %d, want %d", n, got, want)
+		}
+	}
+	// Unaligned starts.
+	for off := range 8 {
+		if got, want := checksum(buf[off:off+1100]), ref(buf[off:off+1100]); got != want {
+			t.Fatalf("offset %d: checksum %d, want %d", off, got, want)
+		}
 	}
 }

@@ -2,10 +2,13 @@ package fix
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strconv"
 	"time"
 
 	"github.com/quickfixgo/quickfix"
+
+	"fxmatch/engine"
 )
 
 // Outbound: every message the venue sends a participant is numbered,
@@ -194,12 +197,35 @@ func appendFramed(dst, body []byte) []byte {
 	dst = strconv.AppendInt(dst, int64(len(body)), 10)
 	dst = append(dst, 1)
 	dst = append(dst, body...)
-	sum := 0
-	for _, c := range dst[start:] {
-		sum += int(c)
-	}
-	sum %= 256
+	sum := checksum(dst[start:])
 	return append(dst, '1', '0', '=', byte('0'+sum/100), byte('0'+sum/10%10), byte('0'+sum%10), 1)
+}
+
+// checksum is the FIX CheckSum of b: the sum of its bytes modulo 256.
+// Eight bytes at a time, in four 16-bit lanes: a byte at a time was ~1 ns
+// a byte, a tenth of a microsecond for each message the venue sends and
+// again for each it receives (TestChecksum holds it to the plain sum).
+func checksum(b []byte) int {
+	const lanes = 0x00ff00ff00ff00ff
+	sum := uint64(0)
+	for len(b) >= 8 {
+		// Each lane takes two bytes (at most 510) per word: 128 words
+		// keep it within 16 bits, so no lane carries into the next.
+		n := min(len(b)/8, 128)
+		var acc uint64
+		for i := range n {
+			x := binary.LittleEndian.Uint64(b[8*i:])
+			acc += x&lanes + x>>8&lanes
+		}
+		// The four lanes' total: into two 32-bit lanes, then one.
+		acc = acc&0x0000ffff0000ffff + acc>>16&0x0000ffff0000ffff
+		sum += acc&0xffffffff + acc>>32
+		b = b[8*n:]
+	}
+	for _, c := range b {
+		sum += uint64(c)
+	}
+	return int(sum % 256)
 }
 
 func (p *party) appendHeader(dst []byte, mt []byte, seq int, now []byte) []byte {
@@ -268,20 +294,62 @@ func (p *party) appendResent(dst, stored []byte, now []byte) []byte {
 // the fields after the standard header ("tag=value|…", SOH-separated),
 // in the order they go on the wire. p.sendMu must be held.
 func (p *party) queueBodyLocked(mt byte, body []byte) {
-	seq := p.store.NextSenderMsgSeqNum()
+	p.queueFramedLocked(append(p.headerLocked(mt), body...))
+}
+
+// queueExecReportLocked queues the ExecutionReport of ev (owner's order;
+// copyFor: a drop copy for that party, see appendExecReport), encoded
+// straight after its header; false if ev is not an order event (nothing
+// is queued). p.sendMu must be held.
+func (p *party) queueExecReportLocked(ev *engine.Event, owner, copyFor *party) bool {
+	h, ok := p.a.appendExecReport(p.headerLocked('8'), ev, owner, copyFor)
+	if !ok {
+		p.hbuf = h[:0]
+		return false
+	}
+	p.queueFramedLocked(h)
+	return true
+}
+
+// headerLocked starts a message of type mt in p.hbuf with the standard
+// header after BeginString and BodyLength, numbered with the store's next
+// sender number (which queueFramedLocked takes). p.sendMu must be held.
+func (p *party) headerLocked(mt byte) []byte {
+	p.hseq = p.store.NextSenderMsgSeqNum()
 	h := append(p.hbuf[:0], "35="...)
 	h = append(h, mt)
 	h = append(h, "\x0134="...)
-	h = strconv.AppendInt(h, int64(seq), 10)
+	h = strconv.AppendInt(h, int64(p.hseq), 10)
 	h = append(h, "\x0149="+VenueCompID+"\x0152="...)
-	p.queuedAt = time.Now()
-	h = appendTimestamp(h, p.queuedAt)
+	if p.batchAt.IsZero() {
+		p.queuedAt = time.Now()
+		h = appendTimestamp(h, p.queuedAt)
+	} else {
+		p.queuedAt = p.batchAt
+		h = append(h, p.batchTS...)
+	}
 	h = append(h, "\x0156="...)
 	h = append(h, p.name...)
-	h = append(h, 1)
-	h = append(h, body...)
+	return append(h, 1)
+}
+
+// queueFramedLocked frames h (headerLocked's, with the body after it)
+// into p.obuf and queues it for the store. p.sendMu must be held.
+func (p *party) queueFramedLocked(h []byte) {
 	p.hbuf = h
 	start := len(p.obuf)
 	p.obuf = appendFramed(p.obuf, h)
-	p.store.queueMessage(seq, p.obuf[start:])
+	p.store.queueMessage(p.hseq, p.obuf[start:])
 }
+
+// stampBatchLocked reads the clock once for the messages a pump is about
+// to queue (their SendingTime, see headerLocked) instead of once for each:
+// a time.Now and a timestamp's formatting fewer per report. The pump
+// calls it again for each hub batch it takes, so the time stays the time
+// the batch was encoded; unstampBatchLocked ends it. p.sendMu must be held.
+func (p *party) stampBatchLocked() {
+	p.batchAt = time.Now()
+	p.batchTS = appendTimestamp(p.batchTS[:0], p.batchAt)
+}
+
+func (p *party) unstampBatchLocked() { p.batchAt = time.Time{} }

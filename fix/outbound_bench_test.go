@@ -35,21 +35,28 @@ func benchParty(b *testing.B) (*Acceptor, *party) {
 	return a, p
 }
 
-// BenchmarkOutboundExecReport: one ExecutionReport as execPump sends it
-// alone — encode the body, number, frame and queue it for the store, and
-// commit it (one write(2) to the session file) — without the socket.
+// BenchmarkOutboundExecReport: the ExecutionReports of one hub batch as
+// execPump sends them — read the clock, encode each body after its
+// header, number, frame and queue it for the store, and commit (one
+// write(2) to the session file) — without the socket. Accepted and
+// Cancelled are one report each; IOC is an IOC order's two, its 150=0
+// and the 150=4 of its rest (bench fix's ioc mix), one op per order.
 //
 //	go test ./fix -run '^$' -bench Outbound -benchmem
 func BenchmarkOutboundExecReport(b *testing.B) {
-	a, p := benchParty(b)
+	_, p := benchParty(b)
+	accepted := engine.Event{Kind: engine.EvAccepted, Party: 1, OrderID: 42, ClOrdID: engine.MustID("run-42"), ExecID: 7,
+		Side: engine.Buy, OrdType: engine.Limit, Price: 705000000, OrderQty: 1000000, LeavesQty: 1000000, Time: 1764072000123456789}
+	iocRest := accepted
+	iocRest.Kind, iocRest.Reason, iocRest.ExecID, iocRest.LeavesQty, iocRest.TIF = engine.EvCancelled, engine.ReasonIOCRemainder, 8, 0, engine.IOC
 	for _, c := range []struct {
 		name string
-		ev   engine.Event
+		evs  []engine.Event
 	}{
-		{"Accepted", engine.Event{Kind: engine.EvAccepted, Party: 1, OrderID: 42, ClOrdID: engine.MustID("run-42"), ExecID: 7,
-			Side: engine.Buy, OrdType: engine.Limit, Price: 705000000, OrderQty: 1000000, LeavesQty: 1000000, Time: 1764072000123456789}},
-		{"Cancelled", engine.Event{Kind: engine.EvCancelled, Reason: engine.ReasonRequested, Party: 1, OrderID: 42, ClOrdID: engine.MustID("runx42"),
-			OrigClOrdID: engine.MustID("run-42"), ExecID: 8, Side: engine.Buy, OrdType: engine.Limit, Price: 705000000, OrderQty: 1000000, Time: 1764072000123456789}},
+		{"Accepted", []engine.Event{accepted}},
+		{"Cancelled", []engine.Event{{Kind: engine.EvCancelled, Reason: engine.ReasonRequested, Party: 1, OrderID: 42, ClOrdID: engine.MustID("runx42"),
+			OrigClOrdID: engine.MustID("run-42"), ExecID: 8, Side: engine.Buy, OrdType: engine.Limit, Price: 705000000, OrderQty: 1000000, Time: 1764072000123456789}}},
+		{"IOC", []engine.Event{accepted, iocRest}},
 	} {
 		// Each with the store's and the socket's write(2), and without
 		// them ("/NoWrite"): what the FIX layer's own code costs per report.
@@ -63,17 +70,19 @@ func BenchmarkOutboundExecReport(b *testing.B) {
 				done := cpuPerOp(b)
 				for b.Loop() {
 					p.sendMu.Lock()
-					var ok bool
-					if p.ebuf, ok = a.appendExecReport(p.ebuf[:0], &c.ev, p, nil); !ok {
-						b.Fatal("not an order event")
+					p.stampBatchLocked()
+					for i := range c.evs {
+						if !p.queueExecReportLocked(&c.evs[i], p, nil) {
+							b.Fatal("not an order event")
+						}
 					}
-					p.queueBodyLocked('8', p.ebuf)
 					if write {
 						p.flushLocked(nil)
 					} else {
 						p.obuf = p.obuf[:0]
 						p.store.rec = p.store.rec[:0]
 					}
+					p.unstampBatchLocked()
 					p.sendMu.Unlock()
 				}
 				done()

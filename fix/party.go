@@ -47,10 +47,14 @@ type party struct {
 	live   bool       // logged on: messages are written to wconn
 	wconn  *guardConn // the logged-on connection
 	obuf   []byte     // queued messages' bytes (queueLocked)
-	hbuf   []byte     // scratch: a message before framing (queueBodyLocked)
+	hbuf   []byte     // scratch: a message before framing (headerLocked)
+	hseq   int        // the MsgSeqNum of the message in hbuf
 	// queuedAt is the SendingTime of the last message queued.
 	queuedAt time.Time
-	ebuf     []byte // scratch: an ExecutionReport's body (execPump)
+	// batchAt, if not zero, is the SendingTime of the messages a pump
+	// queues now, batchTS its text (stampBatchLocked).
+	batchAt time.Time
+	batchTS []byte
 
 	// Connection goroutine only.
 	bucket  tokenBucket
@@ -283,6 +287,7 @@ func (p *party) execPump() {
 			p.sendMu.Lock()
 			n := 0
 			for {
+				p.stampBatchLocked()
 				for ev := range sub.Events(b) {
 					p.onExecEvent(o, ev, send)
 					if n++; n%execBatchMax == 0 {
@@ -299,6 +304,7 @@ func (p *party) execPump() {
 				}
 			}
 			p.flushLocked(nil)
+			p.unstampBatchLocked()
 			p.sendMu.Unlock()
 		}
 		if !errors.Is(sub.Err(), hub.ErrLagged) || p.a.closing.Load() {
@@ -333,10 +339,7 @@ func (p *party) onExecEvent(o *out, ev *engine.Event, send func(*quickfix.Messag
 		}
 		// By hand, without allocating (appendExecReport); execPump holds
 		// the send lock.
-		var ok bool
-		if p.ebuf, ok = a.appendExecReport(p.ebuf[:0], ev, p, nil); ok {
-			p.queueBodyLocked('8', p.ebuf)
-		}
+		p.queueExecReportLocked(ev, p, nil)
 	case engine.EvCancelRejected:
 		req := p.takeReq(ev.ClOrdID)
 		a.cancelReject(o, ev, p, req)
@@ -363,17 +366,16 @@ func (p *party) dropPump() {
 			// A hub batch's copies go out together: one store write and
 			// one socket write.
 			p.sendMu.Lock()
+			p.stampBatchLocked()
 			for ev := range sub.Events(b) {
 				if int(ev.Party) >= len(p.a.byID) || p.a.byID[ev.Party] == nil {
 					continue
 				}
-				var ok bool
-				if p.ebuf, ok = p.a.appendExecReport(p.ebuf[:0], ev, p.a.byID[ev.Party], p); ok {
-					p.queueBodyLocked('8', p.ebuf)
-				}
+				p.queueExecReportLocked(ev, p.a.byID[ev.Party], p)
 			}
 			b.Release()
 			p.flushLocked(nil)
+			p.unstampBatchLocked()
 			p.sendMu.Unlock()
 		}
 		if !errors.Is(sub.Err(), hub.ErrLagged) || p.a.closing.Load() {
@@ -513,6 +515,27 @@ func (p *party) origin() venue.Origin {
 	return o
 }
 
+// submitCmds holds the commands submitOrder hands to venue.SubmitOrder.
+// SubmitOrder passes its command to the Screener interface, so a command
+// given to it by address escapes to the heap: an allocation per
+// NewOrderSingle and per replace (~100 ns, and the garbage collector's
+// work after it). Neither SubmitOrder nor a Screener keeps the command
+// once SubmitOrder has returned (the input ring copies it, see
+// shard.Input.Offer; venue.Screener says so), so one from the pool,
+// returned after the call, does without: sync.Pool rather than one per
+// party, so that no two goroutines can ever share one.
+var submitCmds = sync.Pool{New: func() any { return new(engine.Command) }}
+
+// submitOrder is venue.SubmitOrder of a copy of *cmd, without an
+// allocation (see submitCmds).
+func (p *party) submitOrder(cmd *engine.Command) error {
+	c := submitCmds.Get().(*engine.Command)
+	*c = *cmd
+	err := p.a.v.SubmitOrder(context.Background(), c, p.origin())
+	submitCmds.Put(c) // the next Get's *c = *cmd overwrites all of it
+	return err
+}
+
 func (p *party) onNewOrder(m *quickfix.Message) quickfix.MessageRejectError {
 	return p.newOrder(qfFields{m})
 }
@@ -531,7 +554,7 @@ func (p *party) newOrder(m fields) quickfix.MessageRejectError {
 		p.send(o.m)
 		return nil
 	}
-	if err := p.a.v.SubmitOrder(context.Background(), &cmd, p.origin()); err != nil {
+	if err := p.submitOrder(&cmd); err != nil {
 		r, text := submitErr(err)
 		p.a.edgeExecReport(o, &echo, r.FIXRejReason(), text)
 		p.send(o.m)
@@ -563,13 +586,12 @@ func (p *party) cancel(m fields, replace bool) quickfix.MessageRejectError {
 		p.putReq(cmd.ClOrdID, pendingReq{qty: cmd.Qty, price: cmd.Price})
 	}
 	// Two calls, not one through a func value: through the func value the
-	// command escaped to the heap for every cancel. venue.SubmitOrder
-	// keeps its command (pre-trade scoring), so a replace's copy still
-	// does; venue.Submit does not.
+	// command escaped to the heap for every cancel. A cancel goes to
+	// venue.Submit, which pre-trade scoring does not see; a replace to
+	// submitOrder.
 	var err error
 	if replace {
-		c := cmd
-		err = p.a.v.SubmitOrder(context.Background(), &c, p.origin())
+		err = p.submitOrder(&cmd)
 	} else {
 		err = p.a.v.Submit(&cmd)
 	}

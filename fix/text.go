@@ -99,9 +99,32 @@ func reasonWords(r engine.Reason, c *textCtx) string {
 		}
 		return fmtPx(p, 0)
 	}
-	lot, minQ, maxQ, tick := "the lot", "the minimum", "the maximum", "the tick"
-	if in := c.inst; in != nil {
-		lot, minQ, maxQ, tick = "the lot "+q(in.Lot), "the minimum "+q(in.MinQty), "the maximum "+q(in.MaxQty), "the tick "+in.tickText
+	// The instrument's limits, quoted by the size and tick reasons only:
+	// built when asked for, not for every text (an IOC's cancel report
+	// has one, and building the four was three allocations a report).
+	lot := func() string {
+		if c.inst == nil {
+			return "the lot"
+		}
+		return "the lot " + q(c.inst.Lot)
+	}
+	minQ := func() string {
+		if c.inst == nil {
+			return "the minimum"
+		}
+		return "the minimum " + q(c.inst.MinQty)
+	}
+	maxQ := func() string {
+		if c.inst == nil {
+			return "the maximum"
+		}
+		return "the maximum " + q(c.inst.MaxQty)
+	}
+	tick := func() string {
+		if c.inst == nil {
+			return "the tick"
+		}
+		return "the tick " + c.inst.tickText
 	}
 	switch r {
 	case engine.ReasonUnknownSymbol:
@@ -133,22 +156,22 @@ func reasonWords(r engine.Reason, c *textCtx) string {
 	case engine.ReasonQtyNotPositive:
 		return "OrderQty must be positive"
 	case engine.ReasonQtyNotLot:
-		return "OrderQty " + q(c.qty) + " is not a multiple of " + lot
+		return "OrderQty " + q(c.qty) + " is not a multiple of " + lot()
 	case engine.ReasonQtyBelowMin:
-		return "OrderQty " + q(c.qty) + " is below " + minQ
+		return "OrderQty " + q(c.qty) + " is below " + minQ()
 	case engine.ReasonQtyAboveMax:
-		return "OrderQty " + q(c.qty) + " exceeds " + maxQ
+		return "OrderQty " + q(c.qty) + " exceeds " + maxQ()
 	case engine.ReasonMinQtyInvalid:
 		if c.replace {
 			return "the new OrderQty " + q(c.qty) + " is below the order's MinQty"
 		}
-		return "MinQty must be a multiple of " + lot + " and not above OrderQty"
+		return "MinQty must be a multiple of " + lot() + " and not above OrderQty"
 	case engine.ReasonMaxFloorInvalid:
-		return "MaxFloor must be a multiple of " + lot + ", at least MinQty and not above OrderQty"
+		return "MaxFloor must be a multiple of " + lot() + ", at least MinQty and not above OrderQty"
 	case engine.ReasonPriceNotPositive:
 		return "price " + px(c.price) + " is not positive"
 	case engine.ReasonPriceNotTick:
-		return "price " + fmtPx(c.price, 0) + " is not a multiple of " + tick
+		return "price " + fmtPx(c.price, 0) + " is not a multiple of " + tick()
 	case engine.ReasonPriceOutsideBand:
 		if c.inst != nil && c.ref > 0 {
 			lo, hi := c.inst.band(c.ref)

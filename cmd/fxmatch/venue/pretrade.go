@@ -36,7 +36,10 @@ func (b *RiskBlock) Is(target error) bool { return target == ErrRiskBlocked }
 // through, a *RiskBlock refuses it (assistant/risk.Gate scores it on the
 // assistant over NATS). It must return within its own deadline whatever
 // happens to the assistant: SubmitOrder waits for it. It is called from
-// every front end's goroutines at once.
+// every front end's goroutines at once. It must not keep cmd, nor
+// anything cmd points into, after it returns: the front ends reuse the
+// command for their next order (fix's submitOrder, to save an
+// allocation per order).
 type Screener interface {
 	Screen(ctx context.Context, cmd *engine.Command, o Origin) error
 }
@@ -59,7 +62,8 @@ func (v *Venue) SetScreener(s Screener) {
 // sequenced, then submitted. Without a screener it is Submit plus one
 // atomic load. A refusal is a *RiskBlock (errors.Is ErrRiskBlocked); the
 // order never reaches the engine or the journal (the screener logs and
-// alerts it).
+// alerts it). It keeps nothing of *cmd once it has returned (the shard
+// input copies it, and so may a Screener).
 func (v *Venue) SubmitOrder(ctx context.Context, cmd *engine.Command, o Origin) error {
 	v.countOrder(o.Channel)
 	if b := v.screener.Load(); b != nil && (cmd.Kind == engine.CmdNewOrder || cmd.Kind == engine.CmdReplace) {
