@@ -75,18 +75,20 @@
 //     (TestAppendExecReportMatches holds them to the quickfix.Message
 //     encoder, field for field).
 //   - outbound.go: execPump sends every report already waiting as one
-//     batch — one store write(2), one socket write(2).
+//     batch — one store write(2), one socket write(2), one reading of
+//     the clock per hub batch for their SendingTime.
 //   - session.go: the connection's goroutine writes nothing to the
 //     session store: the target MsgSeqNum's record goes out with the
 //     store's next write (the answer's, or the timers' within a second).
 //
-// 33 allocations per round trip are left in BenchmarkNewOrderAck and 30
+// 32 allocations per round trip are left in BenchmarkNewOrderAck and 29
 // in BenchmarkCancelAck, most of them the benchmark's own client. The
-// FIX layer's own, in steady state: none for a cancel and its report;
-// one for a NewOrderSingle or a replace, its engine.Command, which
-// venue.SubmitOrder lets escape (it hands it to the Screener interface).
-// The rest are the venue's (the shard's book snapshot) and the rare
-// paths. What is left of
+// FIX layer's own, in steady state: none for a NewOrderSingle, a cancel
+// or a replace (TestSubmitAllocs; the command venue.SubmitOrder would
+// let escape comes from a pool, see submitCmds) and none for the reports
+// of an order's usual life, an IOC's rest included
+// (TestAppendExecReportMatches). The rest are the venue's (the shard's
+// book snapshot) and the rare paths. What is left of
 // quickfixgo is its Message type and parser and its dictionary
 // validator, for every message the fast path does not take, and for the
 // exact wording of session-level rejects. guardConn frames and checks
