@@ -189,10 +189,14 @@ func frameLen(b []byte) int {
 
 // fill reads once from the socket and frames what it can.
 func (g *guardConn) fill() error {
-	if g.chunk == nil {
-		g.chunk = make([]byte, 4096)
-	}
 	pre := g.preLogon.Load()
+	size := readChunkLive
+	if pre {
+		size = readChunkPre
+	}
+	if len(g.chunk) < size {
+		g.chunk = make([]byte, size)
+	}
 	buf := g.chunk
 	if pre {
 		rest := int64(g.l.opts.PreLogonBytesMax) - g.read
@@ -218,6 +222,16 @@ func (g *guardConn) fill() error {
 	}
 	return nil
 }
+
+// How much one read(2) takes: a little before logon, more once the
+// session is live. Under load the orders wait in the socket between two
+// reads: at 25,000 orders a second over 4 sessions a 4 KiB read was full
+// (~20 orders) and the next read came at once; 16 KiB takes four times
+// as many orders per system call.
+const (
+	readChunkPre  = 4 << 10
+	readChunkLive = 16 << 10
+)
 
 // errGarbage: a connection sent something that is not FIX before logon.
 var errGarbage = errors.New("fix: not a FIX 4.4 message before logon")

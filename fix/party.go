@@ -274,38 +274,13 @@ func (p *party) disconnect(why string) {
 func (p *party) execPump() {
 	o := p.execOut
 	send := p.queueLocked // one method value, not one per event
+	each := func(ev *engine.Event) { p.onExecEvent(o, ev, send) }
 	for {
 		p.mu.Lock()
 		sub := p.exec
 		p.mu.Unlock()
 		for b := range sub.C {
-			// A hub batch and the batches already waiting behind it go
-			// out together: one store write and one socket write for all
-			// of them. execBatchMax bounds a write and how long the send
-			// lock is held: more batches are taken only below it, and a
-			// larger batch is written in parts.
-			p.sendMu.Lock()
-			n := 0
-			for {
-				p.stampBatchLocked()
-				for ev := range sub.Events(b) {
-					p.onExecEvent(o, ev, send)
-					if n++; n%execBatchMax == 0 {
-						p.flushLocked(nil)
-					}
-				}
-				b.Release() // its reports are encoded: nothing points into it
-				if n >= execBatchMax || len(sub.C) == 0 {
-					break
-				}
-				var ok bool
-				if b, ok = <-sub.C; !ok {
-					break // the next range over sub.C ends the loop
-				}
-			}
-			p.flushLocked(nil)
-			p.unstampBatchLocked()
-			p.sendMu.Unlock()
+			p.sendBatches(sub, b, each)
 		}
 		if !errors.Is(sub.Err(), hub.ErrLagged) || p.a.closing.Load() {
 			return
@@ -325,7 +300,39 @@ func (p *party) execPump() {
 	}
 }
 
-// execBatchMax bounds the reports execPump sends in one batch.
+// sendBatches sends the messages each queues for the events of b, and of
+// the batches already waiting behind it in sub, together: one store write
+// and one socket write for all of them (TestExecPumpCoalesces). Nothing
+// waits for a batch that has not come: a lone batch goes out at once.
+// execBatchMax bounds a write and how long the send lock is held: more
+// batches are taken only below it, and a larger batch is written in
+// parts.
+func (p *party) sendBatches(sub *hub.Sub, b *hub.Batch, each func(*engine.Event)) {
+	p.sendMu.Lock()
+	defer p.sendMu.Unlock()
+	n := 0
+	for {
+		p.stampBatchLocked()
+		for ev := range sub.Events(b) {
+			each(ev)
+			if n++; n%execBatchMax == 0 {
+				p.flushLocked(nil)
+			}
+		}
+		b.Release() // its messages are encoded: nothing points into it
+		if n >= execBatchMax || len(sub.C) == 0 {
+			break
+		}
+		var ok bool
+		if b, ok = <-sub.C; !ok {
+			break // the pump's next range over sub.C ends its loop
+		}
+	}
+	p.flushLocked(nil)
+	p.unstampBatchLocked()
+}
+
+// execBatchMax bounds the messages a pump sends in one write.
 const execBatchMax = 256
 
 // onExecEvent turns one of the participant's events into its message(s),
@@ -354,6 +361,14 @@ func (p *party) onExecEvent(o *out, ev *engine.Event, send func(*quickfix.Messag
 // what happened while it was away is in the journal, which the regulator
 // replays.
 func (p *party) dropPump() {
+	each := func(ev *engine.Event) {
+		// Checked again here: batches taken behind the first
+		// (sendBatches) may come after a logout.
+		if !p.loggedOn.Load() || int(ev.Party) >= len(p.a.byID) || p.a.byID[ev.Party] == nil {
+			return
+		}
+		p.queueExecReportLocked(ev, p.a.byID[ev.Party], p)
+	}
 	for {
 		p.mu.Lock()
 		sub := p.drop
@@ -363,20 +378,9 @@ func (p *party) dropPump() {
 				b.Release()
 				continue
 			}
-			// A hub batch's copies go out together: one store write and
-			// one socket write.
-			p.sendMu.Lock()
-			p.stampBatchLocked()
-			for ev := range sub.Events(b) {
-				if int(ev.Party) >= len(p.a.byID) || p.a.byID[ev.Party] == nil {
-					continue
-				}
-				p.queueExecReportLocked(ev, p.a.byID[ev.Party], p)
-			}
-			b.Release()
-			p.flushLocked(nil)
-			p.unstampBatchLocked()
-			p.sendMu.Unlock()
+			// A regulator's drop copy covers every participant: the
+			// busiest session of all, which coalesces as execPump does.
+			p.sendBatches(sub, b, each)
 		}
 		if !errors.Is(sub.Err(), hub.ErrLagged) || p.a.closing.Load() {
 			return
