@@ -241,10 +241,12 @@ func (ps *partyState) apply(ev *engine.Event) *orderRec {
 		if r == nil || r.oid != 0 || r.status == statusRejected {
 			// A new order (a rejected one may have had the same id).
 			r = ps.recFromEvent(ev)
-			ps.insert(r)
+			ps.insert(r) // which indexes it by ev.OrderID, if any
 		}
-		r.oid = ev.OrderID
-		ps.byOID[r.oid] = r
+		if r.oid != ev.OrderID || ev.OrderID == 0 {
+			r.oid = ev.OrderID
+			ps.byOID[r.oid] = r
+		}
 		r.update(ev)
 		r.live = true
 		r.status = statusNew
@@ -276,8 +278,11 @@ func (ps *partyState) apply(ev *engine.Event) *orderRec {
 			r.clientID = id
 			ps.alias(r, id)
 		case engine.EvCancelled:
-			if id := ev.ClOrdID.Bytes(); len(id) > 0 && string(id[:1]) != reservedPrefix {
-				// A cancel sent over FIX names the order by its own new id.
+			if id := ev.ClOrdID.Bytes(); len(id) > 0 && string(id[:1]) != reservedPrefix && ps.byKey[string(id)] != r {
+				// A cancel sent over FIX names the order by its own new
+				// id. (An IOC's remainder, cancelled by the venue, carries
+				// the order's id, which already names it: no string is
+				// made for it.)
 				ps.alias(r, string(id))
 			}
 			r.status, r.reason = statusCancelled, ev.Reason

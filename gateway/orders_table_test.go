@@ -89,12 +89,15 @@ func TestPartyTableRecycles(t *testing.T) {
 				o.ids = append(o.ids, id.String())
 				byID[id.String()] = o
 				ps.apply(ev(engine.EvReplaced, id, o))
-			default: // cancelled by a request with its own id
+			case k < 9: // cancelled by a request with its own id
 				id := newID()
 				o.ids = append(o.ids, id.String())
 				byID[id.String()] = o
 				o.status, o.live = statusCancelled, false
 				ps.apply(ev(engine.EvCancelled, id, o))
+			default: // cancelled by the venue (an IOC's remainder), under the order's id
+				o.status, o.live = statusCancelled, false
+				ps.apply(ev(engine.EvCancelled, engine.MustID(o.ids[len(o.ids)-1]), o))
 			}
 			if !o.live {
 				live = append(live[:i], live[i+1:]...)
