@@ -71,7 +71,8 @@
 //     events and trades come from the venue's hub instead of
 //     fxmatch.exec.> and fxmatch.trades.>: the same durable events, taken
 //     the same way (TestHubFeedMatchesBus), without a NATS round per
-//     event; books still come over NATS.
+//     event; and the books are handed to it by the bus's publisher as it
+//     publishes them (Options.BooksInProcess, bus.Bus.SetBookSink).
 //   - fxmatch.quotes.<BROKER>.<SYM> (Quotes): for every broker (role broker)
 //     and pair, the recommendation for each size tier, published when the
 //     pair's market or the broker's inventory moves, at most once per

@@ -103,9 +103,11 @@ func busSide(s *Service, names *wire.Names, ev *engine.Event) (venueEvent, bool)
 	return venueEvent{}, false
 }
 
-// TestHubFeedRunsInVenue: an assistant started with the venue's hub takes
-// a broker's fill from a running venue (its inventory moves), without a
-// subscription to fxmatch.exec.> on NATS, and Stop ends the feed.
+// TestHubFeedRunsInVenue: an assistant started with the venue's hub and
+// books in process takes a broker's fill from a running venue (its
+// inventory moves) and prices from a book handed to it, without a
+// subscription to fxmatch.exec.>, fxmatch.trades.> or fxmatch.md.> on
+// NATS, and Stop ends the feed.
 func TestHubFeedRunsInVenue(t *testing.T) {
 	cfg := config.Demo()
 	cfg.Venue.Durability = config.DurabilityNone
@@ -124,11 +126,11 @@ func TestHubFeedRunsInVenue(t *testing.T) {
 	}()
 	ns := runNATS(t)
 	svc := startService(t, ns, func(o *Options) {
-		o.Hub, o.Names = v.Hub(), wire.NamesFor(cfg, v.Instruments())
+		o.Hub, o.Names, o.BooksInProcess = v.Hub(), wire.NamesFor(cfg, v.Instruments()), true
 	})
 	for _, sub := range svc.subs {
-		if sub.Subject == bus.ExecAll || sub.Subject == bus.TradesAll {
-			t.Errorf("subscribed to %s on NATS with a hub feed", sub.Subject)
+		if sub.Subject == bus.ExecAll || sub.Subject == bus.TradesAll || sub.Subject == bus.MDAll {
+			t.Errorf("subscribed to %s on NATS with a hub feed and books in process", sub.Subject)
 		}
 	}
 	broker, _ := cfg.PartyID("BROKER1")
@@ -144,11 +146,10 @@ func TestHubFeedRunsInVenue(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// A book to price from (the bus would publish it; none runs here).
+	// A book to price from, as the bus's book sink hands it (no bus runs
+	// here).
 	lv := func(px string) []wire.Level { return []wire.Level{{Px: px, Qty: "5000000", Orders: 1}} }
-	if err := svc.TakeBook("USD/CNY", lv("7.1018"), lv("7.1022"), ""); err != nil {
-		t.Fatal(err)
-	}
+	svc.TakeBookDoc(&wire.Book{Symbol: "USD/CNY", Bids: lv("7.1018"), Asks: lv("7.1022"), Time: "2026-11-25T14:03:07.123456Z"})
 	checkFor(t, 5*time.Second, func() error {
 		svc.quoteMu.Lock()
 		q, err := svc.rec.Recommend("BROKER1", "USD/CNY", 5_000_000)

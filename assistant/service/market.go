@@ -50,8 +50,17 @@ func (s *Service) onBook(m *nats.Msg) {
 		s.log.Warn("assistant: unreadable book", "subject", m.Subject, "err", err)
 		return
 	}
+	s.takeBookDoc(&b, m.Subject)
+}
+
+// TakeBookDoc takes a book as the bus publishes it on fxmatch.md.<SYM>:
+// the in-process assistant (Options.BooksInProcess) is handed each one by
+// the bus (bus.Bus.SetBookSink).
+func (s *Service) TakeBookDoc(b *wire.Book) { s.takeBookDoc(b, "") }
+
+func (s *Service) takeBookDoc(b *wire.Book, subject string) {
 	if err := s.TakeBook(b.Symbol, b.Bids, b.Asks, b.Time); err != nil {
-		s.log.Warn("assistant: book not taken", "subject", m.Subject, "err", err)
+		s.log.Warn("assistant: book not taken", "subject", subject, "symbol", b.Symbol, "err", err)
 	}
 }
 

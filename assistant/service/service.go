@@ -57,11 +57,16 @@ type Options struct {
 	// server's routing, nats.go's copy of each message and the decoding
 	// in between. Under `fxmatch bench fix` that chain carried every
 	// order's acknowledgement to an assistant that ignores it and was
-	// about a fifth of the venue's CPU. Books still come over NATS
-	// (fxmatch.md.>: the bus's coalesced books), as do the endpoints'
-	// requests. nil: everything over NATS (a standalone assistant).
+	// about a fifth of the venue's CPU. Books come over NATS
+	// (fxmatch.md.>: the bus's coalesced books) unless BooksInProcess;
+	// the endpoints' requests always do. nil: a standalone assistant.
 	Hub   *hub.Hub
 	Names *wire.Names
+	// BooksInProcess: the caller hands the assistant every book the bus
+	// publishes (TakeBookDoc from bus.Bus.SetBookSink, in the venue's
+	// process), so it does not subscribe to fxmatch.md.>. The same
+	// documents, without a NATS round and a JSON decoding per book.
+	BooksInProcess bool
 }
 
 // Service is the assistant: the fraud scorer, the quote recommender and
@@ -192,10 +197,16 @@ func (s *Service) Start() error {
 			return fmt.Errorf("assistant: endpoint %s: %w", ep.subject, err)
 		}
 	}
-	subs := []struct {
+	var subs []struct {
 		subject string
 		h       nats.MsgHandler
-	}{{bus.MDAll, s.onBook}}
+	}
+	if !s.opts.BooksInProcess {
+		subs = append(subs, struct {
+			subject string
+			h       nats.MsgHandler
+		}{bus.MDAll, s.onBook})
+	}
 	if s.opts.Hub == nil {
 		subs = append(subs, struct {
 			subject string

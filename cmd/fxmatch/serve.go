@@ -215,7 +215,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	defer nb.Close() // deferred first, so it runs after the gateway's Close
 	// The assistant and the pre-trade gate come before the front ends, so
 	// that no order is taken unscored (serve_assistant.go).
-	ast, err := startAssistant(v, cfg, !f.noAssistant, func() (*nats.Conn, error) { return nb.AssistantConnect() }, nb.Conn(), logger)
+	ast, err := startAssistant(v, cfg, !f.noAssistant, func() (*nats.Conn, error) { return nb.AssistantConnect() }, nb.Conn(), nb.SetBookSink, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "fxmatch: %v\n", err)
 		return exitFail

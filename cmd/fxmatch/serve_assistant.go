@@ -22,6 +22,9 @@ type assistantRun struct {
 	nc   *nats.Conn       // the in-process assistant's own connection
 	gate *risk.Gate       // nil: scoring disabled
 	line string           // the banner's line
+	// books sets the bus's book sink (bus.Bus.SetBookSink), which feeds
+	// the in-process assistant its books.
+	books func(func(*wire.Book))
 }
 
 // startAssistant runs the in-process assistant, when inProcess, on its own
@@ -31,13 +34,15 @@ type assistantRun struct {
 // connection — the same subject whether the assistant runs here or as
 // `fxmatch assistant` elsewhere. Call it before the front ends take
 // orders: an order that arrives earlier is not scored.
-func startAssistant(v *venue.Venue, cfg *config.Config, inProcess bool, connect func() (*nats.Conn, error), venueConn *nats.Conn, logger *slog.Logger) (*assistantRun, error) {
-	a := &assistantRun{v: v, line: "not in-process (--no-assistant): a standalone `fxmatch assistant` answers on the bus"}
+func startAssistant(v *venue.Venue, cfg *config.Config, inProcess bool, connect func() (*nats.Conn, error), venueConn *nats.Conn,
+	books func(func(*wire.Book)), logger *slog.Logger) (*assistantRun, error) {
+	a := &assistantRun{v: v, books: books, line: "not in-process (--no-assistant): a standalone `fxmatch assistant` answers on the bus"}
 	if inProcess {
 		// In the venue's process the assistant takes the venue's
-		// execution events and trades from its hub, not over NATS
-		// (service.Options.Hub says why).
-		opts := service.Options{Logger: logger, Hub: v.Hub(), Names: wire.NamesFor(cfg, v.Instruments())}
+		// execution events and trades from its hub and its books from the
+		// bus's publisher, not over NATS (service.Options.Hub and
+		// BooksInProcess say why).
+		opts := service.Options{Logger: logger, Hub: v.Hub(), Names: wire.NamesFor(cfg, v.Instruments()), BooksInProcess: true}
 		if err := service.FromConfig(cfg, &opts); err != nil {
 			return nil, err
 		}
@@ -58,6 +63,7 @@ func startAssistant(v *venue.Venue, cfg *config.Config, inProcess bool, connect 
 			return nil, err
 		}
 		a.svc = svc
+		books(svc.TakeBookDoc)
 		a.line = fmt.Sprintf("in-process; %d fraud profiles rebuilt from the journal since %s (%d orders, %d fills, %v)",
 			st.Accounts, st.From.UTC().Format("2006-01-02"), st.Orders, st.Fills, st.Took.Round(time.Millisecond))
 	}
@@ -83,6 +89,7 @@ func (a *assistantRun) Close() {
 		a.v.SetScreener(nil)
 	}
 	if a.svc != nil {
+		a.books(nil)
 		a.svc.Stop()
 		a.nc.Close()
 	}

@@ -546,3 +546,69 @@ func TestUnheardEventsNotPublished(t *testing.T) {
 		}
 	}
 }
+
+// TestBookSinkMatchesBus: the book sink gets every book the bus publishes
+// on fxmatch.md.<SYM>, in the same order, each equal to what a
+// subscriber decodes from the message.
+func TestBookSinkMatchesBus(t *testing.T) {
+	cfg := demoConfig()
+	v := openVenue(t, cfg)
+	b, err := Start(context.Background(), v, cfg, Options{Logger: tlog(t), BookRefresh: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, v)
+	defer func() { stop(); b.Close() }()
+	var mu sync.Mutex
+	var sunk []wire.Book
+	b.SetBookSink(func(doc *wire.Book) {
+		mu.Lock()
+		sunk = append(sunk, *doc)
+		mu.Unlock()
+	})
+	a := mustConnect(t, b.ClientURL(), "BANKA", config.DemoPassword)
+	md, _ := a.SubscribeSync(MDAll)
+	if err := a.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	usdcny, _ := v.Instrument("USD/CNY")
+	bankA, bankB := party(t, cfg, "BANKA"), party(t, cfg, "BANKB")
+	for i := range 12 {
+		p := engine.Price(710_000_000 + 10_000*int64(i%4))
+		if err := v.Submit(limit(bankA, usdcny, fmt.Sprintf("s%d", i), engine.Sell, 100_000, p+1_000_000)); err != nil {
+			t.Fatal(err)
+		}
+		if err := v.Submit(limit(bankB, usdcny, fmt.Sprintf("b%d", i), engine.Buy, 100_000*engine.Qty(1+i%3), p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []wire.Book
+	for len(got) == 0 || len(got[len(got)-1].Bids) < 4 {
+		m, err := md.NextMsg(5 * time.Second)
+		if err != nil {
+			t.Fatalf("after %d books: %v", len(got), err)
+		}
+		var bk wire.Book
+		if err := json.Unmarshal(m.Data, &bk); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, bk)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sunk) < len(got) {
+		t.Fatalf("%d books sunk, %d published", len(sunk), len(got))
+	}
+	for i := range got {
+		g, s := got[i], sunk[i]
+		if len(g.Bids) == 0 && len(s.Bids) == 0 {
+			g.Bids, s.Bids = nil, nil // [] decoded, empty made: the same book
+		}
+		if len(g.Asks) == 0 && len(s.Asks) == 0 {
+			g.Asks, s.Asks = nil, nil
+		}
+		if !reflect.DeepEqual(g, s) {
+			t.Fatalf("book %d: published\n %+v\nsunk\n %+v", i, g, s)
+		}
+	}
+}
