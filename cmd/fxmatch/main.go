@@ -72,6 +72,8 @@ Flags of serve:
   --cpuprofile FILE      write a CPU profile of the whole run to FILE (read it
                          with go tool pprof; for finding where time goes
                          under fxmatch bench fix --addr)
+  --memprofile FILE      write the run's allocation profile to FILE when serve
+                         stops (go tool pprof -sample_index=alloc_space)
   --ring-spin D          how long an idle shard polls its input before its
                          goroutine sleeps (default 10µs; 0: sleep at once).
                          Longer holds a core per shard between commands for

@@ -353,6 +353,39 @@ func TestServeCPUProfile(t *testing.T) {
 	}
 }
 
+// TestServeMemProfile: an unwritable --memprofile is refused before
+// anything starts; a writable one holds a gzipped pprof profile once
+// serve has stopped.
+func TestServeMemProfile(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "no", "such", "dir", "mem.prof")
+	code, out, errs := runCmd(t, "", "serve", "--data", t.TempDir(), "--memprofile", bad)
+	if code != exitFail || !strings.Contains(errs, `--memprofile "`+bad+`"`) || strings.Contains(out, "running") {
+		t.Fatalf("unwritable profile: exit %d, stderr:\n%s\nstdout:\n%s", code, errs, out)
+	}
+	prof := filepath.Join(t.TempDir(), "mem.prof")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var sout, serr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--data", t.TempDir(), "--fix-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
+			"--nats-listen", "127.0.0.1:0", "--memprofile", prof}, strings.NewReader(""), &sout, &serr)
+	}()
+	if !checkFor(t, 10*time.Second, func() bool { return strings.Contains(sout.String(), "fxmatch: running") }) {
+		cancel()
+		<-done
+		t.Fatalf("serve did not start:\n%s\n%s", sout.String(), serr.String())
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Fatalf("serve exited %d:\n%s", code, serr.String())
+	}
+	b, err := os.ReadFile(prof)
+	if err != nil || len(b) < 100 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("profile after stop: %d bytes, err %v (want a gzipped pprof profile)", len(b), err)
+	}
+}
+
 // TestServeProcsFlag: --procs reaches serve's settings; out of range is
 // a usage error naming the value.
 func TestServeProcsFlag(t *testing.T) {

@@ -42,6 +42,9 @@ type serveFlags struct {
 	// cpuProfile: a file for a CPU profile of the whole run (for finding
 	// where an order's microseconds go under `fxmatch bench fix --addr`).
 	cpuProfile string
+	// memProfile: a file for the allocation profile of the whole run,
+	// written when serve stops (what the garbage collector is fed with).
+	memProfile string
 	// ringSpin: how long an idle shard polls its input before it parks
 	// (venue.DefaultRingSpin unless given; 0 parks at once).
 	ringSpin time.Duration
@@ -70,6 +73,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
 	fs.BoolVar(&f.noAssistant, "no-assistant", false, "do not run the trading assistant in-process")
 	fs.Uint64Var(&f.snapshotEvery, "snapshot-every", 100_000, "commands between engine snapshots")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	fs.StringVar(&f.memProfile, "memprofile", "", "write the run's allocation profile to this file when serve stops")
 	fs.DurationVar(&f.ringSpin, "ring-spin", venue.DefaultRingSpin, "how long an idle shard polls its input before it parks")
 	fs.StringVar(&f.traceFile, "trace", "", "write a runtime execution trace of the run to this file")
 	fs.IntVar(&f.procs, "procs", 0, "Go scheduler processors (GOMAXPROCS) for the venue; 0: Go's default")
@@ -168,6 +172,27 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return exitFail
 		}
 		defer func() { pprof.StopCPUProfile(); fh.Close() }()
+	}
+	if f.memProfile != "" {
+		// Created now, so that a path that cannot be written is refused
+		// before the venue starts, not found out when it stops.
+		fh, err := os.Create(f.memProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "fxmatch: --memprofile %q: %v\n", f.memProfile, err)
+			return exitFail
+		}
+		defer func() {
+			// "allocs": every allocation sampled since the start, the
+			// garbage collector's whole diet (go tool pprof
+			// -sample_index=alloc_space). The profile holds what the
+			// last completed collection saw: collect once more first,
+			// or the run's end is missing.
+			runtime.GC()
+			if err := pprof.Lookup("allocs").WriteTo(fh, 0); err != nil {
+				fmt.Fprintf(stderr, "fxmatch: --memprofile %q: %v\n", f.memProfile, err)
+			}
+			fh.Close()
+		}()
 	}
 	if f.traceFile != "" {
 		fh, err := os.Create(f.traceFile)
