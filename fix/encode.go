@@ -277,43 +277,40 @@ func (a *Acceptor) securityList(o *out, reqID string, insts []*instrument, resul
 	o.m.Body.SetGroup(rg)
 }
 
-// appendField appends "tag=value|".
-func appendField(dst []byte, tag int, val []byte) []byte {
-	dst = strconv.AppendInt(dst, int64(tag), 10)
-	dst = append(dst, '=')
+// appendField appends "tag=value|"; tag is the field's "tag=" (a
+// constant: formatting the number for every field was a third of
+// appendExecReport's time).
+func appendField(dst []byte, tag string, val []byte) []byte {
+	dst = append(dst, tag...)
 	dst = append(dst, val...)
 	return append(dst, 1)
 }
 
-func appendFieldStr(dst []byte, tag int, val string) []byte {
-	dst = strconv.AppendInt(dst, int64(tag), 10)
-	dst = append(dst, '=')
+func appendFieldStr(dst []byte, tag string, val string) []byte {
+	dst = append(dst, tag...)
 	dst = append(dst, val...)
 	return append(dst, 1)
 }
 
-func appendFieldInt(dst []byte, tag int, v int64) []byte {
-	dst = strconv.AppendInt(dst, int64(tag), 10)
-	dst = append(dst, '=')
+func appendFieldInt(dst []byte, tag string, v int64) []byte {
+	dst = append(dst, tag...)
 	dst = strconv.AppendInt(dst, v, 10)
 	return append(dst, 1)
 }
 
-func appendFieldChar(dst []byte, tag int, c byte) []byte {
-	dst = strconv.AppendInt(dst, int64(tag), 10)
-	return append(dst, '=', c, 1)
+func appendFieldChar(dst []byte, tag string, c byte) []byte {
+	dst = append(dst, tag...)
+	return append(dst, c, 1)
 }
 
-func appendFieldPx(dst []byte, tag int, p engine.Price, minDec int) []byte {
-	dst = strconv.AppendInt(dst, int64(tag), 10)
-	dst = append(dst, '=')
+func appendFieldPx(dst []byte, tag string, p engine.Price, minDec int) []byte {
+	dst = append(dst, tag...)
 	dst = appendPx(dst, p, minDec)
 	return append(dst, 1)
 }
 
-func appendFieldTime(dst []byte, tag int, unixNano int64) []byte {
-	dst = strconv.AppendInt(dst, int64(tag), 10)
-	dst = append(dst, '=')
+func appendFieldTime(dst []byte, tag string, unixNano int64) []byte {
+	dst = append(dst, tag...)
 	dst = appendTimestamp(dst, time.Unix(0, unixNano))
 	return append(dst, 1)
 }
@@ -354,62 +351,61 @@ func (a *Acceptor) appendExecReport(dst []byte, ev *engine.Event, owner *party, 
 		}
 	}
 	if !ev.Account.Empty() {
-		dst = appendField(dst, 1, ev.Account.Bytes())
+		dst = appendField(dst, "1=", ev.Account.Bytes())
 	}
-	dst = appendFieldPx(dst, 6, ev.AvgPx, in.tickDec)
+	dst = appendFieldPx(dst, "6=", ev.AvgPx, in.tickDec)
 	if !ev.ClOrdID.Empty() {
-		dst = appendField(dst, 11, ev.ClOrdID.Bytes())
+		dst = appendField(dst, "11=", ev.ClOrdID.Bytes())
 	}
-	dst = appendFieldInt(dst, 14, int64(ev.CumQty))
-	dst = strconv.AppendInt(dst, 17, 10)
-	dst = append(dst, '=')
+	dst = appendFieldInt(dst, "14=", int64(ev.CumQty))
+	dst = append(dst, "17="...)
 	dst = strconv.AppendUint(dst, ev.ExecID, 10)
 	dst = append(dst, 1)
 	if fill {
-		dst = appendFieldPx(dst, 31, ev.LastPx, in.tickDec)
-		dst = appendFieldInt(dst, 32, int64(ev.LastQty))
+		dst = appendFieldPx(dst, "31=", ev.LastPx, in.tickDec)
+		dst = appendFieldInt(dst, "32=", int64(ev.LastQty))
 	}
 	if ev.OrderID != 0 {
 		dst = append(dst, "37="...)
 		dst = strconv.AppendUint(dst, uint64(ev.OrderID), 10)
 		dst = append(dst, 1)
 	} else {
-		dst = appendField(dst, 37, orderIDNone)
+		dst = appendField(dst, "37=", orderIDNone)
 	}
-	dst = appendFieldInt(dst, 38, int64(ev.OrderQty))
-	dst = appendFieldChar(dst, 39, status)
+	dst = appendFieldInt(dst, "38=", int64(ev.OrderQty))
+	dst = appendFieldChar(dst, "39=", status)
 	if ev.OrdType == engine.Market {
-		dst = appendFieldChar(dst, 40, '1')
+		dst = appendFieldChar(dst, "40=", '1')
 	} else {
-		dst = appendFieldChar(dst, 40, '2')
+		dst = appendFieldChar(dst, "40=", '2')
 	}
 	if ev.Kind == engine.EvReplaced || (ev.Kind == engine.EvCancelled && ev.Reason == engine.ReasonRequested) {
 		if !ev.OrigClOrdID.Empty() {
-			dst = appendField(dst, 41, ev.OrigClOrdID.Bytes())
+			dst = appendField(dst, "41=", ev.OrigClOrdID.Bytes())
 		}
 	}
 	if ev.OrdType != engine.Market {
-		dst = appendFieldPx(dst, 44, ev.Price, in.tickDec)
+		dst = appendFieldPx(dst, "44=", ev.Price, in.tickDec)
 	}
-	dst = appendFieldChar(dst, 54, sideChar(ev.Side))
-	dst = appendFieldStr(dst, 55, in.Symbol)
+	dst = appendFieldChar(dst, "54=", sideChar(ev.Side))
+	dst = appendFieldStr(dst, "55=", in.Symbol)
 	if text != "" {
-		dst = appendFieldStr(dst, 58, text)
+		dst = appendFieldStr(dst, "58=", text)
 	}
-	dst = appendFieldChar(dst, 59, byte('0'+ev.TIF))
-	dst = appendFieldTime(dst, 60, ev.Time)
+	dst = appendFieldChar(dst, "59=", byte('0'+ev.TIF))
+	dst = appendFieldTime(dst, "60=", ev.Time)
 	if fill {
-		dst = appendFieldInt(dst, 64, int64(ev.SettlDate))
-		dst = appendFieldInt(dst, 75, int64(ev.TradeDate))
+		dst = appendFieldInt(dst, "64=", int64(ev.SettlDate))
+		dst = appendFieldInt(dst, "75=", int64(ev.TradeDate))
 	}
 	if ev.Kind == engine.EvRejected {
-		dst = appendFieldInt(dst, 103, int64(ev.Reason.FIXRejReason()))
+		dst = appendFieldInt(dst, "103=", int64(ev.Reason.FIXRejReason()))
 	}
 	if ev.TIF == engine.GTD && ev.ExpireTime != 0 {
-		dst = appendFieldTime(dst, 126, ev.ExpireTime)
+		dst = appendFieldTime(dst, "126=", ev.ExpireTime)
 	}
-	dst = appendFieldChar(dst, 150, execTypeOf[ev.Kind])
-	dst = appendFieldInt(dst, 151, int64(ev.LeavesQty))
+	dst = appendFieldChar(dst, "150=", execTypeOf[ev.Kind])
+	dst = appendFieldInt(dst, "151=", int64(ev.LeavesQty))
 	if fill {
 		dst = append(dst, "382=1\x01375="...)
 		dst = append(dst, a.partyName(ev.Counterparty)...)
