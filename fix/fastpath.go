@@ -42,6 +42,9 @@ type rawMsg struct {
 	// of the fast path's time).
 	shaped bool
 	at     [fastBits]uint8
+	// sent is SendingTime(52), read by fastShape (fast checks it
+	// against the clock: one parse of it per message, not two).
+	sent time.Time
 }
 
 // fastBits is the number of tags fastTagBit numbers.
@@ -312,7 +315,13 @@ func (r *rawMsg) fastShape() byte {
 			if _, ok := r.seq(); !ok {
 				return 0
 			}
-		case 52, 60:
+		case 52:
+			t, ok := parseUTCTimestamp(v)
+			if !ok {
+				return 0
+			}
+			r.sent = t
+		case 60:
 			if _, ok := parseUTCTimestamp(v); !ok {
 				return 0
 			}
