@@ -158,6 +158,18 @@ func (ps *partyState) alias(r *orderRec, id string) {
 	r.ids = append(r.ids, id)
 }
 
+// names reports whether id already finds r. Only alias makes an id find
+// a record, and it lists the id in the record's ids, so an id r does not
+// list is not looked up (a cancel's new id, the common case).
+func (ps *partyState) names(r *orderRec, id []byte) bool {
+	for _, x := range r.ids {
+		if x == string(id) {
+			return ps.byKey[x] == r
+		}
+	}
+	return false
+}
+
 // finish marks r finished and forgets the oldest finished orders beyond
 // ordersKept.
 func (ps *partyState) finish(r *orderRec) {
@@ -278,7 +290,7 @@ func (ps *partyState) apply(ev *engine.Event) *orderRec {
 			r.clientID = id
 			ps.alias(r, id)
 		case engine.EvCancelled:
-			if id := ev.ClOrdID.Bytes(); len(id) > 0 && string(id[:1]) != reservedPrefix && ps.byKey[string(id)] != r {
+			if id := ev.ClOrdID.Bytes(); len(id) > 0 && string(id[:1]) != reservedPrefix && !ps.names(r, id) {
 				// A cancel sent over FIX names the order by its own new
 				// id. (An IOC's remainder, cancelled by the venue, carries
 				// the order's id, which already names it: no string is
