@@ -249,7 +249,17 @@ func (ps *partyState) apply(ev *engine.Event) *orderRec {
 		ps.dead++
 		return r
 	case engine.EvAccepted:
-		r := ps.byKey[string(ev.ClOrdID.Bytes())]
+		// The record to reuse is one its id finds with no order id that
+		// is not a reject's: one made by an event of the order before it
+		// had an order id. The engine gives every order an id (they count
+		// from 1) and every event of an accepted order carries it, so only
+		// an acceptance without one could find such a record; any other
+		// skips the lookup, a miss in a large, churning index that was
+		// the table's costliest step under bench fix.
+		var r *orderRec
+		if ev.OrderID == 0 {
+			r = ps.byKey[string(ev.ClOrdID.Bytes())]
+		}
 		if r == nil || r.oid != 0 || r.status == statusRejected {
 			// A new order (a rejected one may have had the same id).
 			r = ps.recFromEvent(ev)
