@@ -615,17 +615,28 @@ func (s *Store) fold(b *broker, ev *engine.Event) {
 		}
 		b.seen[si] = max(b.seen[si], ev.Seq)
 	}
-	clid := ev.ClOrdID.String()
-	if n, ok := counterOf(clid); ok && n >= b.nextN {
-		b.nextN = n + 1
+	// Only the store's own ids ("L." listings, "LC." its cancels) are
+	// parsed, and another order's id is made a string only where it is
+	// kept (a fill, an order the store follows): most of a broker's flow
+	// may be its own FIX orders, and under bench fix making and splitting
+	// each of their ids was most of the store's work.
+	var clid string
+	if id := ev.ClOrdID.Bytes(); len(id) > 0 && id[0] == 'L' {
+		clid = ev.ClOrdID.String()
+		if n, ok := counterOf(clid); ok && n >= b.nextN {
+			b.nextN = n + 1
+		}
 	}
 	if ev.Kind == engine.EvFill {
+		if clid == "" {
+			clid = ev.ClOrdID.String()
+		}
 		s.foldFill(b, ev, clid)
 	}
 	o := b.live[ev.OrderID]
 	if o == nil {
-		if ev.Kind != engine.EvAccepted {
-			return
+		if ev.Kind != engine.EvAccepted || clid == "" {
+			return // not a listing's id (they start "L.")
 		}
 		k, n, ok := s.parseListingID(clid)
 		if !ok || k.inst != ev.Instrument || k.side != ev.Side {
@@ -636,6 +647,9 @@ func (s *Store) fold(b *broker, ev *engine.Event) {
 		if cur := b.latest[k]; cur == nil || cur.n < n {
 			b.latest[k] = o
 		}
+	}
+	if clid == "" {
+		clid = ev.ClOrdID.String()
 	}
 	o.clOrdID = clid
 	o.price, o.orderQty, o.leaves, o.cum, o.time = ev.Price, ev.OrderQty, ev.LeavesQty, ev.CumQty, ev.Time
