@@ -125,3 +125,25 @@ func (e *Engine) BookOrders(id InstrumentID, s Side, fn func(OrderView) bool) {
 
 // LiveOrders is the number of resting orders.
 func (e *Engine) LiveOrders() int { return e.live }
+
+// Progress is a handful of the engine's counters, read in O(1). Two
+// engines that applied the same commands from the same state have equal
+// Progress, and engines whose matching went apart almost never do (an
+// execution, trade, order or ClOrdID more or less shows): the venue
+// checks its snapshotter's shadow engine against the primary with it at
+// every snapshot, where comparing whole states would cost what the
+// snapshot does on the goroutine that must not pay it.
+type Progress struct {
+	TradeDate                                Date
+	NextOrder, NextPrio, NextExec, NextTrade uint64
+	LiveOrders, ClOrdIDs                     int
+}
+
+// Progress returns the engine's counters (see Progress).
+func (e *Engine) Progress() Progress {
+	return Progress{
+		TradeDate: e.tradeDate,
+		NextOrder: e.nextOrder, NextPrio: e.nextPrio, NextExec: e.nextExec, NextTrade: e.nextTrade,
+		LiveOrders: e.live, ClOrdIDs: e.ids.n,
+	}
+}

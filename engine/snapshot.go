@@ -104,8 +104,9 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 // is in the index once, so the order is total: the comparison sort it
 // replaced gives the same bytes, TestSortByFingerprint) and returns the
 // sorted slice: ents or scratch, which must be as long as ents. A
-// snapshot sorts the whole day's index on the shard's goroutine, which
-// matches nothing meanwhile, and a day holds millions of ClOrdIDs.
+// snapshot sorts the whole day's index, and a day holds millions of
+// ClOrdIDs (the venue takes snapshots off the shard's goroutine, but
+// their CPU is still taken from a small machine's cores).
 // BenchmarkSortByFingerprint, CPU per entry (load 7-12): pdqsort 119-130
 // ns at 100,000 entries and 139-180 ns at a million; this LSD radix sort
 // over 8-bit digits 19 and 53 ns with its scratch space reused (65 and

@@ -9,8 +9,8 @@ import (
 )
 
 // BenchmarkAppendSnapshot: the snapshot the venue takes every
-// SnapshotEvery commands, on the shard's goroutine (nothing matches
-// meanwhile), of an engine whose day so far is 100,000 orders placed and
+// SnapshotEvery commands (on its snapshotter's goroutine, of a shadow
+// engine: cmd/fxmatch/venue/snapshotter.go), of an engine whose day so far is 100,000 orders placed and
 // cancelled: 200,000 ClOrdIDs in the index, no live orders. cpu-ms/op
 // is the benchmark thread's CPU time (getrusage RUSAGE_THREAD), steadier
 // than the wall clock on a shared machine.

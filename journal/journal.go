@@ -413,6 +413,14 @@ type Appender struct {
 	one   [1]*segment
 	batch *pebble.Batch
 
+	// PutSnapshot may run on another goroutine than Append (the venue's
+	// snapshotter), so what it shares with Append is atomic or its own:
+	// appended is the last sequence Append has handed over (Next()-1 as
+	// of the last Append that returned nil), and snapBatch is the Pebble
+	// batch its inline commits (DurabilityNone) use.
+	appended  atomic.Uint64
+	snapBatch *pebble.Batch
+
 	durable atomic.Uint64
 }
 
@@ -446,6 +454,7 @@ func (j *Journal) Appender(shard uint16, onDurable func(first, last uint64, err 
 	}
 	a := &Appender{j: j, shard: shard, onDurable: onDurable, next: h.Seq + 1, head: h.Hash, hasher: newChainHasher()}
 	a.durable.Store(h.Seq)
+	a.appended.Store(h.Seq)
 	j.appenders[shard] = a
 	return a, nil
 }
@@ -544,24 +553,46 @@ func (a *Appender) Append(cmds []engine.Command, events []engine.Event, ends []i
 	}
 	s.head = a.head
 	a.recSize = len(s.buf) / len(cmds)
+	// Read before the hand-over: an enqueued segment is the writer's,
+	// and recycled once committed.
+	last := s.last
+	var err error
 	if s == &a.own {
-		return a.commitInline(segRecords, 0, nil, nil)
+		err = a.commitInline(segRecords, 0, nil, nil)
+	} else {
+		err = a.j.enqueue(s)
 	}
-	return a.j.enqueue(s)
+	if err == nil {
+		a.appended.Store(last)
+	}
+	return err
 }
 
 // PutSnapshot stores a snapshot of the shard's engine taken after seq
-// (which must already have been appended), with the engine's canonical
-// stateHash. It goes through the writer's queue behind the records it
-// follows, so it never becomes durable before them; it is durable when the
-// next onDurable after it reports so. Older snapshots beyond
-// Options.KeepSnapshots are pruned after it commits. data is copied.
+// (which must already have been appended: an Append that covered it has
+// returned nil), with the engine's canonical stateHash. data is copied.
+//
+// It may be called from another goroutine than Append's, concurrently
+// with it (the venue encodes snapshots on a goroutine of their own, so
+// that the shard never stops matching for one); calls to PutSnapshot
+// itself must not overlap.
+//
+// Order: a snapshot reaches Pebble's WAL after the records it follows, so
+// a crash can never leave a snapshot whose records are lost — recovery
+// would restore it and find the chain ending before it, and refuse to
+// start. With DurabilitySync it is queued behind those records (the
+// writer applies the queue in order, one WAL write per group commit) and
+// is durable when the next onDurable after it reports so; with
+// DurabilityNone it is written inline like the records, and the records
+// up to seq were applied by an Append that returned before this call.
+// Older snapshots beyond Options.KeepSnapshots are pruned after it
+// commits.
 func (a *Appender) PutSnapshot(seq uint64, stateHash Hash, data []byte) error {
 	if err := a.j.Err(); err != nil {
 		return err
 	}
-	if seq == 0 || seq >= a.next {
-		return fmt.Errorf("journal: snapshot at seq %d of shard %d, which has records up to %d", seq, a.shard, a.next-1)
+	if appended := a.appended.Load(); seq == 0 || seq > appended {
+		return fmt.Errorf("journal: snapshot at seq %d of shard %d, which has records up to %d", seq, a.shard, appended)
 	}
 	if a.j.opts.Durability == DurabilityNone {
 		// Straight into the Pebble batch: no copy in a.own, whose buffer
@@ -608,9 +639,16 @@ func (a *Appender) commitInline(kind segKind, seq uint64, stateHash *Hash, data 
 	if err := j.Err(); err != nil {
 		return err
 	}
-	if a.batch == nil {
-		a.batch = j.db.NewBatch()
+	// Records and snapshots each have their own batch: PutSnapshot may
+	// run concurrently with Append (see PutSnapshot).
+	b := &a.batch
+	if kind == segSnapshot {
+		b = &a.snapBatch
 	}
+	if *b == nil {
+		*b = j.db.NewBatch()
+	}
+	batch := *b
 	start := time.Now()
 	var n int
 	err := j.guard(func() error {
@@ -618,7 +656,7 @@ func (a *Appender) commitInline(kind segKind, seq uint64, stateHash *Hash, data 
 		if kind == segSnapshot {
 			k := SnapshotKey(a.shard, seq)
 			size := 1 + HashSize + 4 + len(data)
-			op := a.batch.SetDeferred(KeyLen, size)
+			op := batch.SetDeferred(KeyLen, size)
 			copy(op.Key, k[:])
 			if v := appendSnapshotValue(op.Value[:0], stateHash, data); len(v) != size {
 				panic(fmt.Sprintf("journal: snapshot value of %d bytes, computed %d", len(v), size))
@@ -626,14 +664,14 @@ func (a *Appender) commitInline(kind segKind, seq uint64, stateHash *Hash, data 
 			err = op.Finish()
 		} else {
 			a.one[0] = s
-			n, err = writeBlock(a.batch, a.one[:])
+			n, err = writeBlock(batch, a.one[:])
 		}
 		if err == nil {
-			err = j.db.Apply(a.batch, j.wo)
+			err = j.db.Apply(batch, j.wo)
 		}
 		return err
 	})
-	a.batch.Reset()
+	batch.Reset()
 	if kind == segSnapshot {
 		if err == nil {
 			j.pruneSnapshotsOf(a.shard)

@@ -2,11 +2,13 @@ package journal
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -694,6 +696,83 @@ func testSnapshots(t *testing.T, d Durability) {
 	// The journal itself is never pruned.
 	if h, err := rd.Verify(3, nil); err != nil || h.Seq != 50 {
 		t.Fatalf("verify after pruning: %v %v", h, err)
+	}
+}
+
+// TestSnapshotsFromAnotherGoroutine: the venue's snapshotter calls
+// PutSnapshot on its own goroutine while the shard goes on appending. Run
+// under -race (as CI does), it fails if PutSnapshot reads what Append
+// writes (the next sequence, the inline commit's Pebble batch); and every
+// snapshot must land with its records before it, so the journal reopens
+// with each snapshot at or before its head.
+func TestSnapshotsFromAnotherGoroutine(t *testing.T) {
+	durabilities(t, testSnapshotsFromAnotherGoroutine)
+}
+
+func testSnapshotsFromAnotherGoroutine(t *testing.T, d Durability) {
+	r := testRand(t)
+	dir := t.TempDir()
+	j, err := Open(dir, Options{Logger: quietLogger(t), KeepSnapshots: 1000, Durability: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack := &acks{t: t}
+	a, err := j.Appender(1, ack.fn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appended := make(chan uint64, 8)
+	errs := make(chan error, 1)
+	var put []uint64
+	go func() {
+		defer close(errs)
+		for seq := range appended {
+			data := bytes.Repeat([]byte{byte(seq)}, 500)
+			if err := a.PutSnapshot(seq, Hash(sha256.Sum256(data)), data); err != nil {
+				errs <- err
+				return
+			}
+			put = append(put, seq)
+		}
+	}()
+	var w []want
+	for range 200 {
+		cmds, events, ends := randBatch(r, a.Next(), 1+r.IntN(8))
+		if err := a.Append(cmds, events, ends); err != nil {
+			t.Fatal(err)
+		}
+		w = collect(w, cmds, events, ends)
+		appended <- a.Next() - 1
+	}
+	close(appended)
+	if err := <-errs; err != nil {
+		t.Fatalf("PutSnapshot: %v", err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rd, err := OpenReader(dir, ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	checkRecords(t, rd, 1, 1, w)
+	h, err := rd.Verify(1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs, err := rd.Snapshots(1)
+	if err != nil || !slices.Equal(seqs, put) {
+		t.Fatalf("snapshots %v (%v), put %v", seqs, err, put)
+	}
+	for _, seq := range seqs {
+		if seq > h.Seq {
+			t.Fatalf("snapshot at %d beyond the head %d", seq, h.Seq)
+		}
+		s, err := rd.SnapshotAtOrBefore(1, seq)
+		if err != nil || s.Seq != seq || !bytes.Equal(s.Data, bytes.Repeat([]byte{byte(seq)}, 500)) {
+			t.Fatalf("snapshot %d: %d %v", seq, s.Seq, err)
+		}
 	}
 }
 

@@ -8,6 +8,9 @@
 //	                         │
 //	                         └─ stage.Deliver: journal.Append (encode, chain)
 //	                                            + copy its events into a hub batch
+//	                                            + copy its commands to the snapshotter
+//	snapshotter goroutine ── shadow engine ── every SnapshotEvery: encode,
+//	                                          hash, journal.PutSnapshot
 //	journal writer ── group commit + Sync ── onDurable(first, last)
 //	(acker goroutine)        │
 //	                         └─ hub.PublishBatch(batches up to last) ──> subscribers
@@ -23,6 +26,10 @@
 // engine; every replayed event must equal the journaled one, else the
 // venue refuses to start and names the first sequence that differs.
 //
+// Snapshots (snapshotter.go) are encoded from a shadow engine on a
+// goroutine of their own, never on the shard's: the shadow doubles each
+// shard's engine memory.
+//
 // Instruments: engines number their instruments locally (the shard's
 // subset of the configuration, in order). Outside the engines — in
 // commands given to Submit and in events coming out of the hub —
@@ -34,7 +41,6 @@ package venue
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,7 +86,8 @@ type Options struct {
 	// fake one.
 	Clock func() int64
 	// SnapshotEvery is how many commands a shard applies between engine
-	// snapshots (default 100,000): it bounds recovery time.
+	// snapshots (default 100,000): it bounds recovery time. Snapshots are
+	// taken off the shard goroutine (snapshotter.go).
 	SnapshotEvery uint64
 	// RingCapacity is each shard's input capacity (default 65536).
 	RingCapacity int
@@ -245,6 +252,22 @@ func canonicalConfig(cfg *config.Config) ([]byte, error) {
 // was created with: replay from the start needs it.
 func genesisKey(si int) string { return journal.MetaGenesisTradeDate(si) }
 
+// engineConfig is shard si's engine configuration with its genesis trade
+// date (fallbackDate for a shard the journal has not started yet).
+func engineConfig(cfg *config.Config, r *journal.Reader, si int, fallbackDate engine.Date) (engine.Config, error) {
+	date := fallbackDate
+	if b, err := r.Meta(genesisKey(si)); err == nil {
+		n, perr := strconv.Atoi(string(b))
+		if perr != nil {
+			return engine.Config{}, fmt.Errorf("venue: bad genesis trade date %q", b)
+		}
+		date = engine.Date(n)
+	} else if !errors.Is(err, journal.ErrNotFound) {
+		return engine.Config{}, err
+	}
+	return cfg.EngineConfig(si, date)
+}
+
 // EngineFor rebuilds shard si's engine from the journal: the latest
 // snapshot (hash-checked), then every later record replayed and its events
 // compared with the journaled ones. It returns the engine and the last
@@ -253,17 +276,7 @@ func genesisKey(si int) string { return journal.MetaGenesisTradeDate(si) }
 // the journals an audit would; a difference wraps ErrReplayMismatch (or
 // audit.ErrSnapshotMismatch) and names the shard, sequence and field.
 func EngineFor(cfg *config.Config, r *journal.Reader, si int, fallbackDate engine.Date) (*engine.Engine, uint64, error) {
-	date := fallbackDate
-	if b, err := r.Meta(genesisKey(si)); err == nil {
-		n, perr := strconv.Atoi(string(b))
-		if perr != nil {
-			return nil, 0, fmt.Errorf("venue: bad genesis trade date %q", b)
-		}
-		date = engine.Date(n)
-	} else if !errors.Is(err, journal.ErrNotFound) {
-		return nil, 0, err
-	}
-	ec, err := cfg.EngineConfig(si, date)
+	ec, err := engineConfig(cfg, r, si, fallbackDate)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -294,6 +307,10 @@ func (v *Venue) openShard(si int, now time.Time) (*shardRun, error) {
 	if last > 0 {
 		v.log.Info("shard recovered", "shard", si, "seq", last, "live_orders", eng.LiveOrders(), "trade_date", eng.TradeDate(), "took", time.Since(t0))
 	}
+	shadow, err := shadowOf(cfg, r, si, startDate, eng)
+	if err != nil {
+		return nil, err
+	}
 	sr := &shardRun{v: v, idx: si, eng: eng, lastSnap: last, recoveredDate: eng.TradeDate(), recoveredSeq: last}
 	sr.durable.Store(last)
 	sr.published.Store(last)
@@ -313,6 +330,7 @@ func (v *Venue) openShard(si int, now time.Time) (*shardRun, error) {
 		return nil, fmt.Errorf("venue: journal continues at seq %d but replay ended at %d", app.Next(), last)
 	}
 	sr.app = app
+	sr.snap = newSnapshotter(si, shadow, last, app, v.fail, v.log)
 	ring, err := shard.NewRing(shard.InputConfig{Capacity: v.opts.RingCapacity, NextSeq: last + 1, Clock: v.opts.Clock, Spin: v.opts.RingSpin})
 	if err != nil {
 		return nil, err
@@ -328,6 +346,26 @@ func (v *Venue) openShard(si int, now time.Time) (*shardRun, error) {
 	return sr, nil
 }
 
+// shadowOf makes the snapshotter's shadow of a recovered engine: restored
+// from the engine's own snapshot, which the shadow must then reproduce
+// byte for byte — the same check recovery makes of a stored snapshot. It
+// runs once, at Open, before the shard goroutine touches eng.
+func shadowOf(cfg *config.Config, r *journal.Reader, si int, fallbackDate engine.Date, eng *engine.Engine) (*engine.Engine, error) {
+	ec, err := engineConfig(cfg, r, si, fallbackDate)
+	if err != nil {
+		return nil, err
+	}
+	snap := eng.AppendSnapshot(nil)
+	shadow, err := engine.Restore(ec, snap)
+	if err != nil {
+		return nil, fmt.Errorf("venue: shadow engine for snapshots: %w", err)
+	}
+	if !bytes.Equal(shadow.AppendSnapshot(nil), snap) {
+		return nil, fmt.Errorf("venue: shadow engine for snapshots: restored from the engine's snapshot, it snapshots differently")
+	}
+	return shadow, nil
+}
+
 // shardRun is one shard's pipeline: the shard (engine + goroutine), its
 // journal appender and the publisher of its durable events.
 type shardRun struct {
@@ -339,8 +377,10 @@ type shardRun struct {
 	app    *journal.Appender
 	global []engine.InstrumentID // local → global instrument id
 
+	// lastSnap is the sequence of the last snapshot asked of snap
+	// (shard goroutine).
 	lastSnap uint64
-	snapBuf  []byte
+	snap     *snapshotter
 	// recovered is the engine's trade date and last seq when Open finished.
 	recoveredDate engine.Date
 	recoveredSeq  uint64
@@ -369,8 +409,11 @@ type pendingBatch struct {
 // Deliver runs on the shard goroutine for every applied batch: it hands
 // the batch to the journal (which encodes and chains it here, then
 // commits it), copies its events once into the hub batch the publisher
-// will publish, and takes a snapshot when one is due. Events are
-// translated to global instrument ids in that copy only.
+// will publish, and its commands to the snapshotter, asking it for a
+// snapshot after the batch when one is due. Events are translated to
+// global instrument ids in that copy only. The commands go to the
+// snapshotter only once the journal has them, so that a snapshot is
+// never stored ahead of its records.
 func (sr *shardRun) Deliver(b *shard.Batch) error {
 	hb := sr.v.hub.NewBatch(b.Events)
 	for i := range hb.Events {
@@ -383,12 +426,10 @@ func (sr *shardRun) Deliver(b *shard.Batch) error {
 		return err
 	}
 	if last-sr.lastSnap >= sr.v.opts.SnapshotEvery {
-		sr.snapBuf = sr.eng.AppendSnapshot(sr.snapBuf[:0])
-		if err := sr.app.PutSnapshot(last, journal.Hash(sha256.Sum256(sr.snapBuf)), sr.snapBuf); err != nil {
-			sr.v.fail(err)
-			return err
-		}
 		sr.lastSnap = last
+		sr.snap.add(b.Commands, last, sr.eng.Progress())
+	} else {
+		sr.snap.add(b.Commands, 0, engine.Progress{})
 	}
 	return nil
 }
@@ -462,6 +503,9 @@ func (v *Venue) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, len(v.shards))
 	for _, sr := range v.shards {
+		go sr.snap.run()
+	}
+	for _, sr := range v.shards {
 		wg.Go(func() {
 			if err := sr.sh.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				errs <- fmt.Errorf("shard %d: %w", sr.idx, err)
@@ -470,7 +514,13 @@ func (v *Venue) Run(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
-	// The shards have stopped: what they handed the journal is committed
+	// The shards have stopped: their snapshotters finish what is queued
+	// (the snapshots due in it included) while the journal can still
+	// take a snapshot.
+	for _, sr := range v.shards {
+		sr.snap.stop()
+	}
+	// What the shards handed the journal is committed
 	// and reported durable by Close (a failed journal publishes nothing
 	// more); release what is left, in case.
 	jerr := v.j.Close()
@@ -533,6 +583,9 @@ func (v *Venue) Recovered(si int) (engine.Date, uint64) {
 // Shards is the number of shards: a mass cancel of everything produces one
 // EvMassCancelReport per shard.
 func (v *Venue) Shards() int { return len(v.shards) }
+
+// SnapshotStats are shard si's snapshotter's counters.
+func (v *Venue) SnapshotStats(si int) SnapshotStats { return v.shards[si].snap.Stats() }
 
 // Hub is where durable events are subscribed to.
 func (v *Venue) Hub() *hub.Hub { return v.hub }

@@ -30,7 +30,7 @@ func start(t *testing.T, dir string, cfg *config.Config, snapEvery uint64) *runn
 	return &running{v: v, stop: func() error { cancel(); return <-done }}
 }
 
-func party(t *testing.T, cfg *config.Config, id string) engine.PartyID {
+func party(t testing.TB, cfg *config.Config, id string) engine.PartyID {
 	p, ok := cfg.PartyID(id)
 	if !ok {
 		t.Fatalf("no participant %s", id)
