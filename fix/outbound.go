@@ -41,7 +41,10 @@ func (p *party) queueLocked(m *quickfix.Message) {
 	h.SetString(tagSenderCompID, VenueCompID)
 	h.SetString(tagTargetCompID, p.name)
 	h.SetInt(quickfix.Tag(34), seq)
-	p.queuedAt = time.Now()
+	p.queuedAt = p.batchAt // a pump's batch: one time for all (stampBatchLocked)
+	if p.queuedAt.IsZero() {
+		p.queuedAt = time.Now()
+	}
 	h.SetField(quickfix.Tag(52), quickfix.FIXUTCTimestamp{Time: p.queuedAt.UTC(), Precision: quickfix.Millis})
 	b := m.Bytes()
 	p.store.queueMessage(seq, b)
