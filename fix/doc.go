@@ -74,9 +74,12 @@
 //   - encode.go appendExecReport: ExecutionReports are appended by hand
 //     (TestAppendExecReportMatches holds them to the quickfix.Message
 //     encoder, field for field).
-//   - outbound.go: execPump sends every report already waiting as one
-//     batch — one store write(2), one socket write(2), one reading of
-//     the clock per hub batch for their SendingTime.
+//   - outbound.go, party.go: execPump and dropPump send every report
+//     already waiting as one batch (sendBatches) — one store write(2),
+//     one socket write(2), one reading of the clock per hub batch for
+//     their SendingTime; a lone report goes out at once.
+//   - conn.go, session.go: a live session reads up to 16 KiB per
+//     read(2) and reads the clock once per read, not per message.
 //   - session.go: the connection's goroutine writes nothing to the
 //     session store: the target MsgSeqNum's record goes out with the
 //     store's next write (the answer's, or the timers' within a second).
