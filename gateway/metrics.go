@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"fxmatch/cmd/fxmatch/venue"
 	"fxmatch/engine"
 	"fxmatch/engine/hub"
 	"fxmatch/internal/metrics"
@@ -274,6 +275,24 @@ func (s *Server) appendMetrics(d []byte) []byte {
 	for si := range v.Shards() {
 		d = metrics.AppendSample(d, "fxmatch_journal_durable_seq", []metrics.Label{{Name: "shard", Value: strconv.Itoa(si)}}, float64(v.Durable(si)))
 	}
+	// Engine snapshots, taken per shard by a snapshotter goroutine from a
+	// shadow engine (cmd/fxmatch/venue/snapshotter.go).
+	perShard := func(name, help, typ string, f func(venue.SnapshotStats) float64) {
+		d = metrics.AppendHeader(d, name, help, typ)
+		for si := range v.Shards() {
+			d = metrics.AppendSample(d, name, []metrics.Label{{Name: "shard", Value: strconv.Itoa(si)}}, f(v.SnapshotStats(si)))
+		}
+	}
+	perShard("fxmatch_snapshots_total", "Engine snapshots stored since start, per shard.", "counter",
+		func(st venue.SnapshotStats) float64 { return float64(st.Taken) })
+	perShard("fxmatch_snapshot_seq", "The sequence of the newest engine snapshot stored since start (0: none yet), per shard.", "gauge",
+		func(st venue.SnapshotStats) float64 { return float64(st.LastSeq) })
+	perShard("fxmatch_snapshot_queue_waits_total", "Times a shard waited for room in its snapshotter's queue (the snapshotter not keeping up).", "counter",
+		func(st venue.SnapshotStats) float64 { return float64(st.Waits) })
+	perShard("fxmatch_snapshot_queue_wait_seconds_total", "Time shards spent waiting for room in their snapshotter's queue.", "counter",
+		func(st venue.SnapshotStats) float64 { return st.WaitTime.Seconds() })
+	perShard("fxmatch_snapshot_diverged", "1 once a shard's snapshotter found its shadow engine apart from the shard's engine and stopped storing snapshots (a bug; recovery then replays from the last good one).", "gauge",
+		func(st venue.SnapshotStats) float64 { return b2f(st.Diverged) })
 
 	fixUp, fixSessions := false, 0
 	if s.opts.FIX != nil {

@@ -244,6 +244,8 @@ func TestMetricsMove(t *testing.T) {
 		{"fxmatch_journal_writable", nil, 1},
 		{"fxmatch_nats_configured", nil, 0},
 		{"fxmatch_fix_listening", nil, 0},
+		{"fxmatch_snapshot_queue_waits_total", []string{"shard", "0"}, 0},
+		{"fxmatch_snapshot_diverged", []string{"shard", "0"}, 0},
 	}
 	for _, c := range checks {
 		if got := val(t, after, c.name, c.labels...); got != c.want {
