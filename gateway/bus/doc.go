@@ -1,14 +1,17 @@
 // Package bus is the venue's NATS bus: it embeds a NATS server in the
 // venue's process (or connects to an external NATS deployment) and
 // publishes every durable event of the venue on documented subjects, for
-// the assistant, the gateway and outside consumers (the nats CLI, a
-// bank's own systems).
+// a standalone assistant, the gateway's request-reply and outside
+// consumers (the nats CLI, a bank's own systems). Consumers in the
+// venue's process do not take the venue's events through NATS: the
+// gateway's feeds and the in-process assistant subscribe to the hub, and
+// the assistant gets the bus's books from SetBookSink.
 //
 //	venue hub ──SubscribeAll (bounded)──> publisher goroutine ──> NATS
 //	(durable events only)                 encode (gateway/wire),    │
 //	                                      coalesce books per round  ├─ embedded server (default)
-//	                                                                │  in process + 127.0.0.1:4222
-//	                                                                └─ or --nats-url (external)
+//	                                      (and hand them to the     │  in process + 127.0.0.1:4222
+//	                                      book sink)                └─ or --nats-url (external)
 //
 // # Subjects
 //
