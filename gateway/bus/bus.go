@@ -140,8 +140,8 @@ type Bus struct {
 	done    chan struct{}
 
 	published, dropped, gaps, rounds, unheard atomic.Int64
-	lastDropLog                      atomic.Int64 // unix nanos
-	stopping                         atomic.Bool  // Close has begun: a disconnect is expected
+	lastDropLog                               atomic.Int64 // unix nanos
+	stopping                                  atomic.Bool  // Close has begun: a disconnect is expected
 }
 
 // Stats are the bus's counters.
