@@ -55,8 +55,9 @@
 // in its WAL block in memory until the block fills) — and exists for
 // benchmarks; Open logs it at error level. With
 // nothing to wait for, there is nothing to group either: each Append
-// (and PutSnapshot) commits its own block as one Pebble batch on the
-// shard's goroutine and calls onDurable before it returns, without the
+// commits its own block as one Pebble batch on the shard's goroutine
+// (each PutSnapshot its snapshot, on its caller's) and calls onDurable
+// before it returns, without the
 // writer and acker and the goroutine wake-ups between them. A shard's
 // blocks still reach the WAL in its sequence order, so the journal is the
 // same, key for key, as the writer would have made of single-batch groups.
@@ -166,7 +167,10 @@
 // The state hash is the engine's canonical hash of its state (recovery
 // restores data and checks it); the CRC catches a damaged value before
 // that. Snapshots go through the writer's queue behind the records they
-// follow, so one is never durable before them, and the writer keeps the
-// newest Options.KeepSnapshots per shard. The journal itself is never
-// pruned.
+// follow (with DurabilityNone, into the WAL after them: PutSnapshot takes
+// only a sequence an Append that returned has covered), so one is never
+// durable before them, and the writer keeps the newest
+// Options.KeepSnapshots per shard. PutSnapshot may be called from another
+// goroutine than Append (the venue encodes snapshots off the shard's).
+// The journal itself is never pruned.
 package journal

@@ -349,7 +349,10 @@ func (v *Venue) openShard(si int, now time.Time) (*shardRun, error) {
 // shadowOf makes the snapshotter's shadow of a recovered engine: restored
 // from the engine's own snapshot, which the shadow must then reproduce
 // byte for byte — the same check recovery makes of a stored snapshot. It
-// runs once, at Open, before the shard goroutine touches eng.
+// runs once, at Open, before the shard goroutine touches eng, and adds to
+// recovery one snapshot encoded, restored and encoded again:
+// BenchmarkRecovery (200,000 commands, 41,000 orders resting, load
+// 5.5-6.3) 553-587 ms before the shadow, 614-757 ms with it.
 func shadowOf(cfg *config.Config, r *journal.Reader, si int, fallbackDate engine.Date, eng *engine.Engine) (*engine.Engine, error) {
 	ec, err := engineConfig(cfg, r, si, fallbackDate)
 	if err != nil {
