@@ -432,6 +432,36 @@ func (s *Store) scan(brokers map[engine.PartyID]*broker, deliver engine.PartyID)
 	return read, nil
 }
 
+// foldBatch folds one hub batch of participant p's subscription under
+// one hold of the lock and releases it. A function of its own: inside
+// follow's closure the range over sub.Events did not inline, and its
+// loop closure and state were allocated for every batch.
+func (s *Store) foldBatch(p engine.PartyID, sub *hub.Sub, batch *hub.Batch, read []uint64) {
+	s.mu.Lock()
+	b := s.brokers[p]
+	for ev := range sub.Events(batch) {
+		s.followEvent(b, p, ev, read)
+	}
+	s.mu.Unlock()
+	batch.Release()
+}
+
+// followEvent folds one event of participant p's subscription into its
+// broker's store (b, nil if p is none) and hands it to p's waiters,
+// unless the journal's read (seq <= read[shard]) already had it. s.mu is
+// held.
+func (s *Store) followEvent(b *broker, p engine.PartyID, ev *engine.Event, read []uint64) {
+	if read != nil {
+		if si := s.shardOf(ev.Instrument); si >= 0 && ev.Seq <= read[si] {
+			return
+		}
+	}
+	if b != nil {
+		s.fold(b, ev)
+	}
+	s.deliver(p, ev)
+}
+
 // follow consumes a participant's subscription: events already read from
 // the journal (seq <= read[shard]) are skipped. If the hub cuts the
 // subscription off for lagging, the store refolds from the journal.
@@ -443,21 +473,7 @@ func (s *Store) follow(p engine.PartyID, sub *hub.Sub, read []uint64) {
 			// the waiters' final funcs only read them, and the waiters
 			// keep copies.
 			for batch := range sub.C {
-				s.mu.Lock()
-				b := s.brokers[p]
-				for ev := range sub.Events(batch) {
-					if read != nil {
-						if si := s.shardOf(ev.Instrument); si >= 0 && ev.Seq <= read[si] {
-							continue
-						}
-					}
-					if b != nil {
-						s.fold(b, ev)
-					}
-					s.deliver(p, ev)
-				}
-				s.mu.Unlock()
-				batch.Release()
+				s.foldBatch(p, sub, batch, read)
 			}
 			if !errors.Is(sub.Err(), hub.ErrLagged) {
 				return
