@@ -432,7 +432,10 @@ func TestBookRefresh(t *testing.T) {
 // publisher wakes about once per Linger and still publishes every event
 // in order; an event on a quiet bus goes at once.
 func TestLinger(t *testing.T) {
-	const linger = 40 * time.Millisecond
+	// Long enough that "well within Linger" (half of it) is far above a
+	// loaded machine's scheduling delays: at 40 ms the quiet check failed
+	// under the full test run at load 8 (an event 21 ms late).
+	const linger = 200 * time.Millisecond
 	cfg := demoConfig()
 	v := openVenue(t, cfg)
 	b, err := Start(context.Background(), v, cfg, Options{Logger: tlog(t), Linger: linger, BookRefresh: -1})
@@ -459,7 +462,8 @@ func TestLinger(t *testing.T) {
 		t.Errorf("a quiet bus published after %v (linger %v): it should not wait", d, linger)
 	}
 
-	// Busy: an order every millisecond for 400 ms (10 Lingers).
+	// Busy: an order every millisecond for 400 ms (2 Lingers; without
+	// the linger it would take about one round per order).
 	r0 := b.Stats().Rounds
 	const n = 400
 	for i := range n {
