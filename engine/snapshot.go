@@ -39,7 +39,29 @@ const snapVersion = 2
 var ErrBadSnapshot = errors.New("engine: bad snapshot")
 
 // AppendSnapshot appends the engine's state to dst in canonical form.
-func (e *Engine) AppendSnapshot(dst []byte) []byte {
+func (e *Engine) AppendSnapshot(dst []byte) []byte { return e.AppendSnapshotYielding(dst, nil) }
+
+// yieldEvery is how many units of a snapshot's work (an order, an index
+// entry per pass) go between two calls of AppendSnapshotYielding's yield:
+// tens of microseconds of work.
+const yieldEvery = 1 << 12
+
+// AppendSnapshotYielding is AppendSnapshot calling yield (if not nil)
+// every few tens of microseconds of its work. A snapshot of a day's
+// millions of ClOrdIDs is tens of milliseconds of CPU; a goroutine that
+// takes it beside the shards' (the venue's snapshotter) passes
+// runtime.Gosched, so that on a processor it shares with a shard the
+// shard waits for one slice of this, not for the Go scheduler's 10 ms
+// preemption. The bytes are AppendSnapshot's; yield must not touch the
+// engine.
+func (e *Engine) AppendSnapshotYielding(dst []byte, yield func()) []byte {
+	work := 0
+	step := func(n int) {
+		if work += n; yield != nil && work >= yieldEvery {
+			work = 0
+			yield()
+		}
+	}
 	u := binary.AppendUvarint
 	v := binary.AppendVarint
 	dst = append(dst, snapMagic...)
@@ -67,6 +89,7 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 			for li := len(bs.levels) - 1; li >= 0; li-- {
 				for r := bs.levels[li].head; r != nilSlot; r = e.orders[r].next {
 					dst = appendOrder(dst, &e.orders[r])
+					step(1)
 				}
 			}
 		}
@@ -78,12 +101,15 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 		e.snapEnts = make([]idEnt, 2*e.ids.n+e.ids.n/4)
 	}
 	ents, scratch := e.snapEnts[:0:e.ids.n], e.snapEnts[e.ids.n:2*e.ids.n]
-	for _, x := range e.ids.ents {
-		if x.fp != 0 {
-			ents = append(ents, x)
+	for i := 0; i < len(e.ids.ents); i += yieldEvery {
+		for _, x := range e.ids.ents[i:min(i+yieldEvery, len(e.ids.ents))] {
+			if x.fp != 0 {
+				ents = append(ents, x)
+			}
 		}
+		step(yieldEvery)
 	}
-	ents = sortByFingerprint(ents, scratch)
+	ents = sortByFingerprint(ents, scratch, step)
 	// Room for every entry at its longest (8 + 1 + 10 bytes), so the
 	// loop below never grows dst: the index is most of a snapshot.
 	dst = slices.Grow(dst, 10+len(ents)*19)
@@ -96,6 +122,7 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 		dst = binary.BigEndian.AppendUint64(dst, x.fp)
 		dst = u(dst, live)
 		dst = u(dst, uint64(x.oid))
+		step(1)
 	}
 	return dst
 }
@@ -112,7 +139,10 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 // over 8-bit digits 19 and 53 ns with its scratch space reused (65 and
 // 108 ns when the scratch space is freshly allocated: page faults, which
 // is why AppendSnapshot keeps it). Small indexes keep the comparison sort.
-func sortByFingerprint(ents, scratch []idEnt) []idEnt {
+//
+// step, if not nil, is told of the work done, in entries moved, a few
+// thousand at a time (AppendSnapshotYielding's yield).
+func sortByFingerprint(ents, scratch []idEnt, step func(int)) []idEnt {
 	if len(ents) < 1<<12 {
 		slices.SortFunc(ents, func(x, y idEnt) int { return cmp.Compare(x.fp, y.fp) })
 		return ents
@@ -140,6 +170,9 @@ func sortByFingerprint(ents, scratch []idEnt) []idEnt {
 			k := src[i].fp >> shift & (buckets - 1)
 			dst[c[k]] = src[i]
 			c[k]++
+			if step != nil && i&(yieldEvery-1) == yieldEvery-1 {
+				step(yieldEvery)
+			}
 		}
 		src, dst = dst, src
 	}

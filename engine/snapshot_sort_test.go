@@ -41,7 +41,7 @@ func TestSortByFingerprint(t *testing.T) {
 		ents := randomEnts(r, n)
 		want := slices.Clone(ents)
 		slices.SortFunc(want, func(x, y idEnt) int { return cmp.Compare(x.fp, y.fp) })
-		got := sortByFingerprint(slices.Clone(ents), make([]idEnt, len(ents)))
+		got := sortByFingerprint(slices.Clone(ents), make([]idEnt, len(ents)), nil)
 		if !slices.Equal(got, want) {
 			t.Fatalf("n=%d (seed %d): radix order differs from the comparison sort", n, seed)
 		}
@@ -51,7 +51,7 @@ func TestSortByFingerprint(t *testing.T) {
 	for i := range ents {
 		ents[i] = idEnt{fp: 0xabcd_0000_0000_0000 | uint64(len(ents)-i), oid: OrderID(i)}
 	}
-	got := sortByFingerprint(slices.Clone(ents), make([]idEnt, len(ents)))
+	got := sortByFingerprint(slices.Clone(ents), make([]idEnt, len(ents)), nil)
 	if !slices.IsSortedFunc(got, func(x, y idEnt) int { return cmp.Compare(x.fp, y.fp) }) || got[0].oid != OrderID(len(ents)-1) {
 		t.Fatal("shared high digits: not sorted")
 	}
@@ -82,8 +82,8 @@ func BenchmarkSortByFingerprint(b *testing.B) {
 			})
 		}
 		scratch := make([]idEnt, n)
-		run("radix", func(e []idEnt) { sortByFingerprint(e, scratch) })
-		run("radix-alloc", func(e []idEnt) { sortByFingerprint(e, make([]idEnt, len(e))) })
+		run("radix", func(e []idEnt) { sortByFingerprint(e, scratch, nil) })
+		run("radix-alloc", func(e []idEnt) { sortByFingerprint(e, make([]idEnt, len(e)), nil) })
 		run("pdqsort", func(e []idEnt) { slices.SortFunc(e, func(x, y idEnt) int { return cmp.Compare(x.fp, y.fp) }) })
 	}
 }

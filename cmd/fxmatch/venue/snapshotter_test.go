@@ -342,3 +342,17 @@ func TestDivergedShadowStoresNoSnapshot(t *testing.T) {
 		t.Fatalf("snapshots stored: %v %v, want [1]", seqs, err)
 	}
 }
+
+// TestHashYielding: the snapshotter's piecewise hash is SHA-256 of the
+// whole, at every boundary of its pieces.
+func TestHashYielding(t *testing.T) {
+	b := make([]byte, 3*snapHashPiece+5)
+	for i := range b {
+		b[i] = byte(i*7 + i>>9)
+	}
+	for _, n := range []int{0, 1, snapHashPiece - 1, snapHashPiece, snapHashPiece + 1, 2 * snapHashPiece, len(b)} {
+		if got, want := hashYielding(b[:n]), journal.Hash(sha256.Sum256(b[:n])); got != want {
+			t.Errorf("%d bytes: %x, want %x", n, got, want)
+		}
+	}
+}
