@@ -67,6 +67,25 @@ import (
 // µs before and 2.6-3.5 µs after (load 6.7-7.5), against the tens of
 // microseconds per order of the FIX venue around it.
 //
+// What is left (BenchmarkDeliverSnapshotDue's during-* figures): the
+// snapshot's Pebble write. A snapshot is one multi-megabyte value
+// through the same WAL as the records, and Pebble writes a commit's WAL
+// record under its commit pipeline's lock: records the shard commits
+// meanwhile (inline, with durability none; in the writer's next group,
+// with sync) wait for it. On this shared machine (load 6-9) writing a
+// 2.4 MB snapshot took 10-234 ms and batches delivered meanwhile p99
+// 19-30 ms, max 55-145 ms; with the write left out (an experiment, not
+// kept) p99 0.15-0.2 ms, max 0.5-0.8 ms. Before, the shard encoded the
+// snapshot and then waited for the same write. Ingesting the snapshot as
+// an sstable (same key, same value, no WAL) would take it off the commit
+// path, with the order of snapshot and records then kept by waiting for
+// the records' WAL sync first. Also: with GOMAXPROCS 1 (serve --procs=1)
+// the snapshotter and the shard share one processor, and Go's scheduler
+// lets a running goroutine keep it for up to 10 ms before preempting it:
+// AppendSnapshot would have to give way between slices of its work (a
+// yield hook in the engine, and a pause that lets the scheduler poll the
+// network) for the shard never to wait on it there.
+//
 // A partly filled chunk waits until it fills, a snapshot is due or the
 // venue stops: the shadow lags the primary by up to a chunk, which delays
 // no snapshot (a due snapshot sends its chunk at once). At a clean stop
