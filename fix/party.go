@@ -56,22 +56,31 @@ type party struct {
 	batchAt time.Time
 	batchTS []byte
 
-	// Connection goroutine only.
+	// The goroutine of conn (below) only: per-connection state, which
+	// attach hands from one connection's goroutine to the next.
 	bucket  tokenBucket
 	inOut   *out
 	execOut *out
 
-	mu    sync.Mutex
-	conn  *guardConn
-	sc    *sconn // the logged-on connection's session
-	src   string // the connection's remote address (pre-trade scoring's Source)
-	exec  *hub.Sub
-	drop  *hub.Sub
-	md    map[string][]*mdSub // by MDReqID
-	mass  map[engine.ID]*massPending
-	reqs  map[engine.ID]pendingReq
-	stopC chan struct{}
-	wg    sync.WaitGroup
+	mu sync.Mutex
+	// conn is the connection whose goroutine owns the party's
+	// per-connection state, from attach until that goroutine has
+	// finished with the session (release) — not merely until its socket
+	// closes (see attach).
+	conn *guardConn
+	// ending: conn's goroutine is ending its session (see leaving).
+	ending bool
+	// released is closed by release, when conn's goroutine is done.
+	released chan struct{}
+	sc       *sconn // the logged-on connection's session
+	src      string // the connection's remote address (pre-trade scoring's Source)
+	exec     *hub.Sub
+	drop     *hub.Sub
+	md       map[string][]*mdSub // by MDReqID
+	mass     map[engine.ID]*massPending
+	reqs     map[engine.ID]pendingReq
+	stopC    chan struct{}
+	wg       sync.WaitGroup
 }
 
 // pendingReq is what a cancel or replace request asked for, kept until
@@ -164,28 +173,100 @@ func (p *party) stop() {
 	p.wg.Wait()
 }
 
-// attach makes g the participant's connection; false if it has one.
+// attach makes g the participant's connection: from now until release,
+// g's goroutine alone touches the party's per-connection state (the
+// throttle, the reply buffer, the market-data subscriptions), and its end
+// of session (logged out, cancel on disconnect) comes before the next
+// connection's session begins. It reports false while another
+// connection is live (one session per participant).
+//
+// A previous connection that has closed, or is ending its session, is
+// waited for, up to handoverMax. A connection is closed from other
+// goroutines too — a pump's, cutting off a slow consumer; a sender's,
+// whose write failed — while its own goroutine may still be handling a
+// message. Attaching at the close, as the first version did, let a
+// logon that came at once run beside that goroutine: both used the
+// reply buffer and the throttle, and the old session's end landed on
+// the new one, marking it logged out and cancelling (cancel on
+// disconnect) the orders just entered on it
+// (TestRelogonWaitsForOldConnection).
 func (p *party) attach(g *guardConn) bool {
+	var timeout *time.Timer
 	p.mu.Lock()
+	for p.conn != nil {
+		if !p.conn.shut.Load() && !p.ending {
+			p.mu.Unlock()
+			return false
+		}
+		released := p.released
+		p.mu.Unlock()
+		if timeout == nil {
+			timeout = time.NewTimer(handoverMax)
+			defer timeout.Stop()
+		}
+		select {
+		case <-released:
+		case <-timeout.C:
+			p.a.log.Warn("fix: the participant's previous connection has not finished ending its session", "comp_id", p.name, "waited", handoverMax)
+			return false
+		}
+		if p.a.closing.Load() {
+			return false
+		}
+		p.mu.Lock()
+	}
 	defer p.mu.Unlock()
-	if p.conn != nil {
+	if !g.setOnClose(func() { p.closed(g) }) {
 		return false
 	}
-	if !g.setOnClose(func() { p.detach(g) }) {
-		return false
-	}
-	p.conn = g
+	p.conn, p.ending, p.released = g, false, make(chan struct{})
 	p.src = g.RemoteAddr().String()
 	g.who.Store(&p.name)
 	return true
 }
 
-func (p *party) detach(g *guardConn) {
+// handoverMax bounds how long a logon waits for the participant's
+// previous connection to finish (attach). Its goroutine ends a message
+// it is handling, then its session: the store's commit, the buffered
+// Logout (up to 2 s, guardConn.close), cancel on disconnect (up to 5 s
+// if the input ring is full) — microseconds to milliseconds, unless
+// something is stuck; then the logon is refused as while a session is
+// live, and the dealer's engine logs on again later.
+const handoverMax = 5 * time.Second
+
+// closed runs when g's socket closes (from whichever goroutine closes
+// it): the target sequence number stops moving at once (the store's
+// gate), so a message g's goroutine has read but not yet counted is not
+// acted on. The party stays g's until release.
+func (p *party) closed(g *guardConn) {
 	p.mu.Lock()
 	if p.conn == g {
-		p.conn = nil
 		p.sc = nil
 		p.store.setAuthenticated(false)
+	}
+	p.mu.Unlock()
+}
+
+// leaving says that g's goroutine is ending its session: a logon that
+// comes meanwhile waits for it (attach) rather than being refused.
+func (p *party) leaving(g *guardConn) {
+	p.mu.Lock()
+	if p.conn == g {
+		p.ending = true
+	}
+	p.mu.Unlock()
+}
+
+// release runs last on g's goroutine, when it has finished with the
+// session: the party may have its next connection.
+func (p *party) release(g *guardConn) {
+	p.mu.Lock()
+	if p.conn == g {
+		p.conn, p.sc, p.ending = nil, nil, false
+		// Closed already by closed(g), except after a logon accepted
+		// while g closed (checkLogon opens the gate).
+		p.store.setAuthenticated(false)
+		close(p.released)
 	}
 	p.mu.Unlock()
 }

@@ -71,12 +71,22 @@ type sconn struct {
 // serveConn runs one accepted connection until it closes.
 func (a *Acceptor) serveConn(g *guardConn) {
 	c := &sconn{a: a, g: g, msg: quickfix.NewMessage(), out: newOut()}
+	defer func() {
+		// Last of all: this goroutine is done with the party (see
+		// party.attach).
+		if c.p != nil {
+			c.p.release(g)
+		}
+	}()
 	defer g.Close()
 	raw, err := g.next()
 	if err != nil {
 		return
 	}
 	if !c.logon(raw) {
+		if c.p != nil {
+			c.p.leaving(g)
+		}
 		return
 	}
 	p := c.p
@@ -84,6 +94,7 @@ func (a *Acceptor) serveConn(g *guardConn) {
 	done := make(chan struct{})
 	go func() { defer close(done); c.timers(stop) }()
 	defer func() {
+		p.leaving(g)
 		close(stop)
 		<-done
 		if err := p.store.commit(); err != nil {
