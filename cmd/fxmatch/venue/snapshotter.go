@@ -77,9 +77,12 @@ import (
 // 19-30 ms, max 55-145 ms; with the write left out (an experiment, not
 // kept) p99 0.15-0.2 ms, max 0.5-0.8 ms. Before, the shard encoded the
 // snapshot and then waited for the same write. Ingesting the snapshot as
-// an sstable (same key, same value, no WAL) would take it off the commit
-// path, with the order of snapshot and records then kept by waiting for
-// the records' WAL sync first. Also: with GOMAXPROCS 1 (serve --procs=1)
+// an sstable (same key, same value, no WAL) is no clear way out: Pebble
+// queues the commits that follow an ingestion behind it until its
+// MANIFEST edit is synced (pebble DB.Ingest's docs), and storing
+// snapshots outside Pebble would change the journal's format. On a
+// machine whose disk is not shared, the write is a memory copy of a few
+// megabytes. Also: with GOMAXPROCS 1 (serve --procs=1)
 // the snapshotter and the shard share one processor, and Go's scheduler
 // lets a running goroutine keep it for up to 10 ms before preempting it:
 // AppendSnapshot would have to give way between slices of its work (a
