@@ -82,12 +82,15 @@ import (
 // MANIFEST edit is synced (pebble DB.Ingest's docs), and storing
 // snapshots outside Pebble would change the journal's format. On a
 // machine whose disk is not shared, the write is a memory copy of a few
-// megabytes. Also: with GOMAXPROCS 1 (serve --procs=1)
-// the snapshotter and the shard share one processor, and Go's scheduler
-// lets a running goroutine keep it for up to 10 ms before preempting it:
-// AppendSnapshot would have to give way between slices of its work (a
-// yield hook in the engine, and a pause that lets the scheduler poll the
-// network) for the shard never to wait on it there.
+// megabytes. Also, with GOMAXPROCS 1 (see Yielding below): Gosched puts
+// the snapshotter on the global run queue, and the scheduler takes from
+// that queue before it polls the network (runtime.findRunnable, Go
+// 1.26), so while the snapshotter keeps yielding to itself a goroutine
+// that waits for the network (a FIX session's reader) may be found only
+// by sysmon's poll, up to 10 ms later; goroutines readied by others run
+// at the next yield. Not measured; a pause of tens of microseconds now
+// and then (time.Sleep, which leaves the processor idle long enough to
+// poll) would close it.
 //
 // A partly filled chunk waits until it fills, a snapshot is due or the
 // venue stops: the shadow lags the primary by up to a chunk, which delays
