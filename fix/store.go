@@ -54,6 +54,25 @@ import (
 // ResetSeqNumFlag restore. StoreOptions.Fsync adds the fsync for
 // operators who want the numbers to survive power loss too.
 //
+// # Why not a memory-mapped file
+//
+// Appending through a shared mapping instead of write(2) (same crash
+// guarantee: a shared mapping's dirty pages are the page cache's) was
+// measured and rejected. Alone it looks cheaper (BenchmarkStoreAppend,
+// a ~250-byte message: write(2) 2.2–3.5 µs; BenchmarkStoreAppendMmap
+// 1.1–2 µs, loaded machine), but each new page of the mapping costs a
+// write fault of 6–12 µs on this VM (BenchmarkMmapPageFault), and in the
+// running venue a prototype made the store's share of the venue's CPU
+// 16% instead of 4.5% (bench fix, 1 session at 10,000/s, profile; why
+// the faults cost more there than the benchmarks say is not known) and
+// saved nothing per order (venue CPU per order, 3 runs each, load
+// 2.4–3: 1 session 10,000/s 60.0–61.3 µs with mmap against 59.8–64.2 µs;
+// 4 sessions 25,000/s ioc 27.0–27.8 µs against 26.0–26.8 µs). Leaving
+// out the store's write altogether (an experiment, not a design) saved
+// ~6 µs an order at 10,000/s and ~2.5 µs at 25,000/s: the ceiling of
+// anything done here. A mapping would also turn an I/O error into a
+// SIGBUS and leave a preallocated zero tail in the file.
+//
 // # Record format
 //
 //	+----------+----------+------+-----------------+
