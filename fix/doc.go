@@ -45,7 +45,10 @@
 // inbound message (64 KiB), the messages held behind a sequence gap
 // (stashMax), the connections (ConnectionsMax). A session that falls
 // behind any of them is disconnected as a slow consumer, with a log line
-// saying so.
+// saying so. One connection's goroutine at a time owns a participant's
+// per-connection state (throttle, reply buffer, market-data
+// subscriptions): a logon waits for the previous connection's goroutine
+// to finish with the session, at most handoverMax (party.attach).
 //
 // # Why not quickfixgo's session layer, and what is left of quickfixgo
 //
