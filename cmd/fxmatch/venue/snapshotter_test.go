@@ -351,7 +351,7 @@ func TestHashYielding(t *testing.T) {
 		b[i] = byte(i*7 + i>>9)
 	}
 	for _, n := range []int{0, 1, snapHashPiece - 1, snapHashPiece, snapHashPiece + 1, 2 * snapHashPiece, len(b)} {
-		if got, want := hashYielding(b[:n]), journal.Hash(sha256.Sum256(b[:n])); got != want {
+		if got, want := hashYielding(b[:n], func() {}), journal.Hash(sha256.Sum256(b[:n])); got != want {
 			t.Errorf("%d bytes: %x, want %x", n, got, want)
 		}
 	}
