@@ -117,3 +117,57 @@ func TestPartyTableRecycles(t *testing.T) {
 		t.Fatalf("seed %d: only %d orders forgotten: the test shows little", seed, reused)
 	}
 }
+
+// TestPartyTableTrimsSteadily: past ordersKept finished orders the table
+// forgets the oldest a few at a time as orders finish, never a burst
+// (the half-table pass it replaced was milliseconds on the feed's
+// goroutine), keeps exactly ordersKept finished ones and every live one,
+// and its listing skips the holes it leaves.
+func TestPartyTableTrimsSteadily(t *testing.T) {
+	ps := newPartyState(1, "BANKA")
+	ev := func(kind engine.EventKind, id engine.ID, oid engine.OrderID) *engine.Event {
+		return &engine.Event{Kind: kind, Party: 1, ClOrdID: id, OrderID: oid, Side: engine.Buy, OrdType: engine.Limit,
+			TIF: engine.GTC, Price: 700_000_000, OrderQty: 1_000_000, LeavesQty: 1_000_000}
+	}
+	var liveIDs []engine.OrderID
+	oid := engine.OrderID(0)
+	for i := range 3 * ordersKept {
+		oid++
+		id := engine.MustID(fmt.Sprintf("t%d", oid))
+		ps.apply(ev(engine.EvAccepted, id, oid))
+		if i%10 == 0 {
+			liveIDs = append(liveIDs, oid) // every tenth stays live
+			continue
+		}
+		before := len(ps.byOID)
+		ps.apply(ev(engine.EvCancelled, id, oid))
+		if forgot := before - len(ps.byOID); forgot > trimStep {
+			t.Fatalf("order %d: one finish forgot %d orders (a burst)", i, forgot)
+		}
+		if ps.dead > ordersKept {
+			t.Fatalf("order %d: %d finished orders kept, want at most %d", i, ps.dead, ordersKept)
+		}
+	}
+	if ps.dead != ordersKept {
+		t.Errorf("%d finished orders kept, want %d", ps.dead, ordersKept)
+	}
+	for _, o := range liveIDs {
+		if r := ps.byOID[o]; r == nil || !r.live {
+			t.Fatalf("live order %d forgotten", o)
+		}
+	}
+	dead, live, holes := 0, 0, 0
+	for _, r := range ps.list {
+		switch {
+		case r == nil:
+			holes++
+		case r.live:
+			live++
+		default:
+			dead++
+		}
+	}
+	if dead != ps.dead || live != len(liveIDs) || holes != ps.holes {
+		t.Errorf("list: %d finished, %d live, %d holes; table says %d, %d, %d", dead, live, holes, ps.dead, len(liveIDs), ps.holes)
+	}
+}
