@@ -179,6 +179,7 @@ func (s *Store) Session(id quickfix.SessionID) (*sessionStore, error) {
 		return ss, nil
 	}
 	ss := &sessionStore{st: s, path: filepath.Join(s.dir, fileName(key)), id: key}
+	ss.msgs.reserve = ss.ringReserve()
 	if err := ss.load(); err != nil {
 		return nil, err
 	}
@@ -502,6 +503,17 @@ func (ss *sessionStore) prune(next int) { ss.msgs.dropBelow(next - ss.st.opts.Me
 
 // spanMax bounds the numbers the message index spans (see msgIndex): well
 // past what prune keeps, so that only a jump of the sender number meets it.
+// ringReserve is the message index's first size (msgIndex.reserve): the
+// window prune keeps, a power of two. 256Ki slots, 4 MiB of address space
+// per session, for the default MessagesMax.
+func (ss *sessionStore) ringReserve() int {
+	n := 64
+	for n < ss.st.opts.MessagesMax+pruneEvery {
+		n *= 2
+	}
+	return n
+}
+
 func (ss *sessionStore) spanMax() int { return 2*ss.st.opts.MessagesMax + pruneEvery }
 
 // compactDue: the file is past CompactBytes and at least half of it is
@@ -536,7 +548,7 @@ func (ss *sessionStore) compact() error {
 	}
 	ss.appendRec('C', i64(ss.created.UnixNano()))
 	ss.appendRec('T', i64(int64(ss.nextTarget)))
-	var moved msgIndex
+	moved := msgIndex{reserve: ss.ringReserve()}
 	var chunk []byte
 	chunkOff := int64(0) // file offset of chunk[0]
 	var ferr error

@@ -199,3 +199,49 @@ func TestMsgIndex(t *testing.T) {
 		t.Fatalf("after a jump: %d kept over %d slots", x.count, x.n)
 	}
 }
+
+// TestMsgIndexReserve: a ring with a reserve is made that size at its
+// first message and never copied while the window stays within it (the
+// doubling it replaces copied up to 4 MiB at once on the pump's
+// goroutine); beyond it, it still grows. A session store reserves the
+// window prune keeps.
+func TestMsgIndexReserve(t *testing.T) {
+	const reserve = 1 << 12
+	x := msgIndex{reserve: reserve}
+	x.set(1, msgLoc{off: 0, n: 10}, 1<<20)
+	if len(x.ring) != reserve {
+		t.Fatalf("first ring: %d slots, want %d", len(x.ring), reserve)
+	}
+	first := &x.ring[0]
+	for seq := 2; seq <= reserve; seq++ {
+		x.set(seq, msgLoc{off: int64(seq) * 10, n: 10}, 1<<20)
+	}
+	if len(x.ring) != reserve || &x.ring[0] != first {
+		t.Fatalf("the ring was made again within its reserve (%d slots)", len(x.ring))
+	}
+	if l, ok := x.get(reserve); !ok || l.off != reserve*10 {
+		t.Fatalf("get(%d) = %+v, %v", reserve, l, ok)
+	}
+	x.set(reserve+1, msgLoc{off: 1, n: 10}, 1<<20)
+	if len(x.ring) != 2*reserve {
+		t.Fatalf("past the reserve: %d slots, want %d", len(x.ring), 2*reserve)
+	}
+	for seq := 1; seq <= reserve+1; seq++ {
+		if _, ok := x.get(seq); !ok {
+			t.Fatalf("message %d lost in the growth", seq)
+		}
+	}
+
+	st, err := OpenStore(t.TempDir(), StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ss, err := st.Session(testSID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := ss.msgs.reserve; r < ss.st.opts.MessagesMax+pruneEvery || r&(r-1) != 0 {
+		t.Errorf("a session's ring reserve is %d: want a power of two of at least MessagesMax+pruneEvery (%d)", r, ss.st.opts.MessagesMax+pruneEvery)
+	}
+}
