@@ -91,17 +91,12 @@ type partyState struct {
 	id   engine.PartyID
 	name string
 
-	mu    sync.Mutex
-	byKey map[string]*orderRec
-	byOID map[engine.OrderID]*orderRec
-	// list holds the records in creation order, with holes (nil) where
-	// trim forgot one, until compact closes them.
-	list []*orderRec
-	dead int // finished orders in list
-	// cut: every entry of list before it is a hole or a live order
-	// (trim's cursor); holes counts the nils in list.
-	cut, holes int
-	waiters    map[string]*waiter
+	mu      sync.Mutex
+	byKey   map[string]*orderRec
+	byOID   map[engine.OrderID]*orderRec
+	list    []*orderRec // creation order
+	dead    int         // finished orders in list
+	waiters map[string]*waiter
 	// settling are waiters whose outcome has arrived, waiting for the
 	// rest of their command's events.
 	settling []*waiter
@@ -183,76 +178,32 @@ func (ps *partyState) finish(r *orderRec) {
 	}
 	r.live = false
 	ps.dead++
-	ps.trim()
-}
-
-// trimStep is how many finished orders trim forgets at most per call: more
-// than one, so a table over ordersKept (rejects count too) comes back.
-const trimStep = 2
-
-// trim forgets the oldest finished orders while there are more than
-// ordersKept, a few per call: each call is a finished order, so the
-// table stays at ordersKept finished orders at a constant cost per
-// order. It used to forget the oldest half in one pass every ordersKept/2
-// orders: 5,000 records out of three maps, 2-4 ms on the participant
-// feed's goroutine, which with serve --procs 1 every other goroutine of
-// the venue waited behind (a runtime trace of bench fix, 1 session,
-// 10k/s: the feed's longest slices of the run, twice a second).
-//
-// "Oldest" is by creation, as the cursor meets them: an order that
-// finishes after the cursor passed it while it was live is forgotten
-// after the next compaction.
-func (ps *partyState) trim() {
-	for n := 0; ps.dead > ordersKept && n < trimStep; n++ {
-		o := ps.oldestDead()
-		if o == nil {
-			return // not reached while dead counts right; never loop on it
-		}
-		ps.list[ps.cut] = nil
-		ps.holes++
-		ps.dead--
-		for _, id := range o.ids {
-			if ps.byKey[id] == o {
-				delete(ps.byKey, id)
-			}
-		}
-		if ps.byOID[o.oid] == o {
-			delete(ps.byOID, o.oid)
-		}
-		ps.recycle(o)
+	if ps.dead <= ordersKept {
+		return
 	}
-	if ps.holes > 64 && ps.holes > len(ps.list)/2 {
-		ps.compact()
-	}
-}
-
-// oldestDead moves trim's cursor to the next finished order and returns
-// it (nil if there is none), compacting once if every finished order is
-// behind the cursor.
-func (ps *partyState) oldestDead() *orderRec {
-	for pass := 0; pass < 2; pass++ {
-		for ps.cut < len(ps.list) && (ps.list[ps.cut] == nil || ps.list[ps.cut].live) {
-			ps.cut++
-		}
-		if ps.cut < len(ps.list) {
-			return ps.list[ps.cut]
-		}
-		ps.compact()
-	}
-	return nil
-}
-
-// compact closes list's holes and starts trim's cursor over: a pass over
-// the pointers, amortised over the holes (at least half the list).
-func (ps *partyState) compact() {
+	// Drop the oldest half of the finished orders in one pass, so the
+	// cost is amortised over ordersKept/2 orders.
+	drop := ps.dead - ordersKept/2
 	kept := ps.list[:0]
 	for _, o := range ps.list {
-		if o != nil {
-			kept = append(kept, o)
+		if drop > 0 && !o.live {
+			drop--
+			ps.dead--
+			for _, id := range o.ids {
+				if ps.byKey[id] == o {
+					delete(ps.byKey, id)
+				}
+			}
+			if ps.byOID[o.oid] == o {
+				delete(ps.byOID, o.oid)
+			}
+			ps.recycle(o)
+			continue
 		}
+		kept = append(kept, o)
 	}
 	clear(ps.list[len(kept):])
-	ps.list, ps.holes, ps.cut = kept, 0, 0
+	ps.list = kept
 }
 
 // recycle keeps a record finish forgot for newRec.
@@ -296,7 +247,6 @@ func (ps *partyState) apply(ev *engine.Event) *orderRec {
 		r.status, r.reason, r.live = statusRejected, ev.Reason, false
 		ps.insert(r)
 		ps.dead++
-		ps.trim()
 		return r
 	case engine.EvAccepted:
 		// The record to reuse is one its id finds with no order id that
