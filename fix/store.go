@@ -501,8 +501,6 @@ func (ss *sessionStore) save(seq, nextSender int, msg []byte) error {
 // number after the last message.
 func (ss *sessionStore) prune(next int) { ss.msgs.dropBelow(next - ss.st.opts.MessagesMax) }
 
-// spanMax bounds the numbers the message index spans (see msgIndex): well
-// past what prune keeps, so that only a jump of the sender number meets it.
 // ringReserve is the message index's first size (msgIndex.reserve): the
 // window prune keeps, a power of two. 256Ki slots, 4 MiB of address space
 // per session, for the default MessagesMax.
@@ -514,6 +512,8 @@ func (ss *sessionStore) ringReserve() int {
 	return n
 }
 
+// spanMax bounds the numbers the message index spans (see msgIndex): well
+// past what prune keeps, so that only a jump of the sender number meets it.
 func (ss *sessionStore) spanMax() int { return 2*ss.st.opts.MessagesMax + pruneEvery }
 
 // compactDue: the file is past CompactBytes and at least half of it is

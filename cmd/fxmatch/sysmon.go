@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -33,14 +34,18 @@ const sysmonAwakeSetting = "schedtrace=2147483647"
 // does (sysmonMode), serve validates it with the others.
 const sysmonFlag = "sysmon"
 
-// godebugSetsSchedtrace says whether a GODEBUG value sets schedtrace.
+// godebugSetsSchedtrace says whether a GODEBUG value sets schedtrace to a
+// positive number, as the runtime reads it (no spaces; the last setting
+// wins): what keeps sysmon awake.
 func godebugSetsSchedtrace(godebug string) bool {
+	set := false
 	for f := range strings.SplitSeq(godebug, ",") {
-		if strings.HasPrefix(strings.TrimSpace(f), "schedtrace=") {
-			return true
+		if v, ok := strings.CutPrefix(f, "schedtrace="); ok {
+			n, err := strconv.ParseInt(v, 10, 32)
+			set = err == nil && n > 0
 		}
 	}
-	return false
+	return set
 }
 
 // isServeArgs says whether fxmatch's arguments run the venue (as run

@@ -116,4 +116,14 @@ func TestSnapshotterYieldPauses(t *testing.T) {
 	if n := s.stats.pauses.Load(); n < 40 {
 		t.Errorf("250 pieces of yielding work: %d pauses, want at least 40", n)
 	}
+	// While the shard waits for it, or the venue stops, it never pauses.
+	s.hurry.Store(true)
+	before := s.stats.pauses.Load()
+	s.lastPause = time.Now().Add(-time.Second)
+	for range 10 {
+		s.yield()
+	}
+	if n := s.stats.pauses.Load() - before; n != 0 {
+		t.Errorf("in a hurry: %d pauses, want none", n)
+	}
 }
