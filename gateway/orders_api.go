@@ -424,7 +424,7 @@ func (s *Server) listOrders(w http.ResponseWriter, r *http.Request, p *Principal
 	ps.mu.Lock()
 	for i := len(ps.list) - 1; i >= 0 && len(out) < limit; i-- {
 		rec := ps.list[i]
-		if (status == "live" && !rec.live) || (status == "done" && rec.live) {
+		if rec == nil || (status == "live" && !rec.live) || (status == "done" && rec.live) {
 			continue
 		}
 		v := s.view(rec, 0)

@@ -117,3 +117,84 @@ func TestPartyTableRecycles(t *testing.T) {
 		t.Fatalf("seed %d: only %d orders forgotten: the test shows little", seed, reused)
 	}
 }
+
+// TestPartyTableForgetsOldestFinished: past ordersKept finished orders
+// the table forgets the ones that finished first, at most trimStep per
+// event (the half-table pass it replaced was milliseconds on the feed's
+// goroutine, and went by creation order, so an old order finishing just
+// then could be forgotten by the very event that finished it, before its
+// waiter read it). Random resting and IOC orders; after every event the
+// order it finished is still there, and at the end the finished orders
+// kept are exactly the last ordersKept to finish, with every live one.
+func TestPartyTableForgetsOldestFinished(t *testing.T) {
+	seed := rand.Uint64()
+	r := rand.New(rand.NewPCG(seed, 11))
+	ps := newPartyState(1, "BANKA")
+	ev := func(kind engine.EventKind, id string, oid engine.OrderID) *engine.Event {
+		return &engine.Event{Kind: kind, Party: 1, ClOrdID: engine.MustID(id), OrderID: oid, Side: engine.Buy, OrdType: engine.Limit,
+			TIF: engine.GTC, Price: 700_000_000, OrderQty: 1_000_000, LeavesQty: 1_000_000}
+	}
+	type lo struct {
+		id  string
+		oid engine.OrderID
+	}
+	var live []lo
+	var finished []engine.OrderID // in finishing order
+	oid := engine.OrderID(0)
+	finish := func(step int, l lo) {
+		before := len(ps.byOID)
+		ps.apply(ev(engine.EvCancelled, l.id, l.oid))
+		finished = append(finished, l.oid)
+		if rec := ps.byOID[l.oid]; rec == nil || rec.live || rec.status != statusCancelled {
+			t.Fatalf("seed %d step %d: order %s forgotten or wrong right after the event that finished it: %+v", seed, step, l.id, rec)
+		}
+		if forgot := before - len(ps.byOID); forgot > trimStep {
+			t.Fatalf("seed %d step %d: one event forgot %d orders", seed, step, forgot)
+		}
+	}
+	for step := range 4 * ordersKept {
+		oid++
+		l := lo{fmt.Sprintf("o%d", oid), oid}
+		ps.apply(ev(engine.EvAccepted, l.id, l.oid))
+		switch x := r.IntN(10); {
+		case x < 3: // rests
+			live = append(live, l)
+		case x < 5 && len(live) > 0: // rests; an older resting order is cancelled
+			live = append(live, l)
+			i := r.IntN(len(live) - 1)
+			old := live[i]
+			live = append(live[:i], live[i+1:]...)
+			finish(step, old)
+		default: // IOC
+			finish(step, l)
+		}
+	}
+	if ps.dead != ordersKept {
+		t.Fatalf("seed %d: %d finished orders kept, want %d", seed, ps.dead, ordersKept)
+	}
+	for i, o := range finished {
+		_, kept := ps.byOID[o]
+		if want := i >= len(finished)-ordersKept; kept != want {
+			t.Fatalf("seed %d: finished order %d (the %dth of %d to finish) kept %v, want %v", seed, o, i+1, len(finished), kept, want)
+		}
+	}
+	for _, l := range live {
+		if rec := ps.byOID[l.oid]; rec == nil || !rec.live {
+			t.Fatalf("seed %d: live order %s forgotten", seed, l.id)
+		}
+	}
+	n, holes := 0, 0
+	for i, rec := range ps.list {
+		if rec == nil {
+			holes++
+			continue
+		}
+		n++
+		if rec.pos != i {
+			t.Fatalf("seed %d: record at %d says it is at %d", seed, i, rec.pos)
+		}
+	}
+	if holes != ps.holes || n != ordersKept+len(live) {
+		t.Errorf("seed %d: list has %d records and %d holes; want %d records, %d holes", seed, n, holes, ordersKept+len(live), ps.holes)
+	}
+}
