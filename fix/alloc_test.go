@@ -1,14 +1,6 @@
 package fix
 
-import (
-	"context"
-	"io"
-	"log/slog"
-	"testing"
-
-	"fxmatch/cmd/fxmatch/venue"
-	"fxmatch/config"
-)
+import "testing"
 
 // TestSubmitAllocs: a NewOrderSingle, an OrderCancelRequest and an
 // OrderCancelReplaceRequest of the fast shapes, from the split fields to
@@ -17,28 +9,7 @@ import (
 // AllocsPerRun counts every goroutine's allocations): the commands wait
 // in its ring meanwhile.
 func TestSubmitAllocs(t *testing.T) {
-	cfg := config.Demo()
-	cfg.Venue.Durability = config.DurabilityNone
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	dir := t.TempDir()
-	v, err := venue.Open(venue.Options{Config: cfg, DataDir: dir, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := Start(context.Background(), v, "127.0.0.1:0", Options{DataDir: dir, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ran := make(chan error, 1)
-	defer func() {
-		go func() { ran <- v.Run(ctx) }()
-		_ = a.Close()
-		cancel()
-		if err := <-ran; err != nil {
-			t.Errorf("venue Run: %v", err)
-		}
-	}()
+	a := idleAcceptor(t)
 	p := a.parties["BANKA"]
 	for _, c := range []struct {
 		name string

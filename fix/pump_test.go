@@ -27,10 +27,11 @@ func (c *countingConn) Write(b []byte) (int, error) {
 	return c.Conn.Write(b)
 }
 
-// pumpEnv is an acceptor on a venue that does not run (the test
-// publishes to its hub itself), with who's session live on a loopback
-// connection whose socket writes are counted; the peer's end reads.
-func pumpEnv(t *testing.T, who string) (*Acceptor, *party, *countingConn, *bufio.Reader) {
+// idleAcceptor is an acceptor on the demo venue (durability none) that
+// does not run: what the test submits waits in its rings, what it
+// publishes to the hub goes only to the sessions. At the test's end the
+// venue runs just long enough for the acceptor to close.
+func idleAcceptor(t *testing.T) *Acceptor {
 	t.Helper()
 	cfg := config.Demo()
 	cfg.Venue.Durability = config.DurabilityNone
@@ -44,6 +45,25 @@ func pumpEnv(t *testing.T, who string) (*Acceptor, *party, *countingConn, *bufio
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		ran := make(chan error, 1)
+		go func() { ran <- v.Run(ctx) }()
+		_ = a.Close()
+		cancel()
+		if err := <-ran; err != nil {
+			t.Errorf("venue Run: %v", err)
+		}
+	})
+	return a
+}
+
+// pumpEnv is an acceptor on a venue that does not run (the test
+// publishes to its hub itself), with who's session live on a loopback
+// connection whose socket writes are counted; the peer's end reads.
+func pumpEnv(t *testing.T, who string) (*Acceptor, *party, *countingConn, *bufio.Reader) {
+	t.Helper()
+	a := idleAcceptor(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -64,21 +84,13 @@ func pumpEnv(t *testing.T, who string) (*Acceptor, *party, *countingConn, *bufio
 	p.live, p.wconn = true, g
 	p.sendMu.Unlock()
 	p.loggedOn.Store(true)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() {
+	t.Cleanup(func() { // before idleAcceptor's
 		p.loggedOn.Store(false)
 		p.sendMu.Lock()
 		p.live, p.wconn = false, nil
 		p.sendMu.Unlock()
 		g.abort()
 		peer.Close()
-		ran := make(chan error, 1)
-		go func() { ran <- v.Run(ctx) }()
-		_ = a.Close()
-		cancel()
-		if err := <-ran; err != nil {
-			t.Errorf("venue Run: %v", err)
-		}
 	})
 	_ = peer.SetReadDeadline(time.Now().Add(10 * time.Second))
 	return a, p, cc, bufio.NewReader(peer)

@@ -133,17 +133,6 @@ func writeFD(fd int, b []byte, wait func(fd int)) error {
 	return nil
 }
 
-// pollFD is struct pollfd of poll(2).
-type pollFD struct {
-	fd             int32
-	events, revent int16
-}
-
-const (
-	pollIn  = 0x1
-	pollOut = 0x4
-)
-
 // waitFDs blocks until one of fds is ready as its events ask (or has an
 // error or hang-up), or 10 ms have passed. It goes through the Go
 // scheduler's syscall bookkeeping: the wait may be long, and its P is

@@ -15,16 +15,6 @@ func (f *fdReader) rearm() {}
 
 func writeFD(int, []byte, func(int)) error { return errNotDetachable }
 
-type pollFD struct {
-	fd             int32
-	events, revent int16
-}
-
-const (
-	pollIn  = 0x1
-	pollOut = 0x4
-)
-
 func waitFDs([]pollFD) {}
 
 func closeFD(int) error { return nil }

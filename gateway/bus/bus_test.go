@@ -436,14 +436,7 @@ func TestLinger(t *testing.T) {
 	// loaded machine's scheduling delays: at 40 ms the quiet check failed
 	// under the full test run at load 8 (an event 21 ms late).
 	const linger = 200 * time.Millisecond
-	cfg := demoConfig()
-	v := openVenue(t, cfg)
-	b, err := Start(context.Background(), v, cfg, Options{Logger: tlog(t), Linger: linger, BookRefresh: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := run(t, v)
-	defer func() { stop(); b.Close() }()
+	cfg, v, b := runningBus(t, Options{Linger: linger})
 	usdcny, _ := v.Instrument("USD/CNY")
 	bankA := party(t, cfg, "BANKA")
 	a := mustConnect(t, b.ClientURL(), "BANKA", config.DemoPassword)
@@ -492,14 +485,7 @@ func TestLinger(t *testing.T) {
 // completed by a flush gets every event caused after it, on every kind of
 // subject.
 func TestUnheardEventsNotPublished(t *testing.T) {
-	cfg := demoConfig()
-	v := openVenue(t, cfg)
-	b, err := Start(context.Background(), v, cfg, Options{Logger: tlog(t), BookRefresh: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := run(t, v)
-	defer func() { stop(); b.Close() }()
+	cfg, v, b := runningBus(t, Options{})
 	usdcny, _ := v.Instrument("USD/CNY")
 	bankA, bankB := party(t, cfg, "BANKA"), party(t, cfg, "BANKB")
 
@@ -555,14 +541,7 @@ func TestUnheardEventsNotPublished(t *testing.T) {
 // on fxmatch.md.<SYM>, in the same order, each equal to what a
 // subscriber decodes from the message.
 func TestBookSinkMatchesBus(t *testing.T) {
-	cfg := demoConfig()
-	v := openVenue(t, cfg)
-	b, err := Start(context.Background(), v, cfg, Options{Logger: tlog(t), BookRefresh: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := run(t, v)
-	defer func() { stop(); b.Close() }()
+	cfg, v, b := runningBus(t, Options{})
 	var mu sync.Mutex
 	var sunk []wire.Book
 	b.SetBookSink(func(doc *wire.Book) {

@@ -82,6 +82,22 @@ func run(t testing.TB, v *venue.Venue) (stop func()) {
 	return stop
 }
 
+// runningBus is a bus (opts, with the test's logger and no periodic
+// book refresh) on a running demo venue; both stop at the test's end.
+func runningBus(t *testing.T, opts Options) (*config.Config, *venue.Venue, *Bus) {
+	t.Helper()
+	cfg := demoConfig()
+	v := openVenue(t, cfg)
+	opts.Logger, opts.BookRefresh = tlog(t), -1
+	b, err := Start(context.Background(), v, cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, v)
+	t.Cleanup(func() { stop(); b.Close() })
+	return cfg, v, b
+}
+
 func demoConfig() *config.Config {
 	cfg := config.Demo()
 	cfg.Listen.NATS = "127.0.0.1:0"

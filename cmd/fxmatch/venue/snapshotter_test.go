@@ -232,20 +232,27 @@ func TestShardMatchesWhileASnapshotIsTaken(t *testing.T) {
 	}
 }
 
+// idleSnapshotter opens the demo venue (durability none, no snapshot
+// ever due) without running it, and returns shard 0's snapshotter, whose
+// goroutine the test starts itself. The journal closes at the test's end.
+func idleSnapshotter(t *testing.T) (*config.Config, *Venue, *snapshotter) {
+	t.Helper()
+	cfg := config.Demo()
+	cfg.Venue.Durability = config.DurabilityNone
+	v, err := Open(Options{Config: cfg, DataDir: t.TempDir(), SnapshotEvery: 1 << 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.j.Close() })
+	return cfg, v, v.shards[0].snap
+}
+
 // TestSnapshotterBackPressure: a snapshotter that does not keep up makes
 // the shard wait once its queue is full — it never drops a command — and
 // counts the waits.
 func TestSnapshotterBackPressure(t *testing.T) {
-	dir := t.TempDir()
-	cfg := config.Demo()
-	cfg.Venue.Durability = config.DurabilityNone
-	v, err := Open(Options{Config: cfg, DataDir: dir, SnapshotEvery: 1 << 40})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.j.Close()
+	cfg, v, s := idleSnapshotter(t)
 	sr := v.shards[0]
-	s := sr.snap
 	blocked := make(chan struct{})
 	s.hookBeforeSnapshot = func(uint64) { <-blocked }
 	go s.run()
@@ -304,16 +311,8 @@ func TestSnapshotterBackPressure(t *testing.T) {
 // from the primary (here: given another command than the primary
 // applied) stores no snapshot, then or later, and says so.
 func TestDivergedShadowStoresNoSnapshot(t *testing.T) {
-	dir := t.TempDir()
-	cfg := config.Demo()
-	cfg.Venue.Durability = config.DurabilityNone
-	v, err := Open(Options{Config: cfg, DataDir: dir, SnapshotEvery: 1 << 40})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.j.Close()
+	cfg, v, s := idleSnapshotter(t)
 	sr := v.shards[0]
-	s := sr.snap
 	go s.run()
 	a := party(t, cfg, "BANKA")
 	usdcny, _ := v.Instrument("USD/CNY")
