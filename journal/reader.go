@@ -39,7 +39,7 @@ type ReaderOptions struct {
 func OpenReader(dir string, opts ReaderOptions) (*Reader, error) {
 	o := opts.Options
 	o.withDefaults()
-	po := pebbleOptions(&o, true)
+	po := pebbleOptions(&o, nil)
 	po.ErrorIfNotExists = true
 	db, err := pebble.Open(dir, po)
 	if err != nil {

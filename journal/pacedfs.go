@@ -1,0 +1,68 @@
+package journal
+
+import (
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"fxmatch/internal/yield"
+)
+
+// pacedFS is the filesystem the journal gives Pebble: the one it was
+// given, except that the files Pebble's flushes and compactions write
+// (its background work: building sstables from the memtable or from other
+// sstables) pause their goroutine briefly every few tens of microseconds
+// of work (package yield), at each write.
+//
+// Why: with the venue on one Go processor (serve --procs=1), a flush
+// computes for tens to hundreds of milliseconds without blocking, in
+// slices the scheduler ends every 10 ms. A runtime trace of bench fix (1
+// session, 10,000 orders/s, 30 s) showed the shard's goroutine runnable
+// and waiting 20-28 ms at a time, again and again, while a 32 MiB
+// memtable was flushed; every order in those windows was that late. The
+// sstable writer writes through a 4 KiB buffer, so a write comes every few
+// microseconds of its work, and a pause every yield.Every keeps a slice
+// near that long.
+//
+// The WAL, the MANIFEST and anything written on a commit's behalf are not
+// paced: commits wait for them.
+type pacedFS struct {
+	vfs.FS
+	pauses *atomic.Uint64 // every paced file's pauses (Stats.BackgroundPauses)
+}
+
+// paced reports whether files of this write category are written by
+// Pebble's background work (see compaction.go's
+// getDiskWriteCategoryForCompaction, Pebble v2.1.7).
+func paced(category vfs.DiskWriteCategory) bool {
+	switch category {
+	case "pebble-memtable-flush", "pebble-compaction", "pebble-blob-file-rewrite":
+		return true
+	}
+	return false
+}
+
+func (fs pacedFS) Create(name string, category vfs.DiskWriteCategory) (vfs.File, error) {
+	f, err := fs.FS.Create(name, category)
+	if err != nil || !paced(category) {
+		return f, err
+	}
+	return &pacedFile{File: f, pauses: fs.pauses}, nil
+}
+
+// pacedFile is a file of Pebble's background work: see pacedFS. A file is
+// written by one goroutine at a time (the flush or compaction creating
+// it), so its Pacer needs no lock.
+type pacedFile struct {
+	vfs.File
+	pacer  yield.Pacer
+	pauses *atomic.Uint64
+}
+
+func (f *pacedFile) Write(p []byte) (int, error) {
+	n, err := f.File.Write(p)
+	if f.pacer.MaybePause() {
+		f.pauses.Add(1)
+	}
+	return n, err
+}
