@@ -77,6 +77,10 @@ Flags:
                      (default 200µs, at most 1ms; 0s: it only sleeps). It
                      wakes early by its median oversleep and spins the rest,
                      trading CPU for a smaller lag
+  --busy             the generator never sleeps: it spins between orders and
+                     sends each on time (no send lag to speak of), taking a
+                     whole CPU; meant for --pin, where that CPU is its own.
+                     Its CPU per order then means nothing
   --durability MODE  sync, none or both (default both: none, then sync);
                      only without --addr (a running venue has its own)
   --risk on|off      pre-trade scoring in the started venue (default off);
@@ -100,6 +104,16 @@ Flags:
                      venue's whole run, --venue-flag=--no-assistant runs it
                      without the in-process assistant; only without --addr; the venue
                      gets --procs=N (half the CPUs) unless one of these sets it
+  --latency-log FILE every order of the run, warmup included, as CSV: its
+                     session, intended send time, send lag and latency (µs),
+                     to see when the slow ones were; one run only (not with
+                     --find-max or --durability both)
+  --pin on|off       pin the generator to the first half of the CPUs this
+                     process may use and the started venue (serve --cpus) to
+                     the others (default on when the bench starts the venue
+                     on a machine of 2 or more CPUs; only without --addr). A
+                     --venue-flag=--cpus=LIST is kept, the generator then
+                     gets the CPUs it leaves
 `
 
 // benchFixFlags is the parsed command line of `fxmatch bench fix`.
@@ -122,6 +136,11 @@ type benchFixFlags struct {
 	maxRate      float64
 	json         bool
 	venueFlags   []string
+	pin          string
+	latencyLog   string
+	busy         bool
+	// genCPUs: the CPUs the generator pins itself to (--pin); nil: none.
+	genCPUs []int
 }
 
 // demoBenchParticipants are the demo's trading participants in the order
@@ -149,6 +168,9 @@ func parseBenchFixFlags(args []string) (benchFixFlags, error) {
 	fs.DurationVar(&f.p99Limit, "p99-limit", 5*time.Millisecond, "")
 	maxRate := fs.String("max-rate", "2000000", "")
 	fs.BoolVar(&f.json, "json", false, "")
+	fs.StringVar(&f.pin, "pin", "", "")
+	fs.StringVar(&f.latencyLog, "latency-log", "", "")
+	fs.BoolVar(&f.busy, "busy", false, "")
 	fs.Func("venue-flag", "", func(v string) error {
 		if !strings.HasPrefix(v, "-") {
 			return fmt.Errorf("%q is not a flag (want e.g. --no-assistant)", v)
@@ -185,6 +207,9 @@ func parseBenchFixFlags(args []string) (benchFixFlags, error) {
 	case f.p99Limit <= 0:
 		return f, fmt.Errorf("--p99-limit %v: want more than 0", f.p99Limit)
 	}
+	if f.latencyLog != "" && f.findMax {
+		return f, fmt.Errorf("--latency-log %q: one run only, not with --find-max", f.latencyLog)
+	}
 	if *parts != "" {
 		for _, p := range strings.Split(*parts, ",") {
 			if p = strings.TrimSpace(p); p == "" {
@@ -218,6 +243,9 @@ func parseBenchFixFlags(args []string) (benchFixFlags, error) {
 		if len(f.venueFlags) > 0 {
 			return f, fmt.Errorf("--venue-flag %q: only without --addr (the bench passes flags only to a venue it starts)", f.venueFlags[0])
 		}
+		if f.pin != "" {
+			return f, fmt.Errorf("--pin %q: only without --addr (the bench pins a venue it starts, and itself away from it)", f.pin)
+		}
 	} else {
 		switch f.durability {
 		case "":
@@ -225,6 +253,9 @@ func parseBenchFixFlags(args []string) (benchFixFlags, error) {
 		case config.DurabilitySync, config.DurabilityNone, "both":
 		default:
 			return f, fmt.Errorf("--durability %q: want sync, none or both", f.durability)
+		}
+		if f.latencyLog != "" && f.durability == "both" {
+			return f, fmt.Errorf("--latency-log %q: one run only: give --durability none or sync", f.latencyLog)
 		}
 		switch f.risk {
 		case "":
@@ -234,8 +265,55 @@ func parseBenchFixFlags(args []string) (benchFixFlags, error) {
 			return f, fmt.Errorf("--risk %q: want on or off", f.risk)
 		}
 		f.venueFlags = withBenchProcs(f.venueFlags, runtime.NumCPU())
+		if f.pin == "" {
+			f.pin = "on"
+		}
+		if f.pin != "on" && f.pin != "off" {
+			return f, fmt.Errorf("--pin %q: want on or off", f.pin)
+		}
+		if f.pin == "on" {
+			allowed, err := allowedCPUs()
+			if err != nil {
+				return f, fmt.Errorf("--pin on: %v", err)
+			}
+			if f.venueFlags, f.genCPUs, err = withBenchCPUs(f.venueFlags, allowed); err != nil {
+				return f, err
+			}
+		}
 	}
 	return f, nil
+}
+
+// withBenchCPUs splits the CPUs the bench may use (allowed, ascending)
+// between the generator and the venue it starts (see cpus.go for why):
+// the venue gets serve --cpus with the second half, the generator the
+// first, the smaller one when they are odd (the generator is one busy
+// thread; the venue has the shard, the sessions and the journal's
+// background work). A --cpus the venue flags already give is kept, and
+// the generator gets the CPUs it leaves. With fewer than 2 CPUs, or none
+// left for the generator, nothing is pinned.
+func withBenchCPUs(flags []string, allowed []int) (venueFlags []string, gen []int, err error) {
+	for _, fl := range flags {
+		name, val, _ := strings.Cut(strings.TrimLeft(fl, "-"), "=")
+		if name != "cpus" {
+			continue
+		}
+		venue, err := parseCPUList(val)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--venue-flag %q: %v", fl, err)
+		}
+		for _, c := range allowed {
+			if !slices.Contains(venue, c) {
+				gen = append(gen, c)
+			}
+		}
+		return flags, gen, nil
+	}
+	if len(allowed) < 2 {
+		return flags, nil, nil
+	}
+	half := len(allowed) / 2
+	return append(slices.Clip(flags), "--cpus="+formatCPUList(allowed[half:])), allowed[:half:half], nil
 }
 
 // withBenchProcs adds --procs to the started venue's flags unless they
@@ -266,8 +344,11 @@ type benchFixReport struct {
 	LoadAvg string `json:"loadavg_1m,omitempty"`
 	// VenueFlags are the flags the started venue's serve got beyond its
 	// listeners and configuration (--venue-flag, and --procs by default).
-	VenueFlags []string      `json:"venue_flags,omitempty"`
-	Runs       []benchFixRun `json:"runs"`
+	VenueFlags []string `json:"venue_flags,omitempty"`
+	// GeneratorCPUs is the CPU list the generator pinned itself to
+	// (--pin on), "" when it did not.
+	GeneratorCPUs string        `json:"generator_cpus,omitempty"`
+	Runs          []benchFixRun `json:"runs"`
 }
 
 type benchFixRun struct {
@@ -388,7 +469,23 @@ func runBenchFix(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "fxmatch bench fix: %v\n\n%s", err, benchFixUsage)
 		return exitUsage
 	}
+	var latLog *os.File
+	if f.latencyLog != "" {
+		var err error
+		if latLog, err = os.Create(f.latencyLog); err != nil {
+			fmt.Fprintf(stderr, "fxmatch bench fix: --latency-log: %v\n", err)
+			return exitFail
+		}
+		defer latLog.Close()
+	}
 	rep := benchFixReport{Target: f.addr, Risk: f.risk, LoadAvg: loadAvg(), VenueFlags: f.venueFlags}
+	if f.genCPUs != nil {
+		if err := pinProcess(f.genCPUs); err != nil {
+			fmt.Fprintf(stderr, "fxmatch bench fix: --pin on: pinning the generator to CPUs %s: %v (--pin off runs unpinned)\n", formatCPUList(f.genCPUs), err)
+			return exitFail
+		}
+		rep.GeneratorCPUs = formatCPUList(f.genCPUs)
+	}
 	var modes []string
 	switch f.durability {
 	case "":
@@ -404,6 +501,9 @@ func runBenchFix(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		venueNote := "venue " + f.addr
 		if f.addr == "" {
 			venueNote = "venue started here (serve " + strings.Join(f.venueFlags, " ") + "), pre-trade scoring " + f.risk
+		}
+		if rep.GeneratorCPUs != "" {
+			venueNote += "; generator pinned to CPUs " + rep.GeneratorCPUs
 		}
 		fmt.Fprintf(stdout, "fxmatch bench fix: %d session(s) %s, mix %s, %v per run after %v warmup; %s; load average %s\n",
 			f.sessions, strings.Join(f.participants, " "), f.mix, f.duration, f.warmup, venueNote, rep.LoadAvg)
@@ -438,6 +538,10 @@ func runBenchFix(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		if f.spin == 0 {
 			o.MaxSpin = -1 // only sleep
 		}
+		if latLog != nil {
+			o.LatencyLog = latLog
+		}
+		o.Busy = f.busy
 		label := mode
 		if label == "" {
 			label = "-"

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"os/exec"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,6 +32,10 @@ func TestBenchFixFlags(t *testing.T) {
 		{[]string{"--addr", "127.0.0.1:9878", "--risk", "on"}, `--risk "on": only without --addr`},
 		{[]string{"--addr", "127.0.0.1:9878", "--durability", "none"}, `--durability "none": only without --addr`},
 		{[]string{"--addr", "nowhere"}, `--addr "nowhere"`},
+		{[]string{"--addr", "127.0.0.1:9878", "--pin", "on"}, `--pin "on": only without --addr`},
+		{[]string{"--pin", "yes"}, `--pin "yes": want on or off`},
+		{[]string{"--latency-log", "l.csv", "--find-max"}, `--latency-log "l.csv": one run only, not with --find-max`},
+		{[]string{"--latency-log", "l.csv"}, `--latency-log "l.csv": one run only: give --durability none or sync`},
 		{[]string{"--factor", "1"}, "--factor 1"},
 		{[]string{"--participants", "A,,B"}, `--participants "A,,B"`},
 		{[]string{"--participants", "A", "--sessions", "2"}, "--sessions 2: only 1 --participants"},
@@ -95,8 +101,10 @@ func TestBenchFixSpawned(t *testing.T) {
 		t.Fatalf("bench fix: %v\n%s\n%s", err, out, stderr)
 	}
 	var rep struct {
-		Target string `json:"target"`
-		Runs   []struct {
+		Target        string   `json:"target"`
+		VenueFlags    []string `json:"venue_flags"`
+		GeneratorCPUs string   `json:"generator_cpus"`
+		Runs          []struct {
 			Durability string `json:"durability"`
 			Result     struct {
 				Sessions, Sent, Acked, Rejected, Missing int64
@@ -109,6 +117,13 @@ func TestBenchFixSpawned(t *testing.T) {
 	}
 	if rep.Target != "spawned" || len(rep.Runs) != 2 || rep.Runs[0].Durability != "none" || rep.Runs[1].Durability != "sync" {
 		t.Fatalf("want runs with durability none then sync on a spawned venue:\n%s", out)
+	}
+	// --pin is on by default: on a machine of 2 CPUs or more the venue
+	// got --cpus and the generator the CPUs it left.
+	if allowed, err := allowedCPUs(); err == nil && len(allowed) >= 2 && runtime.GOOS == "linux" {
+		if !slices.ContainsFunc(rep.VenueFlags, func(f string) bool { return strings.HasPrefix(f, "--cpus=") }) || rep.GeneratorCPUs == "" {
+			t.Errorf("venue flags %q, generator CPUs %q: want the venue and the generator pinned apart", rep.VenueFlags, rep.GeneratorCPUs)
+		}
 	}
 	for _, r := range rep.Runs {
 		res := r.Result

@@ -85,6 +85,10 @@ Flags of serve:
                          default: Go's, one per CPU). On a 2-core machine
                          shared with a load generator, 1 measured lower
                          latency and CPU per order (fewer thread wake-ups)
+  --cpus LIST            pin every thread of the venue to these CPUs (Linux
+                         CPU list: 1, 0,2, 2-3), e.g. away from a load
+                         generator or other busy processes (default: not
+                         pinned)
   --sysmon awake|park    awake (the default): serve re-executes itself at
                          start (same PID) with GODEBUG=schedtrace=2147483647,
                          which keeps the Go runtime's sysmon thread from

@@ -57,6 +57,8 @@ type serveFlags struct {
 	// sysmon: "awake" (main has re-executed the process with sysmon kept
 	// awake, sysmon.go) or "park" (Go's default behaviour).
 	sysmon string
+	// cpus: the CPUs serve pins every thread to (--cpus); nil: not pinned.
+	cpus []int
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
@@ -78,6 +80,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
 	fs.StringVar(&f.traceFile, "trace", "", "write a runtime execution trace of the run to this file")
 	fs.IntVar(&f.procs, "procs", 0, "Go scheduler processors (GOMAXPROCS) for the venue; 0: Go's default")
 	fs.StringVar(&f.sysmon, sysmonFlag, "awake", "awake: keep the Go runtime's sysmon from parking when idle; park: Go's default")
+	cpus := fs.String("cpus", "", "pin every thread of the venue to these CPUs (Linux CPU list: 1, 0,2, 2-3)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return f, exitOK, false
@@ -92,6 +95,13 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
 	}
 	if f.sysmon != "awake" && f.sysmon != "park" {
 		return f, usageError(stderr, "serve: --sysmon %q: want awake or park", f.sysmon), false
+	}
+	if *cpus != "" {
+		list, err := parseCPUList(*cpus)
+		if err != nil {
+			return f, usageError(stderr, "serve: --cpus %q: %v", *cpus, err), false
+		}
+		f.cpus = list
 	}
 	if f.procs < 0 || f.procs > 1024 {
 		return f, usageError(stderr, "serve: --procs %d: want 0 (Go's default) to 1024", f.procs), false
@@ -161,6 +171,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if f.procs > 0 {
 		runtime.GOMAXPROCS(f.procs)
+	}
+	if f.cpus != nil {
+		if err := pinProcess(f.cpus); err != nil {
+			fmt.Fprintf(stderr, "fxmatch: serve: --cpus %s: %v\n", formatCPUList(f.cpus), err)
+			return exitUsage
+		}
 	}
 	if f.cpuProfile != "" {
 		fh, err := os.Create(f.cpuProfile)
@@ -262,7 +278,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitFail
 	}
 	defer httpf.Close()
-	printBanner(stdout, cfg, f.configFile, dataDir, time.Now(), v, acc.Addr().String(), httpf.Addr(), natsBanner(nb)+"\n  assistant     "+ast.line+"\n  go runtime    "+runtimeLine(f.sysmon))
+	printBanner(stdout, cfg, f.configFile, dataDir, time.Now(), v, acc.Addr().String(), httpf.Addr(), natsBanner(nb)+"\n  assistant     "+ast.line+"\n  go runtime    "+runtimeLine(f.sysmon, f.cpus))
 	stopCheckpoints := checkpointOnSignal(ctx, v, dataDir, logger)
 	defer stopCheckpoints()
 	vctx, stopVenue := context.WithCancel(context.Background())
@@ -335,9 +351,12 @@ func checkpointOnSignal(ctx context.Context, v *venue.Venue, dataDir string, log
 	}
 }
 
-// runtimeLine is the banner's Go runtime line: processors and sysmon.
-func runtimeLine(mode string) string {
+// runtimeLine is the banner's Go runtime line: processors, CPUs and sysmon.
+func runtimeLine(mode string, cpus []int) string {
 	line := fmt.Sprintf("GOMAXPROCS %d; ", runtime.GOMAXPROCS(0))
+	if cpus != nil {
+		line += "pinned to CPUs " + formatCPUList(cpus) + "; "
+	}
 	switch {
 	case sysmonAwake():
 		return line + "sysmon kept awake (GODEBUG " + os.Getenv("GODEBUG") + ")"

@@ -74,33 +74,8 @@ func TestServeReexecutesWithSysmonAwake(t *testing.T) {
 		{"--sysmon=park", "GODEBUG=madvdontneed=1", "sysmon parks when idle (--sysmon=park)"},
 	} {
 		t.Run(tc.flag, func(t *testing.T) {
-			out := &syncBuffer{}
-			errb := &syncBuffer{}
-			cmd := exec.Command(bin, "serve", "--data", t.TempDir(), "--fix-addr", "127.0.0.1:0",
-				"--http-addr", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", tc.flag)
-			cmd.Env = append(os.Environ(), "GODEBUG=madvdontneed=1")
-			cmd.Stdout, cmd.Stderr = out, errb
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				cmd.Process.Signal(syscall.SIGINT)
-				done := make(chan error, 1)
-				go func() { done <- cmd.Wait() }()
-				select {
-				case err := <-done:
-					if err != nil {
-						t.Errorf("serve exited with %v:\n%s", err, errb.String())
-					}
-				case <-time.After(30 * time.Second):
-					cmd.Process.Kill()
-					t.Errorf("serve did not stop on SIGINT")
-				}
-			}()
-			if !checkFor(t, 30*time.Second, func() bool { return strings.Contains(out.String(), "fxmatch: running") }) {
-				t.Fatalf("serve did not start:\n%s\n%s", out.String(), errb.String())
-			}
-			env, err := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/environ")
+			out, pid := startServeBinary(t, bin, []string{"GODEBUG=madvdontneed=1"}, tc.flag)
+			env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -118,6 +93,43 @@ func TestServeReexecutesWithSysmonAwake(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startServeBinary starts the real binary's serve on loopback, ephemeral
+// ports and a temporary data directory, with env added to the test's
+// environment and args after the listeners; it waits for the banner and
+// returns its standard output so far (live) and its PID. The venue is
+// stopped with SIGINT, as an operator would, when the test ends, and a
+// failure to stop fails the test.
+func startServeBinary(t *testing.T, bin string, env []string, args ...string) (*syncBuffer, int) {
+	t.Helper()
+	out := &syncBuffer{}
+	errb := &syncBuffer{}
+	cmd := exec.Command(bin, append([]string{"serve", "--data", t.TempDir(), "--fix-addr", "127.0.0.1:0",
+		"--http-addr", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = out, errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGINT)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve exited with %v:\n%s", err, errb.String())
+			}
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			t.Errorf("serve did not stop on SIGINT")
+		}
+	})
+	if !checkFor(t, 30*time.Second, func() bool { return strings.Contains(out.String(), "fxmatch: running") }) {
+		t.Fatalf("serve did not start:\n%s\n%s", out.String(), errb.String())
+	}
+	return out, cmd.Process.Pid
 }
 
 func TestWithBenchProcs(t *testing.T) {

@@ -1,6 +1,7 @@
 package fixbench
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -78,6 +79,20 @@ type Options struct {
 	// by its median oversleep, so about half its wake-ups spin: less
 	// send lag for more CPU.
 	MaxSpin time.Duration
+	// Busy makes the pacer never sleep: it spins between orders, and
+	// sends each on time to within the clock's reading, at the price of
+	// a whole CPU. With the generator pinned to a CPU of its own (bench
+	// fix --pin) that CPU is the generator's anyway, and the send lag —
+	// which counts in the latency, taken from the intended send time —
+	// is the generator's no more. Tick and MaxSpin then do not matter
+	// below one order a tick.
+	Busy bool
+	// LatencyLog, if not nil, gets every order of the schedule, warmup
+	// included, as CSV once the run has ended (see writeLatencyLog): to
+	// see when the slow orders were, not only how many (a stall shows as
+	// a run of late orders at one moment, a slow path as late orders all
+	// along). It costs 16 bytes of memory an order.
+	LatencyLog io.Writer
 }
 
 // Percentiles summarises a histogram in microseconds.
@@ -224,6 +239,11 @@ type run struct {
 	sess     []*session
 	stopping atomic.Bool
 	wakes    int64 // the pacer's, once it ended
+	// With Options.LatencyLog, by global order index: the send lag and
+	// the latency of its 150=0 (0: none), in ns. Each index is written by
+	// one goroutine (the pacer; its session's reader) and read once the
+	// run has ended.
+	lagOf, latOf []int64
 }
 
 // intended is the intended send time of global order j, as an offset
@@ -309,6 +329,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		s.polled = detachSessions && s.c.detach() == nil
 	}
 
+	if o.LatencyLog != nil {
+		r.lagOf, r.latOf = make([]int64, r.total), make([]int64, r.total)
+	}
 	r.start = time.Now().Add(20 * time.Millisecond)
 	var readers sync.WaitGroup
 	for _, s := range r.sess {
@@ -320,7 +343,49 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.LatencyLog != nil {
+		if err := r.writeLatencyLog(o.LatencyLog); err != nil {
+			return nil, fmt.Errorf("fixbench: latency log: %w", err)
+		}
+	}
 	return r.result(lag), nil
+}
+
+// writeLatencyLog writes the orders of the schedule as CSV, one line per
+// order in the order of their intended send times: its global index, its
+// session's participant, whether it was warmup, its intended send time
+// (µs from the run's start), how late the pacer sent it (µs; empty if it
+// was not sent), and its latency (µs, from the intended send time to the
+// 150=0's arrival, as in the histogram; empty without a 150=0: rejected or
+// missing). The venue's own share of an order's latency is latency minus
+// lag.
+func (r *run) writeLatencyLog(w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	bw.WriteString("order,session,warmup,intended_us,lag_us,latency_us\n")
+	var b []byte
+	for j := range r.total {
+		s := r.sess[j%r.n]
+		b = strconv.AppendInt(b[:0], int64(j), 10)
+		b = append(b, ',')
+		b = append(b, s.c.Sender()...)
+		b = append(b, ',')
+		b = strconv.AppendBool(b, j < r.warm)
+		b = append(b, ',')
+		b = strconv.AppendFloat(b, float64(r.intended(j))/1e3, 'f', 1, 64)
+		b = append(b, ',')
+		if j/r.n < s.sent {
+			b = strconv.AppendFloat(b, float64(r.lagOf[j])/1e3, 'f', 1, 64)
+		}
+		b = append(b, ',')
+		if r.latOf[j] > 0 {
+			b = strconv.AppendFloat(b, float64(r.latOf[j])/1e3, 'f', 1, 64)
+		}
+		b = append(b, '\n')
+		if _, err := bw.Write(b); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
 }
 
 // pace runs the pacer on a goroutine locked to an OS thread of its own:
@@ -338,7 +403,7 @@ func (r *run) pace(ctx context.Context, readers *sync.WaitGroup) (*hdrhistogram.
 		// ends with this goroutine instead of going back to the runtime.
 		runtime.LockOSThread()
 		preparePacerThread()
-		p := pacer{r: r, tick: int64(r.o.Tick), maxSpin: int64(r.o.MaxSpin)}
+		p := pacer{r: r, tick: int64(r.o.Tick), maxSpin: int64(r.o.MaxSpin), busy: r.o.Busy}
 		lag, err := p.schedule(ctx)
 		if err == nil {
 			p.drain(ctx)
@@ -391,6 +456,8 @@ type pacer struct {
 	// early is the current estimate, in ns, of how late a sleep ends, at
 	// most maxSpin.
 	early, maxSpin int64
+	// busy: never sleep (Options.Busy).
+	busy bool
 	wakes          int64
 	in             inbound
 	// waitWrite is p.waitWritable as a func value, made once; pfds its
@@ -425,6 +492,24 @@ const earlyStep = 500
 // that has passed; with spin, it wakes early and spins the rest.
 func (p *pacer) sleepUntil(ctx context.Context, next int64, spin bool) error {
 	start := p.r.start
+	if p.busy {
+		// Spin; every 10 ms, as a sleeping pacer does, see ctx and what
+		// the venue sent.
+		for check := int64(time.Since(start)) + 10_000_000; ; {
+			now := int64(time.Since(start))
+			if now >= next {
+				return nil
+			}
+			if now >= check {
+				p.pollAll()
+				p.answerTestRequests()
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				check = now + 10_000_000
+			}
+		}
+	}
 	for {
 		now := int64(time.Since(start))
 		wait := next - now
@@ -548,6 +633,9 @@ func (p *pacer) schedule(ctx context.Context) (*hdrhistogram.Histogram, error) {
 		}
 		written := int64(time.Since(r.start))
 		for _, j := range pending[:n] {
+			if r.lagOf != nil {
+				r.lagOf[j] = max(written-r.intended(j), 0)
+			}
 			if j >= r.warm {
 				_ = lag.RecordValue(max(written-r.intended(j), 1))
 			}
@@ -854,6 +942,9 @@ func (s *session) handle(m Message, now int64, in *inbound) bool {
 		s.answered[k/64] |= 1 << (k % 64)
 		s.nAnswered.Add(1)
 		j := k*r.n + s.idx
+		if r.latOf != nil && execType[0] == '0' {
+			r.latOf[j] = max(now-r.intended(j), 1)
+		}
 		if j < r.warm {
 			return true
 		}

@@ -1,13 +1,16 @@
 package fixbench_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -60,11 +63,19 @@ func startVenue(t testing.TB, throttle int) string {
 // histogram has one sample per ack, the JSON form parses.
 func TestRunCounts(t *testing.T) {
 	addr := startVenue(t, 50_000)
-	for _, mix := range []fixbench.Mix{fixbench.MixCancel, fixbench.MixIOC} {
-		t.Run(string(mix), func(t *testing.T) {
+	for _, tc := range []struct {
+		mix  fixbench.Mix
+		busy bool
+	}{{fixbench.MixCancel, false}, {fixbench.MixIOC, false}, {fixbench.MixIOC, true}} {
+		mix := tc.mix
+		name := string(mix)
+		if tc.busy {
+			name += "-busy"
+		}
+		t.Run(name, func(t *testing.T) {
 			res, err := fixbench.Run(context.Background(), fixbench.Options{
 				Addr: addr, Participants: []string{"BANKA", "BANKB"}, Password: config.DemoPassword,
-				Rate: 100, Duration: time.Second, Warmup: 200 * time.Millisecond, Mix: mix,
+				Rate: 100, Duration: time.Second, Warmup: 200 * time.Millisecond, Mix: mix, Busy: tc.busy,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -140,6 +151,63 @@ func TestRunRejects(t *testing.T) {
 	}
 	if res.Acked+res.Rejected+res.Missing != res.Sent || res.Hist.TotalCount() != res.Acked {
 		t.Errorf("counts: sent %d acked %d rejected %d missing %d, histogram %d", res.Sent, res.Acked, res.Rejected, res.Missing, res.Hist.TotalCount())
+	}
+}
+
+// TestRunLatencyLog: the log has every order of the schedule, warmup
+// included, in order; the measured ones with a latency are exactly the
+// acknowledged ones (a throttled venue rejects some), and their latencies
+// are those of the histogram.
+func TestRunLatencyLog(t *testing.T) {
+	addr := startVenue(t, 100) // the throttle per session, well under its 500/s
+	var log bytes.Buffer
+	res, err := fixbench.Run(context.Background(), fixbench.Options{
+		Addr: addr, Participants: []string{"BANKA", "BANKB"}, Password: config.DemoPassword,
+		Rate: 1000, Duration: time.Second, Warmup: 250 * time.Millisecond, Mix: fixbench.MixIOC, LatencyLog: &log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&log).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1+1250 || strings.Join(rows[0], ",") != "order,session,warmup,intended_us,lag_us,latency_us" {
+		t.Fatalf("%d rows, header %q: want the header and 1250 orders (1000/s for 1.25 s)", len(rows), rows[0])
+	}
+	var acked, unanswered, warm int64
+	var maxLat float64
+	for i, r := range rows[1:] {
+		if r[0] != strconv.Itoa(i) || r[1] != []string{"BANKA", "BANKB"}[i%2] {
+			t.Fatalf("row %d: %q: want order %d of session %d", i+1, r, i, i%2)
+		}
+		if want := strconv.FormatFloat(float64(i)*1000, 'f', 1, 64); r[3] != want {
+			t.Errorf("order %d intended at %s µs, want %s", i, r[3], want)
+		}
+		if r[4] == "" {
+			t.Errorf("order %d: no send lag, but every order was sent", i)
+		}
+		if r[2] == "true" {
+			warm++
+			continue
+		}
+		if r[5] == "" {
+			unanswered++
+			continue
+		}
+		acked++
+		v, err := strconv.ParseFloat(r[5], 64)
+		if err != nil || v <= 0 {
+			t.Errorf("order %d: latency %q", i, r[5])
+		}
+		maxLat = max(maxLat, v)
+	}
+	if warm != 250 || acked != res.Acked || unanswered != res.Rejected+res.Missing || res.Rejected == 0 {
+		t.Errorf("warmup %d, with a latency %d, without %d; want 250, %d acked, %d rejected + %d missing (some rejected)",
+			warm, acked, unanswered, res.Acked, res.Rejected, res.Missing)
+	}
+	if got := int64(maxLat); !res.Hist.ValuesAreEquivalent(got*1000, res.Hist.Max()) {
+		t.Errorf("the log's largest latency %.1f µs, the histogram's %d ns", maxLat, res.Hist.Max())
 	}
 }
 
