@@ -528,17 +528,28 @@ func (h *Hub) PublishBatch(b *Batch) {
 		refs += len(*all)
 	}
 	b.refs.Store(int32(refs))
-	// The subscribers of particular events first: they answer clients
-	// (the FIX sessions' reports), the everything-subscribers observe.
-	for i, s := range touched {
+	// The order of the deliveries is the order the woken subscribers run
+	// in when the Go scheduler has one processor (serve --procs=1): a
+	// goroutine readied by this one takes the processor's "run next" slot
+	// and pushes the one there before it to the tail of the run queue, so
+	// the last one woken runs first and the others follow in the order
+	// they were woken. The subscribers of particular events answer clients
+	// (the FIX sessions' reports); the everything-subscribers (gateway
+	// feeds, metrics, assistant, bus) only observe. So the first of the
+	// touched is woken last, after the observers, and the other touched
+	// before them: the reports go out first, in the order of touched, and
+	// the observers run after. Before, the FIX session's pump ran after
+	// the last observer woken.
+	deliverTouched := func(s *Sub) {
 		n := s.wanted
 		s.wanted = 0
 		if !s.deliver(b, n) {
 			b.Release()
 		}
-		touched[i] = nil
 	}
-	h.touched = touched[:0]
+	for i := 1; i < len(touched); i++ {
+		deliverTouched(touched[i])
+	}
 	if all != nil {
 		for _, s := range *all {
 			if !s.deliver(b, len(events)) {
@@ -546,5 +557,10 @@ func (h *Hub) PublishBatch(b *Batch) {
 			}
 		}
 	}
+	if len(touched) > 0 {
+		deliverTouched(touched[0])
+	}
+	clear(touched)
+	h.touched = touched[:0]
 	b.Release()
 }

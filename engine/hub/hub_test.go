@@ -3,6 +3,8 @@ package hub
 import (
 	"errors"
 	"math/rand/v2"
+	"runtime"
+	"slices"
 	"sync"
 	"testing"
 
@@ -544,5 +546,59 @@ func TestFreeListBudget(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("free list kept nothing: the next Publish would allocate")
+	}
+}
+
+// TestTouchedRunBeforeObservers: with one Go processor (what the venue
+// runs with, serve --procs=1), the subscribers a batch touches — here two
+// FIX sessions' parties — run before the everything-subscribers, in the
+// order of their events, once the publisher yields. It relies on the Go
+// scheduler's "run next" slot (see PublishBatch); if a Go release changes
+// that, this fails and the delivery order must be thought again.
+func TestTouchedRunBeforeObservers(t *testing.T) {
+	if raceEnabled {
+		t.Skip("under -race the scheduler randomises the run-next slot on purpose")
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	h := New(4, 1)
+	p1, _ := h.SubscribeParty(1, 16)
+	p2, _ := h.SubscribeParty(2, 16)
+	var observers []*Sub
+	for range 3 {
+		o, _ := h.SubscribeAll(16)
+		observers = append(observers, o)
+	}
+	var (
+		mu    sync.Mutex
+		order []string
+		ready sync.WaitGroup
+		done  sync.WaitGroup
+	)
+	wait := func(name string, s *Sub) {
+		ready.Done()
+		b := <-s.C
+		mu.Lock()
+		order = append(order, name)
+		mu.Unlock()
+		b.Release()
+		done.Done()
+	}
+	names := []string{"party 1", "party 2", "observer 0", "observer 1", "observer 2"}
+	subs := append([]*Sub{p1, p2}, observers...)
+	ready.Add(len(subs))
+	done.Add(len(subs))
+	for i, s := range subs {
+		go wait(names[i], s)
+	}
+	ready.Wait()
+	// Every subscriber's goroutine is parked on its channel once the
+	// processor comes back here with nothing else runnable.
+	for range 10 {
+		runtime.Gosched()
+	}
+	h.Publish([]engine.Event{ev(engine.EvFill, 1, 0), ev(engine.EvFill, 2, 0)})
+	done.Wait()
+	if want := []string{"party 1", "party 2", "observer 0", "observer 1", "observer 2"}; !slices.Equal(order, want) {
+		t.Errorf("ran in the order %q, want %q", order, want)
 	}
 }
