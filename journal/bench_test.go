@@ -4,8 +4,11 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -273,4 +276,164 @@ func BenchmarkReplayVerify(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkSnapshotCommitStall: how long a shard's commits are held while
+// a snapshot of FXMATCH_SNAP_BYTES (default 3 MiB, a day of 100,000+
+// orders) is stored. Each op is one PutSnapshot on a goroutine of its
+// own (the venue's snapshotter) while the shard's goroutine appends a
+// one-record batch every 50 µs or so (open loop, as orders arrive); a
+// commit's time is from Append to its onDurable (with DurabilityNone
+// Append commits inline and calls it before returning; with
+// DurabilitySync it includes the group's WAL sync). An op's window runs
+// from the PutSnapshot call to settleAfter after it returned, since a
+// store may leave work behind it (a queued write, a flush).
+// held-p50-µs and held-max-µs are the median and the largest, over the
+// ops, of the longest commit in the window; during-p99-µs is over all
+// commits in the windows; base-p99-µs and base-max-µs over as many
+// windows of commits with no snapshot, taken before; store-ms-p50 is
+// PutSnapshot's own time. Uses the exported API only, so it runs
+// unchanged on older trees for a before/after.
+//
+//	go test ./journal -run '^$' -bench SnapshotCommitStall -benchtime 20x -count 5
+func BenchmarkSnapshotCommitStall(b *testing.B) {
+	for _, d := range []Durability{DurabilityNone, DurabilitySync} {
+		b.Run("durability="+d.String(), func(b *testing.B) { benchSnapshotCommitStall(b, d) })
+	}
+}
+
+func benchSnapshotCommitStall(b *testing.B, d Durability) {
+	size := 3 << 20
+	if s := os.Getenv("FXMATCH_SNAP_BYTES"); s != "" {
+		size, _ = strconv.Atoi(s)
+	}
+	j, err := Open(b.TempDir(), Options{Durability: d, Logger: quietLogger(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.Close()
+	var mu sync.Mutex
+	var start, end []time.Time // by seq
+	a, err := j.Appender(0, func(first, last uint64, err error) {
+		if err != nil {
+			panic(err)
+		}
+		now := time.Now()
+		mu.Lock()
+		for s := first; s <= last; s++ {
+			end[s] = now
+		}
+		mu.Unlock()
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := testRand(b)
+	data := make([]byte, size)
+	for i := range data {
+		data[i] = byte(r.Uint32()) // no compressor finds it easy
+	}
+	// appendOne appends a record due at intended and returns its sequence.
+	appendOne := func(intended time.Time) uint64 {
+		seq := a.Next()
+		cmds, events, ends := randBatch(r, seq, 1)
+		mu.Lock()
+		for len(start) <= int(seq) {
+			start, end = append(start, time.Time{}), append(end, time.Time{})
+		}
+		start[seq] = intended
+		mu.Unlock()
+		if err := a.Append(cmds, events, ends); err != nil {
+			b.Fatal(err)
+		}
+		return seq
+	}
+	// The first stores (a new database's first flushes and tables) are
+	// not what a day of trading sees.
+	for range 3 {
+		appendOne(time.Now())
+		if err := a.PutSnapshot(a.Next()-1, Hash{}, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// lat waits for seqs [from, to) to be durable and returns their
+	// commit times.
+	lat := func(from, to uint64) []time.Duration {
+		for a.Durable() < to-1 {
+			time.Sleep(50 * time.Microsecond)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		var out []time.Duration
+		for s := from; s < to; s++ {
+			if end[s].IsZero() {
+				b.Fatalf("seq %d durable but not acknowledged", s)
+			}
+			out = append(out, end[s].Sub(start[s]))
+		}
+		return out
+	}
+	const settleAfter = 30 * time.Millisecond
+	// window appends a record due every 50 µs (open loop: a record's
+	// time counts from when it was due, so a shard kept off the
+	// processor is measured too) until stop is closed and settleAfter
+	// has passed since, and returns the latencies of what it appended.
+	window := func(stop <-chan struct{}) []time.Duration {
+		from := a.Next()
+		var until time.Time
+		due := time.Now()
+		for until.IsZero() || due.Before(until) {
+			if until.IsZero() {
+				select {
+				case <-stop:
+					until = time.Now().Add(settleAfter)
+				default:
+				}
+			}
+			for time.Now().Before(due) {
+				// Not Sleep: its wake-ups come up to a millisecond late
+				// here, which would count as the journal's. Gosched lets
+				// the store's goroutine have a lone processor (-cpu 1).
+				runtime.Gosched()
+			}
+			appendOne(due)
+			due = due.Add(50 * time.Microsecond)
+		}
+		return lat(from, a.Next())
+	}
+	var heldMax, during, base, store []time.Duration
+	for range b.N {
+		stop := make(chan struct{})
+		close(stop)
+		base = append(base, window(stop)...)
+	}
+	b.ResetTimer()
+	for range b.N {
+		snapSeq := appendOne(time.Now())
+		stop := make(chan struct{})
+		var took time.Duration
+		go func() {
+			t0 := time.Now()
+			if err := a.PutSnapshot(snapSeq, Hash{1}, data); err != nil {
+				panic(err)
+			}
+			took = time.Since(t0)
+			close(stop)
+		}()
+		l := window(stop)
+		store = append(store, took)
+		during = append(during, l...)
+		heldMax = append(heldMax, slices.Max(l))
+	}
+	b.StopTimer()
+	for _, s := range [][]time.Duration{heldMax, during, base, store} {
+		slices.Sort(s)
+	}
+	µs := func(d time.Duration) float64 { return float64(d) / 1e3 }
+	b.ReportMetric(µs(heldMax[len(heldMax)/2]), "held-p50-µs")
+	b.ReportMetric(µs(heldMax[len(heldMax)-1]), "held-max-µs")
+	b.ReportMetric(µs(during[len(during)*99/100]), "during-p99-µs")
+	b.ReportMetric(µs(base[len(base)*99/100]), "base-p99-µs")
+	b.ReportMetric(µs(base[len(base)-1]), "base-max-µs")
+	b.ReportMetric(float64(store[len(store)/2])/1e6, "store-ms-p50")
 }

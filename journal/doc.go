@@ -35,7 +35,8 @@
 // rejects, not as an unbounded queue.
 //
 // Failure: if a write or sync fails (disk full, I/O error) — of a group
-// commit, a metadata write, a snapshot prune or a checkpoint's WAL flush —
+// commit, a metadata write, a snapshot's table or its ingestion, a
+// snapshot prune or a checkpoint's WAL flush —
 // the journal becomes unavailable for good. The batches in flight and
 // queued get onDurable(…, err) with err wrapping ErrUnavailable ("journal:
 // unavailable: <cause>"), Append and PutSnapshot return it from then on,
@@ -56,8 +57,7 @@
 // benchmarks; Open logs it at error level. With
 // nothing to wait for, there is nothing to group either: each Append
 // commits its own block as one Pebble batch on the shard's goroutine
-// (each PutSnapshot its snapshot, on its caller's) and calls onDurable
-// before it returns, without the
+// and calls onDurable before it returns, without the
 // writer and acker and the goroutine wake-ups between them. A shard's
 // blocks still reach the WAL in its sequence order, so the journal is the
 // same, key for key, as the writer would have made of single-batch groups.
@@ -166,11 +166,16 @@
 //
 // The state hash is the engine's canonical hash of its state (recovery
 // restores data and checks it); the CRC catches a damaged value before
-// that. Snapshots go through the writer's queue behind the records they
-// follow (with DurabilityNone, into the WAL after them: PutSnapshot takes
-// only a sequence an Append that returned has covered), so one is never
-// durable before them, and the writer keeps the newest
-// Options.KeepSnapshots per shard. PutSnapshot may be called from another
-// goroutine than Append (the venue encodes snapshots off the shard's).
+// that. A snapshot does not go through the WAL: PutSnapshot writes its
+// key and value as a one-key sstable and ingests it into Pebble, so that
+// a multi-megabyte write does not hold the shard's commits behind it in
+// Pebble's commit pipeline (snapingest.go: what Pebble does, and the
+// figures). It does so only once the records it follows are durable
+// (DurabilitySync: it waits for a barrier queued behind them through the
+// writer; DurabilityNone: it syncs the WAL, which holds them), so a
+// snapshot is never durable before them; it is durable when PutSnapshot
+// returns, and the newest Options.KeepSnapshots per shard are kept.
+// PutSnapshot may be called from another goroutine than Append (the
+// venue encodes snapshots off the shard's).
 // The journal itself is never pruned.
 package journal

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -130,6 +129,10 @@ type Journal struct {
 	opts Options
 	log  *slog.Logger
 	wo   *pebble.WriteOptions
+	// popts are the options db was opened with, defaults filled in: the
+	// snapshot tables are written with the writer options they imply
+	// (see snapshotTableOptions).
+	popts *pebble.Options
 
 	// failed is set once, by the writer, when a write or sync failed; it
 	// holds the ErrUnavailable error every later call returns.
@@ -149,10 +152,11 @@ type Journal struct {
 	views      int
 	viewClosed sync.Cond
 
-	// inline guards the commits Appenders make on their own goroutines
-	// (DurabilityNone, see commitInline): each holds it shared while it
-	// writes to Pebble; Close sets shut, then takes it exclusively, so no
-	// commit is under way or can start when the database closes.
+	// inline guards the writes Appenders make on their own goroutines
+	// (DurabilityNone's commits, see commitInline; snapshot ingestions,
+	// see PutSnapshot): each holds it shared while it writes to Pebble;
+	// Close sets shut, then takes it exclusively, so no write is under
+	// way or can start when the database closes.
 	inline sync.RWMutex
 	shut   atomic.Bool
 
@@ -215,15 +219,18 @@ type segKind uint8
 
 const (
 	segRecords segKind = iota
-	segSnapshot
+	// segSnapshotBarrier writes nothing: its acknowledgement tells a
+	// PutSnapshot waiting on Appender.snapDone that the records queued
+	// before it are durable (or lost).
+	segSnapshotBarrier
 )
 
 // segment is what a producer hands the writer: the framed records of one
-// Append (or one snapshot), already chained. Segments are recycled.
+// Append, already chained, or a snapshot's barrier. Segments are recycled.
 type segment struct {
 	app         *Appender
 	kind        segKind
-	first, last uint64 // records: the sequence range; snapshot: first = seq
+	first, last uint64 // records: the sequence range; barrier: first = the snapshot's seq
 	count       int
 	prev, head  Hash // chain hash before the first and after the last record
 	buf         []byte
@@ -234,7 +241,8 @@ type segment struct {
 func Open(dir string, opts Options) (*Journal, error) {
 	opts.withDefaults()
 	paced := new(atomic.Uint64)
-	db, err := pebble.Open(dir, pebbleOptions(&opts, paced))
+	po := pebbleOptions(&opts, paced)
+	db, err := pebble.Open(dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("journal: open %s: %w", dir, err)
 	}
@@ -242,8 +250,15 @@ func Open(dir string, opts Options) (*Journal, error) {
 		db.Close()
 		return nil, err
 	}
+	// Pebble holds the directory's lock now: no other journal writes a
+	// snapshot table here, so any found is a crash's leftover.
+	if err := removeSnapshotTables(opts.FS, dir); err != nil {
+		db.Close()
+		return nil, err
+	}
+	po.EnsureDefaults() // what pebble.Open applied to its own copy
 	j := &Journal{
-		db: db, dir: dir, opts: opts, log: opts.Logger,
+		db: db, dir: dir, opts: opts, log: opts.Logger, popts: po,
 		appenders: make(map[uint16]*Appender),
 		jobs:      make(chan *commitJob, commitsInFlight),
 		freeJobs:  make(chan *commitJob, commitsInFlight),
@@ -445,10 +460,13 @@ type Appender struct {
 	// PutSnapshot may run on another goroutine than Append (the venue's
 	// snapshotter), so what it shares with Append is atomic or its own:
 	// appended is the last sequence Append has handed over (Next()-1 as
-	// of the last Append that returned nil), and snapBatch is the Pebble
-	// batch its inline commits (DurabilityNone) use.
+	// of the last Append that returned nil); snapDone carries the
+	// outcome of its barrier through the writer (DurabilitySync: the
+	// records before it are durable, or lost), and snapValue is the
+	// buffer it builds the snapshot's value in (see PutSnapshot).
 	appended  atomic.Uint64
-	snapBatch *pebble.Batch
+	snapDone  chan error
+	snapValue []byte
 
 	durable atomic.Uint64
 }
@@ -481,7 +499,8 @@ func (j *Journal) Appender(shard uint16, onDurable func(first, last uint64, err 
 	if _, dup := j.appenders[shard]; dup {
 		return nil, fmt.Errorf("journal: shard %d already has an appender", shard)
 	}
-	a := &Appender{j: j, shard: shard, onDurable: onDurable, next: h.Seq + 1, head: h.Hash, hasher: newChainHasher()}
+	a := &Appender{j: j, shard: shard, onDurable: onDurable, next: h.Seq + 1, head: h.Hash, hasher: newChainHasher(),
+		snapDone: make(chan error, 1)}
 	a.durable.Store(h.Seq)
 	a.appended.Store(h.Seq)
 	j.appenders[shard] = a
@@ -587,7 +606,7 @@ func (a *Appender) Append(cmds []engine.Command, events []engine.Event, ends []i
 	last := s.last
 	var err error
 	if s == &a.own {
-		err = a.commitInline(segRecords, 0, nil, nil)
+		err = a.commitInline()
 	} else {
 		err = a.j.enqueue(s)
 	}
@@ -597,47 +616,8 @@ func (a *Appender) Append(cmds []engine.Command, events []engine.Event, ends []i
 	return err
 }
 
-// PutSnapshot stores a snapshot of the shard's engine taken after seq
-// (which must already have been appended: an Append that covered it has
-// returned nil), with the engine's canonical stateHash. data is copied.
-//
-// It may be called from another goroutine than Append's, concurrently
-// with it (the venue encodes snapshots on a goroutine of their own, so
-// that the shard never stops matching for one); calls to PutSnapshot
-// itself must not overlap.
-//
-// Order: a snapshot reaches Pebble's WAL after the records it follows, so
-// a crash can never leave a snapshot whose records are lost — recovery
-// would restore it and find the chain ending before it, and refuse to
-// start. With DurabilitySync it is queued behind those records (the
-// writer applies the queue in order, one WAL write per group commit) and
-// is durable when the next onDurable after it reports so; with
-// DurabilityNone it is written inline like the records, and the records
-// up to seq were applied by an Append that returned before this call.
-// Older snapshots beyond Options.KeepSnapshots are pruned after it
-// commits.
-func (a *Appender) PutSnapshot(seq uint64, stateHash Hash, data []byte) error {
-	if err := a.j.Err(); err != nil {
-		return err
-	}
-	if appended := a.appended.Load(); seq == 0 || seq > appended {
-		return fmt.Errorf("journal: snapshot at seq %d of shard %d, which has records up to %d", seq, a.shard, appended)
-	}
-	if a.j.opts.Durability == DurabilityNone {
-		// Straight into the Pebble batch: no copy in a.own, whose buffer
-		// would otherwise keep a snapshot's size for good.
-		return a.commitInline(segSnapshot, seq, &stateHash, data)
-	}
-	s := a.j.getSegment()
-	s.app, s.kind = a, segSnapshot
-	s.first, s.last, s.count = seq, seq, 0
-	s.buf = appendSnapshotValue(s.buf, &stateHash, data)
-	return a.j.enqueue(s)
-}
-
-// commitInline writes to Pebble on the calling goroutine — the
-// appender's own segment (a.own) of records, which it then acknowledges,
-// or the snapshot of the shard after seq (stateHash, data) — the
+// commitInline writes the appender's own segment (a.own) of records to
+// Pebble on the calling goroutine and acknowledges it — the
 // DurabilityNone path.
 //
 // Why not through the writer: with no sync to wait for, the writer would
@@ -647,10 +627,9 @@ func (a *Appender) PutSnapshot(seq uint64, stateHash Hash, data []byte) error {
 // cmd/fxmatch/venue). What group commit buys is one sync per group, and
 // there is none here. The guarantees stay those of the writer's path: a
 // shard's records reach the WAL in its sequence order (one goroutine
-// appends them), a snapshot after the records it follows, and
-// acknowledgements only after the write. Shards commit concurrently,
-// each its own Pebble batch: their chains are independent, and Pebble
-// serialises the WAL writes.
+// appends them), and acknowledgements leave only after the write. Shards
+// commit concurrently, each its own Pebble batch: their chains are
+// independent, and Pebble serialises the WAL writes.
 //
 // Failures: an error Apply returns, or a failure Pebble reports through
 // its logger's Fatalf, makes the journal unavailable as on the writer's
@@ -658,7 +637,7 @@ func (a *Appender) PutSnapshot(seq uint64, stateHash Hash, data []byte) error {
 // surfaces in a later Apply as a panic Pebble raises with the bare error;
 // as on the writer's path before, that is not recovered and ends the
 // process (only DurabilityNone, a benchmarks-only mode, gets there).
-func (a *Appender) commitInline(kind segKind, seq uint64, stateHash *Hash, data []byte) error {
+func (a *Appender) commitInline() error {
 	j, s := a.j, &a.own
 	j.inline.RLock()
 	defer j.inline.RUnlock()
@@ -668,45 +647,21 @@ func (a *Appender) commitInline(kind segKind, seq uint64, stateHash *Hash, data 
 	if err := j.Err(); err != nil {
 		return err
 	}
-	// Records and snapshots each have their own batch: PutSnapshot may
-	// run concurrently with Append (see PutSnapshot).
-	b := &a.batch
-	if kind == segSnapshot {
-		b = &a.snapBatch
+	if a.batch == nil {
+		a.batch = j.db.NewBatch()
 	}
-	if *b == nil {
-		*b = j.db.NewBatch()
-	}
-	batch := *b
+	batch := a.batch
 	start := time.Now()
 	var n int
 	err := j.guard(func() error {
 		var err error
-		if kind == segSnapshot {
-			k := SnapshotKey(a.shard, seq)
-			size := 1 + HashSize + 4 + len(data)
-			op := batch.SetDeferred(KeyLen, size)
-			copy(op.Key, k[:])
-			if v := appendSnapshotValue(op.Value[:0], stateHash, data); len(v) != size {
-				panic(fmt.Sprintf("journal: snapshot value of %d bytes, computed %d", len(v), size))
-			}
-			err = op.Finish()
-		} else {
-			a.one[0] = s
-			n, err = writeBlock(batch, a.one[:])
-		}
-		if err == nil {
+		a.one[0] = s
+		if n, err = writeBlock(batch, a.one[:]); err == nil {
 			err = j.db.Apply(batch, j.wo)
 		}
 		return err
 	})
 	batch.Reset()
-	if kind == segSnapshot {
-		if err == nil {
-			j.pruneSnapshotsOf(a.shard)
-		}
-		return err
-	}
 	if err == nil {
 		j.stats.commitTime.Observe(int64(time.Since(start)))
 		j.stats.commits.Add(1)
@@ -874,7 +829,9 @@ func (j *Journal) acker() {
 // it; the acker runs it for every job.
 func (j *Journal) finish(job *commitJob) {
 	err := job.err
-	if err == nil {
+	if err == nil && !job.batch.Empty() {
+		// (Empty: a group of snapshot barriers only. Nothing was
+		// applied, and the groups before it have been waited for.)
 		err = job.batch.SyncWait()
 	}
 	if ferr := j.Err(); ferr != nil {
@@ -883,13 +840,12 @@ func (j *Journal) finish(job *commitJob) {
 		err = j.fail(err)
 	}
 	j.ack(job.segs, err)
-	if err == nil {
+	if err == nil && job.block > 0 {
 		j.stats.commitTime.Observe(int64(time.Since(job.start)))
 		j.stats.commits.Add(1)
 		j.stats.records.Add(job.records)
 		j.stats.bytes.Add(job.bytes)
 		j.stats.blocks.Add(job.block)
-		j.pruneSnapshots(job.segs)
 	}
 	j.mu.Lock()
 	j.putSegmentsLocked(job.segs)
@@ -966,12 +922,8 @@ func (j *Journal) apply(job *commitJob) (err error) {
 			continue
 		}
 		used[i] = true
-		if s.kind == segSnapshot {
-			k := SnapshotKey(s.app.shard, s.first)
-			if err := b.Set(k[:], s.buf, nil); err != nil {
-				return err
-			}
-			continue
+		if s.kind == segSnapshotBarrier {
+			continue // nothing to write: see PutSnapshot
 		}
 		// One block per shard per commit, split at MaxBlockBytes: gather
 		// this shard's later record segments (in order: a shard's
@@ -1005,6 +957,9 @@ func (j *Journal) apply(job *commitJob) (err error) {
 		}
 		j.blk = blk[:0]
 	}
+	if b.Empty() {
+		return nil // only snapshot barriers: finish waits for nothing
+	}
 	return j.db.ApplyNoSyncWait(b, j.wo)
 }
 
@@ -1034,10 +989,16 @@ func writeBlock(b *pebble.Batch, segs []*segment) (int, error) {
 	return n, op.Finish()
 }
 
-// ack reports segments durable (err nil) or lost, in queue order.
+// ack reports segments durable (err nil) or lost, in queue order. A
+// snapshot barrier's PutSnapshot learns that everything queued before it
+// is durable, or not.
 func (j *Journal) ack(segs []*segment, err error) {
 	for _, s := range segs {
-		if s.kind != segRecords {
+		if s.kind == segSnapshotBarrier {
+			// Never blocks: one barrier per appender is outstanding at a
+			// time (PutSnapshot calls do not overlap and each waits for
+			// its own), and snapDone holds one.
+			s.app.snapDone <- err
 			continue
 		}
 		if err == nil {
@@ -1067,20 +1028,6 @@ func (j *Journal) fail(cause error) error {
 	j.nonEmpty.Broadcast()
 	j.mu.Unlock()
 	return err
-}
-
-// pruneSnapshots deletes each snapshotted shard's snapshots beyond the
-// newest KeepSnapshots. It runs after the commit that added a snapshot,
-// without sync: a lost prune is redone by the next one.
-func (j *Journal) pruneSnapshots(segs []*segment) {
-	for i, s := range segs {
-		if s.kind != segSnapshot || slices.ContainsFunc(segs[:i], func(t *segment) bool {
-			return t.kind == segSnapshot && t.app == s.app
-		}) {
-			continue
-		}
-		j.pruneSnapshotsOf(s.app.shard)
-	}
 }
 
 // pruneSnapshotsOf keeps a shard's newest KeepSnapshots snapshots; a

@@ -67,31 +67,28 @@ import (
 // µs before and 2.6-3.5 µs after (load 6.7-7.5), against the tens of
 // microseconds per order of the FIX venue around it.
 //
-// What is left (BenchmarkDeliverSnapshotDue's during-* figures): the
-// snapshot's Pebble write. A snapshot is one multi-megabyte value
-// through the same WAL as the records, and Pebble writes a commit's WAL
-// record under its commit pipeline's lock: records the shard commits
+// The snapshot's Pebble write: a snapshot is one multi-megabyte value,
+// and written as a batch it went through the WAL and the memtable under
+// Pebble's commit pipeline, holding the records the shard committed
 // meanwhile (inline, with durability none; in the writer's next group,
-// with sync) wait for it. On this shared machine (load 6-9) writing a
-// 2.4 MB snapshot took 10-234 ms and batches delivered meanwhile p99
-// 19-30 ms, max 55-145 ms; with the write left out (an experiment, not
-// kept) p99 0.15-0.2 ms, max 0.5-0.8 ms. Before, the shard encoded the
-// snapshot and then waited for the same write. Ingesting the snapshot as
-// an sstable (same key, same value, no WAL) is no clear way out: Pebble
-// queues the commits that follow an ingestion behind it until its
-// MANIFEST edit is synced (pebble DB.Ingest's docs), and storing
-// snapshots outside Pebble would change the journal's format. On a
-// machine whose disk is not shared, the write is a memory copy of a few
-// megabytes. With GOMAXPROCS 1 the snapshotter must also let the
-// goroutines waiting for the network run while it works: see Yielding
-// below.
+// with sync) for tens of milliseconds. The journal now stores it by
+// sstable ingestion (journal/snapingest.go), same key, same value: the
+// shard's commits wait for about one MANIFEST fsync, and the
+// snapshotter's goroutine pays the table's write and fsyncs (with one Go
+// processor, each fsync still keeps the shard off it for its length).
+// BenchmarkDeliverSnapshotDue, durability none, the longest batch
+// delivered while a snapshot of a 100,000-order day is taken and stored
+// (3 runs, load 1.3-1.5): -cpu 1, 36-39 ms before, 0.3-11.4 ms after;
+// -cpu 2, 25-48 ms before, 1.5-2.5 ms after; during-p99 50-70 µs both.
+// With GOMAXPROCS 1 the snapshotter must also let the goroutines waiting
+// for the network run while it works: see Yielding below.
 //
 // A partly filled chunk waits until it fills, a snapshot is due or the
 // venue stops: the shadow lags the primary by up to a chunk, which delays
 // no snapshot (a due snapshot sends its chunk at once). At a clean stop
 // the snapshotter applies what is queued and takes the snapshots due in
-// it before the journal closes; a snapshot is one Pebble write, so none
-// is ever torn.
+// it before the journal closes; a snapshot is one Pebble write (one
+// ingested table), so none is ever torn.
 const (
 	snapChunkCommands = 1024
 	snapChunks        = 64
