@@ -22,7 +22,7 @@
 //	  party.dropPump   <── SubscribeDropCopy (regulator) ─────────────┤
 //	  mdSub.run        <── SubscribeMarket (per subscribed symbol) ───┘
 //	        │
-//	        └── party.send: number, store (append-only file), write ──> dealer
+//	        └── party.send: number, store (append-only log), write ──> dealer
 //
 // Everything an ExecutionReport says has been journaled before it is
 // sent: the reports come from hub events, which the venue publishes only

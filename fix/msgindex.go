@@ -8,7 +8,8 @@ package fix
 // moves the ring's head, and nothing is allocated once the ring has grown
 // to the window (a power of two, 4 MiB for the default 200,000 messages).
 // The map was walked whole to forget (200,000 entries every 4096
-// messages: ~1 µs a message amortised) and rebuilt by every compaction.
+// messages: ~1 µs a message amortised) and rebuilt by every compaction
+// (there is none now: see "Segments" in store.go).
 //
 // Gaps (a sender number moved past messages never stored) are empty
 // slots. The window never spans more than spanMax numbers: a message

@@ -1,8 +1,10 @@
 package fix_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -236,5 +238,69 @@ func TestMessagesReadBeforeCloseNotHandled(t *testing.T) {
 	er := d.expect("35=8|11=gone1", 5*time.Second)
 	if !er.is("150=0") {
 		t.Errorf("resent order 34=3: %s, want 150=0 (it was never answered)", er)
+	}
+}
+
+// A ResendRequest after the session store has moved on to new segment
+// files and retired old ones (30 messages kept, 2 KiB segments) is
+// answered exactly: a gap fill for what is forgotten, then every kept
+// ExecutionReport as it was sent (PossDupFlag), each number once, in
+// order, up to the last one.
+func TestResendAcrossSegments(t *testing.T) {
+	const kept = 30
+	e := newEnv(t, func(_ *config.Config, o *fix.Options) {
+		o.Store = fix.StoreOptions{MessagesMax: kept, SegmentBytes: 2 << 10}
+	})
+	c := dialRaw(t, e.a.Addr().String())
+	c.logon("BANKA", config.DemoPassword)
+	sent := map[int]*msg{} // ExecutionReports by MsgSeqNum
+	last := 0
+	for i := range 120 {
+		id := fmt.Sprintf("rs%d", i)
+		c.send(nos(id, "55=USD/CNY|54=1|38=100000|40=2|44=7.0000"))
+		m := c.expect("35=8|150=0|11="+id, 5*time.Second)
+		last, _ = strconv.Atoi(m.get("34"))
+		sent[last] = m
+	}
+	ents, err := os.ReadDir(filepath.Join(e.dir, "fix-sessions"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, de := range ents {
+		if strings.Contains(de.Name(), "BANKA") && strings.HasSuffix(de.Name(), ".000000000001.fixlog") {
+			t.Fatalf("the first segment was not retired: %s", de.Name())
+		}
+	}
+	c.send("35=2|7=1|16=0")
+	next, firstResent := 1, 0
+	for next <= last {
+		m, err := c.read(5 * time.Second)
+		if err != nil {
+			t.Fatalf("resend stopped before %d (last %d): %v", next, last, err)
+		}
+		if seq, _ := strconv.Atoi(m.get("34")); seq != next {
+			t.Fatalf("resend: %s, want MsgSeqNum %d", m, next)
+		}
+		switch {
+		case m.is("35=4|123=Y"):
+			if firstResent != 0 {
+				t.Fatalf("gap fill %s after a resent message (from %d)", m, firstResent)
+			}
+			next, _ = strconv.Atoi(m.get("36"))
+		case m.is("35=8|43=Y"):
+			orig := sent[next]
+			if orig == nil || !m.is("11="+orig.get("11")+"|37="+orig.get("37")+"|150=0|122="+orig.get("52")) {
+				t.Fatalf("resent %d: %s, sent as %v", next, m, orig)
+			}
+			if firstResent == 0 {
+				firstResent = next
+			}
+			next++
+		default:
+			t.Fatalf("resend: %s", m)
+		}
+	}
+	if firstResent == 0 || firstResent > last-kept+1 || firstResent <= 2 {
+		t.Fatalf("resent from %d to %d: want at least the last %d, and the oldest ones forgotten", firstResent, last, kept)
 	}
 }

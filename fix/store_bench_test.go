@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // storeBenchMsg is an ExecutionReport-sized message (~250 bytes).
@@ -14,7 +15,7 @@ var storeBenchMsg = bytes.Repeat([]byte("x"), 250)
 // BenchmarkStoreAppend: one outbound message stored as execPump stores a
 // lone report: queued, then committed (one record, one write(2)).
 func BenchmarkStoreAppend(b *testing.B) {
-	st, err := OpenStore(b.TempDir(), StoreOptions{CompactBytes: 1 << 40})
+	st, err := OpenStore(b.TempDir(), StoreOptions{SegmentBytes: 1 << 40})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -141,4 +142,56 @@ func BenchmarkMmapPageFault(b *testing.B) {
 		pos += 4096
 	}
 	syscall.Munmap(m)
+}
+
+// BenchmarkStoreCompactStall: what a session's commits cost while the
+// store reclaims the space of forgotten messages, the exec pump's view of
+// it. One op is one report queued and committed, as BenchmarkStoreAppend;
+// run it with -benchtime=500000x so that, at the defaults (200,000 kept
+// messages, 64 MiB), the store starts new segments and retires old ones
+// (~130 MB written): the case that stalled a session for ~250 ms when the
+// single file was compacted, the kept messages copied on the pump's
+// goroutine (before segments, the same benchmark: one compaction). commit-max-µs is the longest commit,
+// slow-commits the commits over 1 ms (the machine's own noise included).
+func BenchmarkStoreCompactStall(b *testing.B) {
+	st, err := OpenStore(b.TempDir(), StoreOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	ss, err := st.Session(testSID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var longest, rollLongest time.Duration
+	slow, rolls, retires := 0, 0, 0
+	for b.Loop() {
+		segs, cur := len(ss.segs), ss.cur()
+		t0 := time.Now()
+		ss.queueMessage(ss.NextSenderMsgSeqNum(), storeBenchMsg)
+		if err := ss.commit(); err != nil {
+			b.Fatal(err)
+		}
+		d := time.Since(t0)
+		longest = max(longest, d)
+		if d > time.Millisecond {
+			slow++
+		}
+		if ss.cur() != cur || len(ss.segs) != segs {
+			rollLongest = max(rollLongest, d)
+			if ss.cur() != cur {
+				rolls++
+			}
+			if len(ss.segs) < segs+1 && ss.cur() != cur || len(ss.segs) < segs {
+				retires++
+			}
+		}
+	}
+	b.ReportMetric(float64(longest.Microseconds()), "commit-max-µs")
+	b.ReportMetric(float64(slow), "slow-commits")
+	// The commits that started a segment or retired one (not in the
+	// single-file version this was first measured on).
+	b.ReportMetric(float64(rollLongest.Microseconds()), "roll-commit-max-µs")
+	b.ReportMetric(float64(rolls), "rolls")
+	b.ReportMetric(float64(retires), "retiring-commits")
 }
