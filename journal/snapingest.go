@@ -122,6 +122,18 @@ import (
 // of milliseconds either way on this shared disk (before 29-78 ms, after
 // 8-55 ms), as do the worst commits with no snapshot at all (4-20 ms).
 //
+// Failure inside Ingest's commit-pipeline step: a failed MANIFEST write
+// or sync is fatal to Pebble (its logger's Fatalf); pebbleLogger panics,
+// and guard recovers it on PutSnapshot's goroutine into the sticky
+// error. Pebble never publishes that ingest's sequence number, so a
+// commit already in the pipeline behind it (a shard's inline commit, the
+// writer's group) never returns, and Close, which waits for inline
+// commits, would wait for it too: the venue stops taking orders (the
+// snapshotter fails it) and must be killed and restarted from the
+// journal. The batch path had the same end for a failed WAL write
+// (Pebble leaves the failed batch unpublished). Not tested: errorfs on
+// the MANIFEST leaves a test hung by design.
+//
 // Rejected: storing the snapshot in chunks over several small batches
 // (changes the format readers know); another Pebble database or plain
 // files for snapshots (changes where readers look, and two stores to
