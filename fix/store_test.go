@@ -2,7 +2,9 @@ package fix
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -298,9 +300,16 @@ func sessionFiles(t *testing.T, dir string) []string {
 // messages are forgotten: what is kept, both numbers and the files on disk
 // stay right through many of both, and after a reopen.
 func TestStoreSegments(t *testing.T) {
+	t.Run("write", func(t *testing.T) { testStoreSegments(t, false, 3000) })
+	// With Fsync the segments are made and started with their fsyncs
+	// (fewer messages: a disk flush per commit).
+	t.Run("fsync", func(t *testing.T) { testStoreSegments(t, true, 600) })
+}
+
+func testStoreSegments(t *testing.T, fsync bool, msgs int) {
 	const kept, segBytes = 100, 4 << 10
 	dir := t.TempDir()
-	opts := StoreOptions{MessagesMax: kept, SegmentBytes: segBytes}
+	opts := StoreOptions{MessagesMax: kept, SegmentBytes: segBytes, Fsync: fsync}
 	st, err := OpenStore(dir, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -312,7 +321,7 @@ func TestStoreSegments(t *testing.T) {
 	ss.gated = false
 	rng := rand.New(rand.NewPCG(1, 2))
 	next, target, maxSegs := 1, 1, 0
-	for next < 3000 {
+	for next < msgs {
 		for range 1 + rng.IntN(4) { // a pump's batch
 			ss.queueMessage(next, segMsg(next))
 			next++
@@ -335,7 +344,7 @@ func TestStoreSegments(t *testing.T) {
 	if maxSegs > 9 {
 		t.Errorf("up to %d segments: old ones were not retired", maxSegs)
 	}
-	if n := ss.cur().num; n < 50 {
+	if n := ss.cur().num; n < int64(msgs/60) { // ~250-byte records, segments of up to 8 KiB
 		t.Errorf("only %d segments started", n)
 	}
 	segs := len(ss.segs)
@@ -656,4 +665,69 @@ func TestStoreOpensSingleFile(t *testing.T) {
 	if s, tg := ss.NextSenderMsgSeqNum(), ss.NextTargetMsgSeqNum(); s != 4997 || tg != 2000 {
 		t.Fatalf("after the single file went: next sender %d, target %d; want 4997, 2000", s, tg)
 	}
+}
+
+// A new segment that cannot be started (its head's write fails) fails the
+// commit with ErrStore, as a failed write does, and the log goes on in
+// the segment before: the next commits succeed, and a reopen finds
+// everything, the records of the failed commit included (they were
+// written before the new segment was due).
+func TestStoreRollFailure(t *testing.T) {
+	const kept = 50
+	dir := t.TempDir()
+	opts := StoreOptions{MessagesMax: kept, SegmentBytes: 2 << 10, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	st, err := OpenStore(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss, err := st.Session(testSID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed, next := 0, 1
+	for next < 400 {
+		if next == 200 {
+			// The next segment's file, as the janitor makes it, but
+			// closed: its head's write will fail.
+			ss.mu.Lock()
+			for ss.creating { // the janitor's on its way: let it finish
+				ss.mu.Unlock()
+				time.Sleep(time.Millisecond)
+				ss.mu.Lock()
+			}
+			if ss.next == nil {
+				ss.numLast++
+				f, err := ss.createSegment(ss.numLast)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ss.next, ss.nextNum = f, ss.numLast
+			}
+			ss.next.Close()
+			ss.mu.Unlock()
+		}
+		ss.queueMessage(next, segMsg(next))
+		next++
+		if err := ss.commit(); err != nil {
+			if !errors.Is(err, ErrStore) {
+				t.Fatalf("commit: %v, not ErrStore", err)
+			}
+			failed++
+		}
+	}
+	if failed != 1 {
+		t.Fatalf("%d commits failed, want 1", failed)
+	}
+	checkKept(t, "running", ss, next, kept)
+	st.Close()
+	st, err = OpenStore(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ss, _ = st.Session(testSID)
+	if ss.NextSenderMsgSeqNum() != next {
+		t.Fatalf("reopened: next sender %d, want %d", ss.NextSenderMsgSeqNum(), next)
+	}
+	checkKept(t, "reopened", ss, next, kept)
 }
