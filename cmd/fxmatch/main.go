@@ -89,6 +89,13 @@ Flags of serve:
                          CPU list: 1, 0,2, 2-3), e.g. away from a load
                          generator or other busy processes (default: not
                          pinned)
+  --spare-proc auto|on|off
+                         on: the Go scheduler gets one more processor for
+                         as long as a goroutine waits for the disk (an
+                         fsync, a large file's unlink), so the others run
+                         meanwhile instead of waiting for the runtime to
+                         take the blocked one back (up to 10 ms); auto (the
+                         default): on when the venue runs on one processor
   --sysmon awake|park    awake (the default): serve re-executes itself at
                          start (same PID) with GODEBUG=schedtrace=2147483647,
                          which keeps the Go runtime's sysmon thread from

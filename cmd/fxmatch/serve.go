@@ -23,6 +23,7 @@ import (
 	"fxmatch/cmd/fxmatch/venue"
 	"fxmatch/config"
 	"fxmatch/fix"
+	"fxmatch/internal/yield"
 	"fxmatch/journal"
 )
 
@@ -59,6 +60,8 @@ type serveFlags struct {
 	sysmon string
 	// cpus: the CPUs serve pins every thread to (--cpus); nil: not pinned.
 	cpus []int
+	// spareProc: "auto", "on" or "off" (see yield.Blocking).
+	spareProc string
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
@@ -81,6 +84,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
 	fs.IntVar(&f.procs, "procs", 0, "Go scheduler processors (GOMAXPROCS) for the venue; 0: Go's default")
 	fs.StringVar(&f.sysmon, sysmonFlag, "awake", "awake: keep the Go runtime's sysmon from parking when idle; park: Go's default")
 	cpus := fs.String("cpus", "", "pin every thread of the venue to these CPUs (Linux CPU list: 1, 0,2, 2-3)")
+	fs.StringVar(&f.spareProc, "spare-proc", "auto", "auto, on or off: one more Go processor while a goroutine waits for the disk")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return f, exitOK, false
@@ -102,6 +106,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
 			return f, usageError(stderr, "serve: --cpus %q: %v", *cpus, err), false
 		}
 		f.cpus = list
+	}
+	if f.spareProc != "auto" && f.spareProc != "on" && f.spareProc != "off" {
+		return f, usageError(stderr, "serve: --spare-proc %q: want auto, on or off", f.spareProc), false
 	}
 	if f.procs < 0 || f.procs > 1024 {
 		return f, usageError(stderr, "serve: --procs %d: want 0 (Go's default) to 1024", f.procs), false
@@ -172,6 +179,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if f.procs > 0 {
 		runtime.GOMAXPROCS(f.procs)
 	}
+	yield.Boost(f.spareProc == "on" || f.spareProc == "auto" && runtime.GOMAXPROCS(0) == 1)
 	if f.cpus != nil {
 		if err := pinProcess(f.cpus); err != nil {
 			fmt.Fprintf(stderr, "fxmatch: serve: --cpus %s: %v\n", formatCPUList(f.cpus), err)
@@ -356,6 +364,9 @@ func runtimeLine(mode string, cpus []int) string {
 	line := fmt.Sprintf("GOMAXPROCS %d; ", runtime.GOMAXPROCS(0))
 	if cpus != nil {
 		line += "pinned to CPUs " + formatCPUList(cpus) + "; "
+	}
+	if yield.Boosting() {
+		line += "one more while waiting for the disk (--spare-proc); "
 	}
 	switch {
 	case sysmonAwake():

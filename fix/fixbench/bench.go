@@ -457,9 +457,9 @@ type pacer struct {
 	// most maxSpin.
 	early, maxSpin int64
 	// busy: never sleep (Options.Busy).
-	busy bool
-	wakes          int64
-	in             inbound
+	busy  bool
+	wakes int64
+	in    inbound
 	// waitWrite is p.waitWritable as a func value, made once; pfds its
 	// poll(2) set.
 	waitWrite func(fd int)

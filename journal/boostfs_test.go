@@ -1,0 +1,63 @@
+package journal
+
+import (
+	"runtime"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"fxmatch/internal/yield"
+)
+
+// procsFS records GOMAXPROCS at each sync of its files.
+type procsFS struct {
+	vfs.FS
+	seen *[]int
+}
+
+func (fs procsFS) Create(name string, category vfs.DiskWriteCategory) (vfs.File, error) {
+	f, err := fs.FS.Create(name, category)
+	return procsFile{f, fs.seen}, err
+}
+
+type procsFile struct {
+	vfs.File
+	seen *[]int
+}
+
+func (f procsFile) SyncData() error {
+	*f.seen = append(*f.seen, runtime.GOMAXPROCS(0))
+	return f.File.SyncData()
+}
+
+// TestBoostFSSyncsWithASpareProcessor: with yield.Boost on, a file's sync
+// runs with one more processor; the WAL's too unless wal is false
+// (DurabilitySync's per-commit syncs).
+func TestBoostFSSyncsWithASpareProcessor(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	yield.Boost(true)
+	defer yield.Boost(false)
+	for _, tc := range []struct {
+		category vfs.DiskWriteCategory
+		wal      bool
+		want     int
+	}{
+		{"pebble-manifest", false, 2},
+		{"pebble-memtable-flush", false, 2},
+		{walCategory, true, 2},
+		{walCategory, false, 1},
+	} {
+		var seen []int
+		fs := boostFS{FS: procsFS{vfs.NewMem(), &seen}, wal: tc.wal}
+		f, err := fs.Create("f", tc.category)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.SyncData(); err != nil {
+			t.Fatal(err)
+		}
+		if len(seen) != 1 || seen[0] != tc.want || runtime.GOMAXPROCS(0) != 1 {
+			t.Errorf("%s (wal %v): GOMAXPROCS %v in the sync, %d after; want %d, 1", tc.category, tc.wal, seen, runtime.GOMAXPROCS(0), tc.want)
+		}
+	}
+}
