@@ -188,7 +188,10 @@ func snapshotTableOptions(db *pebble.DB, po *pebble.Options) sstable.WriterOptio
 // writeSnapshotTable writes the one-key table key=value at path and
 // syncs it (Ingest's precondition). On failure it removes what it wrote.
 func writeSnapshotTable(fs vfs.FS, path string, o sstable.WriterOptions, key, value []byte) (err error) {
-	f, err := fs.Create(path, vfs.WriteCategoryUnspecified)
+	// Through boostFS: its syncs (SyncTo every chunk, the Sync at the end,
+	// 5-6.5 ms in a runtime trace at 31,250 orders/s) run with a spare
+	// processor, like Pebble's own (yield.Blocking).
+	f, err := boostFS{FS: fs}.Create(path, vfs.WriteCategoryUnspecified)
 	if err != nil {
 		return err
 	}
