@@ -262,14 +262,25 @@ func TestResendAcrossSegments(t *testing.T) {
 		last, _ = strconv.Atoi(m.get("34"))
 		sent[last] = m
 	}
-	ents, err := os.ReadDir(filepath.Join(e.dir, "fix-sessions"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, de := range ents {
-		if strings.Contains(de.Name(), "BANKA") && strings.HasSuffix(de.Name(), ".000000000001.fixlog") {
-			t.Fatalf("the first segment was not retired: %s", de.Name())
+	// The janitor goroutine unlinks a retired segment after the commit
+	// that retired it: give it up to 5 s.
+	firstSegment := func() string {
+		ents, err := os.ReadDir(filepath.Join(e.dir, "fix-sessions"))
+		if err != nil {
+			t.Fatal(err)
 		}
+		for _, de := range ents {
+			if strings.Contains(de.Name(), "BANKA") && strings.HasSuffix(de.Name(), ".000000000001.fixlog") {
+				return de.Name()
+			}
+		}
+		return ""
+	}
+	for deadline := time.Now().Add(5 * time.Second); firstSegment() != "" && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if name := firstSegment(); name != "" {
+		t.Fatalf("the first segment was not retired: %s", name)
 	}
 	c.send("35=2|7=1|16=0")
 	next, firstResent := 1, 0

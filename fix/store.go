@@ -331,7 +331,11 @@ type sessionStore struct {
 	next     *os.File
 	nextNum  int64
 	creating bool
-	closed   bool
+	// createFailed is when the janitor last failed to create the next
+	// segment (zero after a success): precreate waits a second after it,
+	// and warns once per run of failures, not once per commit.
+	createFailed time.Time
+	closed       bool
 }
 
 // segment is one file of a session's log.
@@ -394,7 +398,7 @@ func (ss *sessionStore) write() error {
 	ss.size += int64(n)
 	ss.rec = ss.rec[:0]
 	if err == nil && ss.st.opts.Fsync {
-		err = yield.Blocking(cur.f.Sync)
+		err = cur.f.Sync()
 	}
 	if err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrStore, cur.f.Name(), err)
@@ -797,7 +801,7 @@ func (ss *sessionStore) roll() error {
 	n, err := f.Write(ss.rec)
 	ss.rec = ss.rec[:0]
 	if err == nil && ss.st.opts.Fsync {
-		err = yield.Blocking(f.Sync)
+		err = f.Sync()
 	}
 	if err != nil {
 		// The log goes on in the current segment; a head cut short
@@ -849,6 +853,9 @@ func (ss *sessionStore) precreateLocked() {
 	if ss.next != nil || ss.creating || ss.closed {
 		return
 	}
+	if !ss.createFailed.IsZero() && time.Since(ss.createFailed) < time.Second {
+		return
+	}
 	ss.numLast++
 	num := ss.numLast
 	ss.creating = true
@@ -865,10 +872,17 @@ func (ss *sessionStore) precreateLocked() {
 		if keep {
 			ss.next, ss.nextNum = f, num
 		}
+		firstFailure := err != nil && ss.createFailed.IsZero()
+		if err != nil {
+			ss.createFailed = time.Now()
+		} else {
+			ss.createFailed = time.Time{}
+		}
 		ss.mu.Unlock()
 		switch {
+		case firstFailure:
+			ss.st.log.Warn("fix store: creating the next segment failed (retried every second; the roll tries again; warned once until one succeeds)", "session", ss.id, "err", err)
 		case err != nil:
-			ss.st.log.Warn("fix store: creating the next segment failed (the next roll tries again)", "session", ss.id, "err", err)
 		case !keep:
 			f.Close()
 			os.Remove(f.Name())

@@ -7,53 +7,44 @@ import (
 )
 
 // boostFS is beneath pacedFS in the filesystem the journal gives Pebble:
-// each call of Pebble's that may wait for the disk — a file's sync (the
-// WAL's on each synced commit and at each rotation, an sstable's, the
-// MANIFEST's, a directory's), sync_file_range, fallocate, and unlinking
-// a file (which frees its blocks) — runs through yield.Blocking, so that
-// with the venue on one processor the shard and the FIX sessions go on
-// while Pebble waits (see yield.Blocking for why they did not).
+// the syncs (and sync_file_range, fallocate) of the files Pebble's
+// background work writes — flushes' and compactions' sstables — and the
+// unlinking of obsolete files (which can free their blocks) run through
+// yield.Blocking, so that with the venue on one processor the shard and
+// the FIX sessions go on while Pebble waits for the disk (see
+// yield.Blocking for why they did not). The snapshot table's file is made
+// through it too (snapingest.go).
 //
-// Except the WAL's under DurabilitySync (wal false): there every group
-// commit syncs the WAL, a thousand times a second at 10,000 orders/s, and
-// adding and removing a processor each time cost more than it saved
-// (bench fix, 1 session, 10,000/s, durability sync, 10 s, one run each:
-// p50 0.69 ms and 40.5 us of venue CPU an order without, 2.5 ms and 85.6
-// us with).
+// Only those: yield.Blocking changes GOMAXPROCS, which waits for a
+// garbage collection in progress (a review measured 16-17 ms during one),
+// so nothing a commit waits for goes through it — not the WAL (under
+// DurabilitySync a sync per group commit, where a boost each time also
+// cost more than it saved: bench fix, 1 session, 10,000/s, 10 s, one run
+// each, p50 0.69 ms and 40.5 us of venue CPU an order without, 2.5 ms and
+// 85.6 us with), not the MANIFEST (an ingest's edit holds the commits
+// behind it), not directories (the new WAL's is synced on a commit).
 type boostFS struct {
 	vfs.FS
-	wal bool // boost the WAL's syncs too
 }
 
 func (fs boostFS) Create(name string, category vfs.DiskWriteCategory) (vfs.File, error) {
 	f, err := fs.FS.Create(name, category)
-	if category == walCategory && !fs.wal {
+	if !boostedCategory(category) {
 		return f, err
 	}
 	return boosted(f, err)
 }
 
-func (fs boostFS) ReuseForWrite(oldname, newname string, category vfs.DiskWriteCategory) (vfs.File, error) {
-	f, err := fs.FS.ReuseForWrite(oldname, newname, category)
-	if category == walCategory && !fs.wal {
-		return f, err
-	}
-	return boosted(f, err)
+// boostedCategory reports whether files of this write category are
+// written off the commit path: Pebble's background work (paced) and the
+// snapshot table.
+func boostedCategory(category vfs.DiskWriteCategory) bool {
+	return paced(category) || category == snapshotCategory
 }
 
-// walCategory is the write category of Pebble's WAL files (Pebble
-// v2.1.7, wal/standalone_manager.go).
-const walCategory vfs.DiskWriteCategory = "pebble-wal"
-
-func (fs boostFS) OpenReadWrite(name string, category vfs.DiskWriteCategory, opts ...vfs.OpenOption) (vfs.File, error) {
-	f, err := fs.FS.OpenReadWrite(name, category, opts...)
-	return boosted(f, err)
-}
-
-func (fs boostFS) OpenDir(name string) (vfs.File, error) {
-	f, err := fs.FS.OpenDir(name)
-	return boosted(f, err)
-}
+// snapshotCategory is the write category of the snapshot table's file
+// (writeSnapshotTable).
+const snapshotCategory vfs.DiskWriteCategory = "fxmatch-snapshot"
 
 func (fs boostFS) Remove(name string) error {
 	return yield.Blocking(func() error { return fs.FS.Remove(name) })

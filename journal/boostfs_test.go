@@ -30,25 +30,26 @@ func (f procsFile) SyncData() error {
 	return f.File.SyncData()
 }
 
-// TestBoostFSSyncsWithASpareProcessor: with yield.Boost on, a file's sync
-// runs with one more processor; the WAL's too unless wal is false
-// (DurabilitySync's per-commit syncs).
+// TestBoostFSSyncsWithASpareProcessor: with yield.Boost on, the syncs of
+// Pebble's background work and of the snapshot table run with one more
+// processor; the WAL's and the MANIFEST's (commits wait for them) do not.
 func TestBoostFSSyncsWithASpareProcessor(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	yield.Boost(true)
 	defer yield.Boost(false)
 	for _, tc := range []struct {
 		category vfs.DiskWriteCategory
-		wal      bool
 		want     int
 	}{
-		{"pebble-manifest", false, 2},
-		{"pebble-memtable-flush", false, 2},
-		{walCategory, true, 2},
-		{walCategory, false, 1},
+		{"pebble-memtable-flush", 2},
+		{"pebble-compaction", 2},
+		{snapshotCategory, 2},
+		{"pebble-wal", 1},
+		{"pebble-manifest", 1},
+		{vfs.WriteCategoryUnspecified, 1},
 	} {
 		var seen []int
-		fs := boostFS{FS: procsFS{vfs.NewMem(), &seen}, wal: tc.wal}
+		fs := boostFS{FS: procsFS{vfs.NewMem(), &seen}}
 		f, err := fs.Create("f", tc.category)
 		if err != nil {
 			t.Fatal(err)
@@ -57,7 +58,7 @@ func TestBoostFSSyncsWithASpareProcessor(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(seen) != 1 || seen[0] != tc.want || runtime.GOMAXPROCS(0) != 1 {
-			t.Errorf("%s (wal %v): GOMAXPROCS %v in the sync, %d after; want %d, 1", tc.category, tc.wal, seen, runtime.GOMAXPROCS(0), tc.want)
+			t.Errorf("%s: GOMAXPROCS %v in the sync, %d after; want %d, 1", tc.category, seen, runtime.GOMAXPROCS(0), tc.want)
 		}
 	}
 }

@@ -294,7 +294,7 @@ func pebbleOptions(o *Options, paced *atomic.Uint64) *pebble.Options {
 	readOnly := paced == nil
 	fs := o.FS
 	if !readOnly {
-		fs = pacedFS{FS: boostFS{FS: fs, wal: o.Durability == DurabilityNone}, pauses: paced}
+		fs = pacedFS{FS: boostFS{FS: fs}, pauses: paced}
 	}
 	po := &pebble.Options{
 		FS:                          fs,

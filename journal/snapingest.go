@@ -103,7 +103,11 @@ import (
 //     PutSnapshot pauses (package yield) while it builds the value, after
 //     the table, and between the WAL's sync and Ingest; the table is
 //     written paced (see Pacing); and pacedFS pauses Pebble's reads and
-//     link of the table in Ingest. What is left is the fsyncs themselves.
+//     link of the table in Ingest. The table's own syncs go through
+//     boostFS (a spare processor while they wait, yield.Blocking); what
+//     is left is the others (the WAL's, the directory's, the MANIFEST's:
+//     commits wait for those, which a boost could make wait for a garbage
+//     collection too).
 //
 // Cost: the caller's goroutine copies the value once more into a table
 // block and pays three or four fsyncs (the table, the directory, the
@@ -190,8 +194,8 @@ func snapshotTableOptions(db *pebble.DB, po *pebble.Options) sstable.WriterOptio
 func writeSnapshotTable(fs vfs.FS, path string, o sstable.WriterOptions, key, value []byte) (err error) {
 	// Through boostFS: its syncs (SyncTo every chunk, the Sync at the end,
 	// 5-6.5 ms in a runtime trace at 31,250 orders/s) run with a spare
-	// processor, like Pebble's own (yield.Blocking).
-	f, err := boostFS{FS: fs}.Create(path, vfs.WriteCategoryUnspecified)
+	// processor, like those of Pebble's background work (yield.Blocking).
+	f, err := boostFS{FS: fs}.Create(path, snapshotCategory)
 	if err != nil {
 		return err
 	}

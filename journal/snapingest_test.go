@@ -3,6 +3,7 @@ package journal
 import (
 	"bytes"
 	"errors"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -352,6 +353,7 @@ func TestSnapshotNeverOutlivesItsRecords(t *testing.T) {
 // (Ingest loading it, on PutSnapshot's goroutine) pause; its reads of its
 // own files do not; and a journal's ingestion goes through them.
 func TestPacedFSPacesSnapshotTableReads(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1)) // pauses are for one processor (yield.Pacer)
 	mem := vfs.NewMem()
 	fs := pacedFS{FS: mem, pauses: new(atomic.Uint64)}
 	for _, name := range []string{snapshotTablePath(mem, "", 3), "000042.sst", "MANIFEST-000001"} {

@@ -111,9 +111,9 @@ Flags:
   --pin on|off       pin the generator to the first half of the CPUs this
                      process may use and the started venue (serve --cpus) to
                      the others (default on when the bench starts the venue
-                     on a machine of 2 or more CPUs; only without --addr). A
-                     --venue-flag=--cpus=LIST is kept, the generator then
-                     gets the CPUs it leaves
+                     on a Linux machine of 2 or more CPUs; only without
+                     --addr). A --venue-flag=--cpus=LIST is kept, the
+                     generator then gets the CPUs it leaves
 `
 
 // benchFixFlags is the parsed command line of `fxmatch bench fix`.
@@ -267,6 +267,9 @@ func parseBenchFixFlags(args []string) (benchFixFlags, error) {
 		f.venueFlags = withBenchProcs(f.venueFlags, runtime.NumCPU())
 		if f.pin == "" {
 			f.pin = "on"
+			if runtime.GOOS != "linux" {
+				f.pin = "off" // pinning is Linux only
+			}
 		}
 		if f.pin != "on" && f.pin != "off" {
 			return f, fmt.Errorf("--pin %q: want on or off", f.pin)
@@ -480,6 +483,11 @@ func runBenchFix(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	rep := benchFixReport{Target: f.addr, Risk: f.risk, LoadAvg: loadAvg(), VenueFlags: f.venueFlags}
 	if f.genCPUs != nil {
+		// Keep the generator's processors as they are: pinned to fewer
+		// CPUs, the runtime would lower GOMAXPROCS to match, and a --busy
+		// pacer would then spin on the only one while the goroutines that
+		// read the venue's output wait for the scheduler's preemption.
+		runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0)))
 		if err := pinProcess(f.genCPUs); err != nil {
 			fmt.Fprintf(stderr, "fxmatch bench fix: --pin on: pinning the generator to CPUs %s: %v (--pin off runs unpinned)\n", formatCPUList(f.genCPUs), err)
 			return exitFail

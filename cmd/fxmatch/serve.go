@@ -176,16 +176,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "fxmatch: %v\n", err)
 		return exitFail
 	}
-	if f.procs > 0 {
-		runtime.GOMAXPROCS(f.procs)
-	}
-	yield.Boost(f.spareProc == "on" || f.spareProc == "auto" && runtime.GOMAXPROCS(0) == 1)
 	if f.cpus != nil {
 		if err := pinProcess(f.cpus); err != nil {
 			fmt.Fprintf(stderr, "fxmatch: serve: --cpus %s: %v\n", formatCPUList(f.cpus), err)
 			return exitUsage
 		}
 	}
+	switch {
+	case f.procs > 0:
+		runtime.GOMAXPROCS(f.procs)
+	case f.cpus != nil:
+		// Set, not left to the runtime: it would lower GOMAXPROCS to the
+		// CPUs pinned to on its own, but up to a second later, after the
+		// decisions below were made on the old value.
+		runtime.GOMAXPROCS(len(f.cpus))
+	}
+	yield.Boost(f.spareProc == "on" || f.spareProc == "auto" && runtime.GOMAXPROCS(0) == 1)
 	if f.cpuProfile != "" {
 		fh, err := os.Create(f.cpuProfile)
 		if err == nil {

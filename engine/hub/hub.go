@@ -80,6 +80,7 @@ import (
 	"errors"
 	"iter"
 	"math/bits"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -539,7 +540,8 @@ func (h *Hub) PublishBatch(b *Batch) {
 	// touched is woken last, after the observers, and the other touched
 	// before them: the reports go out first, in the order of touched, and
 	// the observers run after. Before, the FIX session's pump ran after
-	// the last observer woken.
+	// the last observer woken. With more processors a woken goroutine may
+	// run at once elsewhere, and the touched go first, as they did.
 	deliverTouched := func(s *Sub) {
 		n := s.wanted
 		s.wanted = 0
@@ -547,8 +549,11 @@ func (h *Hub) PublishBatch(b *Batch) {
 			b.Release()
 		}
 	}
-	for i := 1; i < len(touched); i++ {
-		deliverTouched(touched[i])
+	last := runtime.GOMAXPROCS(0) == 1 && len(touched) > 0
+	for i := range touched {
+		if i > 0 || !last {
+			deliverTouched(touched[i])
+		}
 	}
 	if all != nil {
 		for _, s := range *all {
@@ -557,7 +562,7 @@ func (h *Hub) PublishBatch(b *Batch) {
 			}
 		}
 	}
-	if len(touched) > 0 {
+	if last {
 		deliverTouched(touched[0])
 	}
 	clear(touched)

@@ -25,6 +25,13 @@ import (
 // trips, 50 sleeping goroutines), against the milliseconds a blocked
 // processor costs.
 //
+// The catch: changing GOMAXPROCS waits for a garbage collection in
+// progress to finish its mark phase (runtime.stopTheWorldGC takes the
+// GC's semaphore; a review measured 16-17 ms with one processor and a
+// 56 MB heap). So Blocking is for goroutines nothing latency-critical
+// waits for — Pebble's flushes and compactions, the snapshot table, the
+// FIX store's janitor — never for a commit's or a report's own path.
+//
 // It is off until Boost turns it on (serve does, when it runs the venue
 // on one processor); off, Blocking only calls f.
 

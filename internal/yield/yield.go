@@ -23,7 +23,10 @@
 // background work while the venue is idle.
 package yield
 
-import "time"
+import (
+	"runtime"
+	"time"
+)
 
 // The pacing every Pacer uses: a pause of Pause once Every has passed
 // since the last one.
@@ -38,8 +41,13 @@ type Pacer struct {
 }
 
 // MaybePause pauses (sleeps Pause) if Every has passed since the last
-// pause, and reports whether it did.
+// pause, and reports whether it did. With more than one processor it
+// never pauses: the others run on another one, and a pause would only
+// slow the work down (to about 5% of its speed while the venue is idle).
 func (p *Pacer) MaybePause() bool {
+	if runtime.GOMAXPROCS(0) > 1 {
+		return false
+	}
 	now := time.Now()
 	if now.Sub(p.last) < Every {
 		return false

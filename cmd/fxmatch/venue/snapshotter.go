@@ -75,7 +75,8 @@ import (
 // sstable ingestion (journal/snapingest.go), same key, same value: the
 // shard's commits wait for about one MANIFEST fsync, and the
 // snapshotter's goroutine pays the table's write and fsyncs (with one Go
-// processor, each fsync still keeps the shard off it for its length).
+// processor, the table's run with a spare one, yield.Blocking; the WAL's
+// and the MANIFEST's still keep the shard off it for their length).
 // BenchmarkDeliverSnapshotDue, durability none, the longest batch
 // delivered while a snapshot of a 100,000-order day is taken and stored
 // (3 runs, load 1.3-1.5): -cpu 1, 36-39 ms before, 0.3-11.4 ms after;
