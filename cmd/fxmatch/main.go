@@ -91,11 +91,13 @@ Flags of serve:
                          pinned)
   --spare-proc auto|on|off
                          on: the Go scheduler gets one more processor for
-                         as long as a goroutine waits for the disk (an
-                         fsync, a large file's unlink), so the others run
-                         meanwhile instead of waiting for the runtime to
-                         take the blocked one back (up to 10 ms); auto (the
-                         default): on when the venue runs on one processor
+                         as long as background work (the journal's flushes
+                         and compactions, an engine snapshot's table, the
+                         FIX store's janitor) waits for the disk, so the
+                         others run meanwhile instead of waiting for the
+                         runtime to take the blocked one back (up to 10
+                         ms); auto (the default): on when the venue runs on
+                         one processor
   --sysmon awake|park    awake (the default): serve re-executes itself at
                          start (same PID) with GODEBUG=schedtrace=2147483647,
                          which keeps the Go runtime's sysmon thread from
