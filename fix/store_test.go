@@ -32,11 +32,7 @@ func TestStoreSurvivesSIGKILL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ss, err := st.Session(testSID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ss.gated = false
+		ss := ungatedSession(t, st)
 		for i := 1; i <= n; i++ {
 			if err := ss.SaveMessageAndIncrNextSenderMsgSeqNum(i, []byte(fmt.Sprintf("message %d", i))); err != nil {
 				t.Fatal(err)
@@ -264,6 +260,18 @@ func segMsg(seq int) []byte {
 // checkKept fails unless ss keeps every message of the last kept numbers
 // before next (byte for byte) and nothing out of order or misplaced, and
 // returns the lowest kept number.
+// ungatedSession is the test session's store, open as after a logon
+// (not gated: see sessionStore's gate).
+func ungatedSession(t *testing.T, st *Store) *sessionStore {
+	t.Helper()
+	ss, err := st.Session(testSID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss.gated = false
+	return ss
+}
+
 func checkKept(t *testing.T, what string, ss *sessionStore, next, kept int) int {
 	t.Helper()
 	var got [][]byte
@@ -314,11 +322,7 @@ func testStoreSegments(t *testing.T, fsync bool, msgs int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ss, err := st.Session(testSID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ss.gated = false
+	ss := ungatedSession(t, st)
 	rng := rand.New(rand.NewPCG(1, 2))
 	next, target, maxSegs := 1, 1, 0
 	for next < msgs {
@@ -429,11 +433,7 @@ func TestStoreCrashMidSegment(t *testing.T) {
 		snaps = append(snaps, storeSnap{step, copyDir(t, dir), next, target})
 		quiet.Unlock()
 	}
-	ss, err := st.Session(testSID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ss.gated = false
+	ss := ungatedSession(t, st)
 	for next < 800 {
 		quiet.Lock()
 		wantNext, wantTarget = next+1+next%3, target+next%2
@@ -507,11 +507,7 @@ func TestStoreSavesWhileRetiring(t *testing.T) {
 			t.Errorf("the committer made %d commits while a retirement was held: it waits for the janitor", commits.Load()-from)
 		}
 	}
-	ss, err := st.Session(testSID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ss.gated = false
+	ss := ungatedSession(t, st)
 	// sendMu is the party's send lock: a resend and a batch's queue and
 	// commit exclude each other there (queued messages are indexed at
 	// offsets not yet written).
