@@ -317,6 +317,21 @@ func openFaulty(t *testing.T, opts Options) (*Journal, *blockingFS) {
 
 // checkFor polls cond until it holds or the deadline passes (the
 // nats-server habit: no bare sleeps).
+
+// closeAndRead closes j and opens a reader on its directory, closed when
+// the test ends.
+func closeAndRead(t *testing.T, j *Journal, dir string) *Reader {
+	t.Helper()
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rd, err := OpenReader(dir, ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rd.Close() })
+	return rd
+}
 func checkFor(t *testing.T, d time.Duration, cond func() error) {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -748,14 +763,7 @@ func testSnapshotsFromAnotherGoroutine(t *testing.T, d Durability) {
 	if err := <-errs; err != nil {
 		t.Fatalf("PutSnapshot: %v", err)
 	}
-	if err := j.Close(); err != nil {
-		t.Fatal(err)
-	}
-	rd, err := OpenReader(dir, ReaderOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
+	rd := closeAndRead(t, j, dir)
 	checkRecords(t, rd, 1, 1, w)
 	h, err := rd.Verify(1, nil)
 	if err != nil {
@@ -929,14 +937,7 @@ func TestRecordSizes(t *testing.T) {
 		}
 		w = collect(w, cmds, evs, ends)
 	}
-	if err := j.Close(); err != nil {
-		t.Fatal(err)
-	}
-	rd, err := OpenReader(dir, ReaderOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
+	rd := closeAndRead(t, j, dir)
 	checkRecords(t, rd, 0, 1, w)
 	if _, err := rd.Verify(0, nil); err != nil {
 		t.Fatal(err)

@@ -80,14 +80,7 @@ func testSnapshotIngested(t *testing.T, d Durability) {
 	if left := snapshotTables(t, vfs.Default, dir); len(left) > 0 {
 		t.Fatalf("left behind: %v", left)
 	}
-	if err := j.Close(); err != nil {
-		t.Fatal(err)
-	}
-	rd, err := OpenReader(dir, ReaderOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
+	rd := closeAndRead(t, j, dir)
 	s, err := rd.LatestSnapshot(2)
 	if err != nil || s.Seq != 20 || s.StateHash != h || !bytes.Equal(s.Data, data) {
 		t.Fatalf("after reopen: seq %d (%v)", s.Seq, err)

@@ -296,11 +296,7 @@ func parseBenchFixFlags(args []string) (benchFixFlags, error) {
 // the generator gets the CPUs it leaves. With fewer than 2 CPUs, or none
 // left for the generator, nothing is pinned.
 func withBenchCPUs(flags []string, allowed []int) (venueFlags []string, gen []int, err error) {
-	for _, fl := range flags {
-		name, val, _ := strings.Cut(strings.TrimLeft(fl, "-"), "=")
-		if name != "cpus" {
-			continue
-		}
+	if fl, val, ok := venueFlag(flags, "cpus"); ok {
 		venue, err := parseCPUList(val)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--venue-flag %q: %v", fl, err)
@@ -327,12 +323,21 @@ func withBenchCPUs(flags []string, allowed []int) (venueFlags []string, gen []in
 // 66-111 µs against 170-350 µs; 4 sessions find-max: 16,875 orders/s
 // against 5,000).
 func withBenchProcs(flags []string, cpus int) []string {
-	for _, f := range flags {
-		if name, _, _ := strings.Cut(strings.TrimLeft(f, "-"), "="); name == "procs" {
-			return flags
-		}
+	if _, _, ok := venueFlag(flags, "procs"); ok {
+		return flags
 	}
 	return append(slices.Clip(flags), fmt.Sprintf("--procs=%d", max(1, cpus/2)))
+}
+
+// venueFlag finds the first of the venue's flags (--venue-flag, one
+// "-name=value" or "--name=value" each) named name, and its value.
+func venueFlag(flags []string, name string) (flag, value string, ok bool) {
+	for _, f := range flags {
+		if n, v, _ := strings.Cut(strings.TrimLeft(f, "-"), "="); n == name {
+			return f, v, true
+		}
+	}
+	return "", "", false
 }
 
 // benchFixReport is the --json output.

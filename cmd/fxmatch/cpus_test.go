@@ -67,12 +67,7 @@ func TestWithBenchCPUs(t *testing.T) {
 			t.Errorf("%v on %v: %v", tc.flags, tc.allowed, err)
 			continue
 		}
-		var venue string
-		for _, f := range flags {
-			if name, val, _ := strings.Cut(strings.TrimLeft(f, "-"), "="); name == "cpus" {
-				venue = val
-			}
-		}
+		_, venue, _ := venueFlag(flags, "cpus")
 		if venue != tc.venue || !slices.Equal(gen, tc.gen) {
 			t.Errorf("%v on %v: venue --cpus %q, generator %v; want %q, %v", tc.flags, tc.allowed, venue, gen, tc.venue, tc.gen)
 		}
