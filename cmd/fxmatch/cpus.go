@@ -50,7 +50,8 @@ func parseCPUList(s string) ([]int, error) {
 	return slices.Compact(cpus), nil
 }
 
-// maxCPUs bounds a CPU number: the affinity mask's size in bits.
+// maxCPUs bounds a CPU number: the affinity mask's size in bits
+// (internal/threads).
 const maxCPUs = 1024
 
 // formatCPUList is parseCPUList's inverse, ranges collapsed.
@@ -72,25 +73,4 @@ func formatCPUList(cpus []int) string {
 		i = j + 1
 	}
 	return b.String()
-}
-
-// cpuMask is a sched_setaffinity(2) mask.
-type cpuMask [maxCPUs / 64]uint64
-
-func maskOf(cpus []int) *cpuMask {
-	var m cpuMask
-	for _, c := range cpus {
-		m[c/64] |= 1 << (c % 64)
-	}
-	return &m
-}
-
-func (m *cpuMask) cpus() []int {
-	var cpus []int
-	for c := range maxCPUs {
-		if m[c/64]&(1<<(c%64)) != 0 {
-			cpus = append(cpus, c)
-		}
-	}
-	return cpus
 }

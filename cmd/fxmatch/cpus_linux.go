@@ -1,24 +1,19 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
-	"unsafe"
+
+	"fxmatch/internal/threads"
 )
 
 // allowedCPUs is the CPUs this process may run on (sched_getaffinity of
 // the calling thread).
-func allowedCPUs() ([]int, error) {
-	var m cpuMask
-	if _, _, e := syscall.RawSyscall(syscall.SYS_SCHED_GETAFFINITY, 0, unsafe.Sizeof(m), uintptr(unsafe.Pointer(&m))); e != 0 {
-		return nil, fmt.Errorf("sched_getaffinity: %v", e)
-	}
-	return m.cpus(), nil
-}
+func allowedCPUs() ([]int, error) { return threads.Affinity() }
 
 // onlineCPUs is the machine's online CPUs.
 func onlineCPUs() ([]int, error) {
@@ -43,36 +38,12 @@ func pinProcess(cpus []int) error {
 			}
 		}
 	}
-	m := maskOf(cpus)
-	// A thread an unpinned one creates while the list is read inherits
-	// the old mask: list again until a pass finds no thread not yet pinned.
-	done := map[int]bool{}
-	for pass := 0; ; pass++ {
-		tasks, err := os.ReadDir("/proc/self/task")
-		if err != nil {
-			return err
-		}
-		fresh := false
-		for _, t := range tasks {
-			tid, err := strconv.Atoi(t.Name())
-			if err != nil || done[tid] {
-				continue
-			}
-			fresh = true
-			_, _, e := syscall.RawSyscall(syscall.SYS_SCHED_SETAFFINITY, uintptr(tid), unsafe.Sizeof(*m), uintptr(unsafe.Pointer(m)))
-			if e == syscall.EINVAL {
-				return fmt.Errorf("none of CPUs %s is in this process's cpuset", formatCPUList(cpus))
-			}
-			if e != 0 && e != syscall.ESRCH { // ESRCH: the thread has exited since
-				return fmt.Errorf("sched_setaffinity(thread %d): %v", tid, e)
-			}
-			done[tid] = true
-		}
-		if !fresh {
-			return nil
-		}
-		if pass == 10 {
-			return fmt.Errorf("threads kept appearing while pinning them")
-		}
+	err := threads.SetAffinity(cpus)
+	if errors.Is(err, syscall.EINVAL) {
+		return fmt.Errorf("none of CPUs %s is in this process's cpuset", formatCPUList(cpus))
 	}
+	if err != nil {
+		return fmt.Errorf("sched_setaffinity: %w", err)
+	}
+	return nil
 }
