@@ -156,6 +156,46 @@ func snapshotTablePath(fs vfs.FS, dir string, shard uint16) string {
 	return fs.PathJoin(dir, fmt.Sprintf("%s%05d.sst.tmp", snapshotTablePrefix, shard))
 }
 
+// SnapshotTableFile is where another process may write the table of
+// shard's snapshot at seq (WriteSnapshotTable) for the journal to ingest
+// (IngestSnapshot): a name of its own per snapshot and per process that
+// opened the journal (a writer left over from a killed venue never writes
+// the file its restarted successor's writer does), in the journal's
+// directory, which the journal's Open removes if a crash left it there.
+// ok is false when the journal does not run on the operating system's
+// filesystem (Options.FS): no other process could see the file.
+func (a *Appender) SnapshotTableFile(seq uint64) (path string, format TableFormat, ok bool) {
+	j := a.j
+	if j.opts.FS != vfs.Default {
+		return "", 0, false
+	}
+	name := fmt.Sprintf("%s%05d-%020d-%d.sst.tmp", snapshotTablePrefix, a.shard, seq, os.Getpid())
+	return filepath.Join(j.dir, name), TableFormat(j.db.TableFormat()), true
+}
+
+// TableFormat is the sstable format a journal's database accepts for an
+// ingested table (SnapshotTableFile).
+type TableFormat uint32
+
+// WriteSnapshotTable writes, at path on the operating system's
+// filesystem, the table of shard's snapshot at seq — the same key and
+// value PutSnapshot stores — and syncs it, for the journal (in this
+// process or another) to ingest with Appender.IngestSnapshot. format and
+// path come from Appender.SnapshotTableFile. data is the engine's
+// snapshot, stateHash its hash. On failure it removes what it wrote.
+func WriteSnapshotTable(path string, format TableFormat, shard uint16, seq uint64, stateHash Hash, data []byte) error {
+	po := &pebble.Options{}
+	po.EnsureDefaults()
+	o := po.MakeWriterOptions(0, sstable.TableFormat(format))
+	o.Compression = sstable.NoCompression
+	k := SnapshotKey(shard, seq)
+	value := appendSnapshotValuePaced(nil, &stateHash, data, func() {})
+	if err := writeSnapshotTable(vfs.Default, path, o, k[:], value); err != nil {
+		return fmt.Errorf("journal: snapshot table of shard %d at seq %d: %w", shard, seq, err)
+	}
+	return nil
+}
+
 // removeSnapshotTables removes the snapshot tables a crash left in dir
 // between writing and ingesting them (see above).
 func removeSnapshotTables(fs vfs.FS, dir string) error {
@@ -255,6 +295,35 @@ func (a *Appender) PutSnapshot(seq uint64, stateHash Hash, data []byte) error {
 		return j.fail(fmt.Errorf("snapshot table of shard %d at seq %d: %w", a.shard, seq, err))
 	}
 	pause()
+	return a.ingestSnapshot(seq, path, pause)
+}
+
+// IngestSnapshot stores the snapshot at seq whose table another process
+// wrote at path (WriteSnapshotTable, at a path from SnapshotTableFile):
+// PutSnapshot's second half, with the same order, durability and errors
+// (a failure to ingest makes the journal unavailable). The table must
+// hold shard's snapshot at seq, which must have been appended. path is
+// gone when it returns, ingested or removed.
+func (a *Appender) IngestSnapshot(seq uint64, path string) error {
+	if _, _, ok := a.SnapshotTableFile(seq); !ok || filepath.Dir(path) != filepath.Clean(a.j.dir) || !isSnapshotTable(path) {
+		os.Remove(path)
+		return fmt.Errorf("journal: snapshot table %s of shard %d at seq %d: not a snapshot table in the journal's directory", path, a.shard, seq)
+	}
+	if err := a.j.Err(); err != nil {
+		os.Remove(path)
+		return err
+	}
+	if appended := a.appended.Load(); seq == 0 || seq > appended {
+		os.Remove(path)
+		return fmt.Errorf("journal: snapshot at seq %d of shard %d, which has records up to %d", seq, a.shard, appended)
+	}
+	var pacer yield.Pacer
+	return a.ingestSnapshot(seq, path, func() { pacer.MaybePause() })
+}
+
+// ingestSnapshot ingests the snapshot table at path (see PutSnapshot).
+func (a *Appender) ingestSnapshot(seq uint64, path string, pause func()) error {
+	j := a.j
 	ingested := false
 	defer func() {
 		if !ingested {

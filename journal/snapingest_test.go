@@ -3,6 +3,8 @@ package journal
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -380,5 +382,112 @@ func TestPacedFSPacesSnapshotTableReads(t *testing.T) {
 	}
 	if got := j.Stats().BackgroundPauses - before; got < 2 {
 		t.Errorf("ingesting a snapshot paused %d times in Pebble's reads and link, want at least 2", got)
+	}
+}
+
+// TestSnapshotWrittenElsewhere: a snapshot table written by
+// WriteSnapshotTable (as another process would, at the path
+// SnapshotTableFile gives) and ingested by IngestSnapshot is stored under
+// the same key with the same value bytes as PutSnapshot's, read back
+// identical after a reopen; a table IngestSnapshot refuses (outside the
+// journal's directory, not a snapshot table's name, a seq not appended)
+// is removed and stores nothing.
+func TestSnapshotWrittenElsewhere(t *testing.T) { durabilities(t, testSnapshotWrittenElsewhere) }
+
+func testSnapshotWrittenElsewhere(t *testing.T, d Durability) {
+	r := testRand(t)
+	dir := t.TempDir()
+	j, err := Open(dir, Options{Logger: quietLogger(t), Durability: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := j.Appender(3, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Append(randBatch(r, 1, 30)); err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 600<<10+5)
+	for i := range data {
+		data[i] = byte(r.Uint32())
+	}
+	h := Hash{9, 1}
+	path, format, ok := a.SnapshotTableFile(30)
+	if !ok {
+		t.Fatal("no table file on the operating system's filesystem")
+	}
+	if other, _, _ := a.SnapshotTableFile(31); other == path {
+		t.Fatalf("two snapshots, one table path %s", path)
+	}
+	// Refused: each leaves nothing stored and no file behind.
+	outside := t.TempDir() + "/" + filepath.Base(path)
+	misnamed := dir + "/not-a-snapshot.sst"
+	for _, c := range []struct {
+		path string
+		seq  uint64
+		want string
+	}{
+		{outside, 30, "not a snapshot table in the journal's directory"},
+		{misnamed, 30, "not a snapshot table in the journal's directory"},
+		{path, 31, "which has records up to 30"},
+	} {
+		if err := WriteSnapshotTable(c.path, format, 3, c.seq, h, data); err != nil {
+			t.Fatal(err)
+		}
+		err := a.IngestSnapshot(c.seq, c.path)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Fatalf("IngestSnapshot(%d, %s) = %v, want %q", c.seq, c.path, err, c.want)
+		}
+		if _, err := os.Stat(c.path); !os.IsNotExist(err) {
+			t.Fatalf("%s left behind (%v)", c.path, err)
+		}
+	}
+	if _, err := j.Reader().LatestSnapshot(3); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a refused table was stored: %v", err)
+	}
+	if err := j.Err(); err != nil {
+		t.Fatalf("a refused table failed the journal: %v", err)
+	}
+
+	if err := WriteSnapshotTable(path, format, 3, 30, h, data); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.IngestSnapshot(30, path); err != nil {
+		t.Fatal(err)
+	}
+	want := appendSnapshotValue(nil, &h, data)
+	k := SnapshotKey(3, 30)
+	v, closer, err := j.db.Get(k[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(v, want) {
+		t.Fatalf("stored value of %d bytes differs from PutSnapshot's %d", len(v), len(want))
+	}
+	closer.Close()
+	if left := snapshotTables(t, vfs.Default, dir); len(left) > 0 {
+		t.Fatalf("tables left behind: %v", left)
+	}
+	rd := closeAndRead(t, j, dir)
+	if s, err := rd.LatestSnapshot(3); err != nil || s.Seq != 30 || s.StateHash != h || !bytes.Equal(s.Data, data) {
+		t.Fatalf("after reopen: seq %d (%v)", s.Seq, err)
+	}
+}
+
+// TestSnapshotTableFileNeedsTheOSFilesystem: a journal on another
+// filesystem (Options.FS) gives no path another process could write to.
+func TestSnapshotTableFileNeedsTheOSFilesystem(t *testing.T) {
+	j, err := Open("j", Options{Logger: quietLogger(t), FS: vfs.NewMem(), Durability: DurabilityNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	a, err := j.Appender(0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if path, _, ok := a.SnapshotTableFile(1); ok {
+		t.Fatalf("a path on a memory filesystem: %s", path)
 	}
 }
