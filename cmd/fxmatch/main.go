@@ -15,6 +15,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"fxmatch/cmd/fxmatch/venue"
 	"io"
 	"os"
 	"os/signal"
@@ -22,6 +23,9 @@ import (
 )
 
 func main() {
+	// First of all: the venue may run this program as a shard's snapshot
+	// process (venue/snapchild.go), which never returns here.
+	venue.RunSnapshotChildIfAsked()
 	// Before anything else: serve may replace the process with itself,
 	// the Go runtime's sysmon kept awake (sysmon.go).
 	reexecForSysmon()

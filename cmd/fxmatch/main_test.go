@@ -16,6 +16,13 @@ import (
 	"fxmatch/config"
 )
 
+// TestMain lets serve, run in-process by the tests, use this test binary
+// as its snapshot processes (serve --snapshotter process, the default).
+func TestMain(m *testing.M) {
+	venue.RunSnapshotChildIfAsked()
+	os.Exit(m.Run())
+}
+
 // syncBuffer is a bytes.Buffer that serve may write while the test reads.
 type syncBuffer struct {
 	mu sync.Mutex

@@ -62,6 +62,9 @@ type serveFlags struct {
 	cpus []int
 	// spareProc: "auto", "on" or "off" (see yield.Blocking).
 	spareProc string
+	// snapshotter: "process" (a child process at idle priority per shard,
+	// venue.Options.SnapshotProcess) or "inline" (a goroutine).
+	snapshotter string
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
@@ -85,6 +88,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
 	fs.StringVar(&f.sysmon, sysmonFlag, "awake", "awake: keep the Go runtime's sysmon from parking when idle; park: Go's default")
 	cpus := fs.String("cpus", "", "pin every thread of the venue to these CPUs (Linux CPU list: 1, 0,2, 2-3)")
 	fs.StringVar(&f.spareProc, "spare-proc", "auto", "auto, on or off: one more Go processor while a goroutine waits for the disk")
+	fs.StringVar(&f.snapshotter, "snapshotter", "process", "process: engine snapshots taken in a child process at idle priority; inline: on a goroutine of the venue")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return f, exitOK, false
@@ -109,6 +113,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
 	}
 	if f.spareProc != "auto" && f.spareProc != "on" && f.spareProc != "off" {
 		return f, usageError(stderr, "serve: --spare-proc %q: want auto, on or off", f.spareProc), false
+	}
+	if f.snapshotter != "process" && f.snapshotter != "inline" {
+		return f, usageError(stderr, "serve: --snapshotter %q: want process or inline", f.snapshotter), false
 	}
 	if f.procs < 0 || f.procs > 1024 {
 		return f, usageError(stderr, "serve: --procs %d: want 0 (Go's default) to 1024", f.procs), false
@@ -257,7 +264,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if spin == 0 {
 		spin = -1 // venue.Options: negative parks at once, 0 is the default
 	}
-	v, err := venue.Open(venue.Options{Config: cfg, DataDir: dataDir, Logger: logger, SnapshotEvery: f.snapshotEvery, RingSpin: spin})
+	v, err := venue.Open(venue.Options{Config: cfg, DataDir: dataDir, Logger: logger, SnapshotEvery: f.snapshotEvery, RingSpin: spin, SnapshotProcess: f.snapshotter == "process"})
 	if err != nil {
 		fmt.Fprintf(stderr, "fxmatch: %v\n", err)
 		return exitFail
@@ -401,6 +408,7 @@ func printBanner(w io.Writer, cfg *config.Config, configFile, dataDir string, no
 	fmt.Fprintf(w, "  config        %s\n", source)
 	fmt.Fprintf(w, "  data dir      %s (journal in %s)\n", dataDir, filepath.Join(dataDir, "journal"))
 	fmt.Fprintf(w, "  durability    %s\n", durability)
+	fmt.Fprintf(w, "  snapshots     %s\n", v.SnapshotLine())
 	fmt.Fprintf(w, "  trading day   rolls at %s %s (next %s)\n", cfg.Venue.RollTime, cfg.Venue.RollZone, roll.Format("Mon 2006-01-02 15:04 MST"))
 	fmt.Fprintf(w, "  participants  %s\n", participantSummary(cfg))
 	for i, sh := range cfg.Shards {

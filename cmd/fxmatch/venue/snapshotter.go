@@ -130,7 +130,17 @@ type snapshotter struct {
 	next   uint64         // the sequence the next command must carry
 	events []engine.Event // the shadow's events, discarded
 	buf    []byte         // the snapshot being encoded, reused
-	broken bool           // PutSnapshot failed or the shadow diverged: take no more
+	// broken: PutSnapshot failed, the shadow diverged or the snapshot
+	// process is gone: take no more.
+	broken atomic.Bool
+	// child, when not nil, is the snapshot process (snapchild.go): eng
+	// is nil and runChild runs instead of run.
+	child *snapChild
+	// childGone is set, and childGoneCh closed, once the child is lost;
+	// stopping once runChild has handed it everything.
+	childGone   atomic.Bool
+	childGoneCh chan struct{}
+	stopping    atomic.Bool
 	// lastPause is when yield last paused (see Yielding).
 	lastPause time.Time
 	// hurry: the shard waits for the snapshotter (its queue is full) or
@@ -153,6 +163,7 @@ type snapCounters struct {
 	waitNanos atomic.Int64
 	diverged  atomic.Bool
 	pauses    atomic.Uint64
+	childLost atomic.Bool
 }
 
 // SnapshotStats are a shard's snapshotter's counters since Open.
@@ -174,6 +185,9 @@ type SnapshotStats struct {
 	// Pauses is how many times the snapshotter slept to let the scheduler
 	// poll the network (see Yielding).
 	Pauses uint64
+	// ProcessLost: the shard's snapshot process (Options.SnapshotProcess)
+	// went away, and no snapshot has been stored since.
+	ProcessLost bool
 }
 
 // newSnapshotter makes shard's snapshotter around shadow, an engine in the
@@ -183,7 +197,7 @@ func newSnapshotter(shard int, shadow *engine.Engine, last uint64, app *journal.
 		shard: shard, app: app, fail: fail, log: log, eng: shadow, next: last + 1,
 		full: make(chan *snapChunk, snapChunks),
 		free: make(chan *snapChunk, snapChunks),
-		done: make(chan struct{}),
+		done: make(chan struct{}), childGoneCh: make(chan struct{}),
 	}
 	s.stats.applied.Store(last)
 	return s
@@ -252,6 +266,10 @@ func (s *snapshotter) stop() {
 // run is the snapshotter's goroutine: until stop, it applies each chunk
 // to the shadow and takes the snapshot the chunk asks for.
 func (s *snapshotter) run() {
+	if s.child != nil {
+		s.runChild()
+		return
+	}
 	defer close(s.done)
 	for c := range s.full {
 		s.apply(c)
@@ -279,20 +297,11 @@ func (s *snapshotter) apply(c *snapChunk) {
 	if c.snapAt != s.next-1 {
 		panic(fmt.Sprintf("venue: shard %d snapshot asked after seq %d, the shadow is at %d", s.shard, c.snapAt, s.next-1))
 	}
-	if s.broken {
+	if s.broken.Load() {
 		return
 	}
 	if got := s.eng.Progress(); got != c.want {
-		// Not a panic: the shard's engine, what the venue trades on and
-		// journals, is not in question, and the snapshots stored so far
-		// were checked like this one. A restart recovers from the last of
-		// them and replays the journal (checking every event), so what is
-		// lost is only recovery time. Stopping the venue would lose the
-		// day's trading over a snapshot.
-		s.broken = true
-		s.stats.diverged.Store(true)
-		s.log.Error("SNAPSHOTS STOPPED: the snapshotter's shadow engine went apart from the shard's engine (a determinism bug); no snapshot is stored until a restart",
-			"shard", s.shard, "seq", c.snapAt, "shadow", fmt.Sprintf("%+v", got), "primary", fmt.Sprintf("%+v", c.want))
+		s.diverged(fmt.Sprintf("at seq %d the shadow shows %+v, the primary %+v", c.snapAt, got, c.want))
 		return
 	}
 	if s.hookBeforeSnapshot != nil {
@@ -303,12 +312,26 @@ func (s *snapshotter) apply(c *snapChunk) {
 		// The journal has failed (or closed under us): the venue stops
 		// taking commands; the shadow still drains the queue so the
 		// shard never waits on it.
-		s.broken = true
+		s.broken.Store(true)
 		s.fail(err)
 		return
 	}
 	s.stats.taken.Add(1)
 	s.stats.lastSeq.Store(c.snapAt)
+}
+
+// diverged stops the snapshots when the shadow, at a snapshot, shows other
+// counters than the primary. Not a panic: the shard's engine, what the
+// venue trades on and journals, is not in question, and the snapshots
+// stored so far were checked like this one. A restart recovers from the
+// last of them and replays the journal (checking every event), so what is
+// lost is only recovery time. Stopping the venue would lose the day's
+// trading over a snapshot.
+func (s *snapshotter) diverged(what string) {
+	s.broken.Store(true)
+	s.stats.diverged.Store(true)
+	s.log.Error("SNAPSHOTS STOPPED: the snapshotter's shadow engine went apart from the shard's engine (a determinism bug); no snapshot is stored until a restart",
+		"shard", s.shard, "diverged", what)
 }
 
 // Yielding. The snapshotter's work is tens of milliseconds per snapshot
@@ -391,5 +414,7 @@ func (s *snapshotter) Stats() SnapshotStats {
 		WaitTime: time.Duration(s.stats.waitNanos.Load()),
 		Diverged: s.stats.diverged.Load(),
 		Pauses:   s.stats.pauses.Load(),
+
+		ProcessLost: s.stats.childLost.Load(),
 	}
 }

@@ -102,70 +102,79 @@ func replayTo(t *testing.T, cfg *config.Config, r *journal.Reader, si int, seq u
 }
 
 // TestSnapshotsAreThePrimarysState: the snapshots the shadow engines
-// store are, byte for byte, what the primary engine's AppendSnapshot
-// gave after the same command (the primary's state at S is the journal
-// replayed from genesis to S); after the run each shadow is in its
-// primary's state; and the venue recovers from those snapshots.
+// store — in a goroutine or in a snapshot process — are, byte for byte,
+// what the primary engine's AppendSnapshot gave after the same command
+// (the primary's state at S is the journal replayed from genesis to S);
+// after the run each in-process shadow is in its primary's state; and the
+// venue recovers from those snapshots.
 func TestSnapshotsAreThePrimarysState(t *testing.T) {
-	for _, d := range []string{config.DurabilitySync, config.DurabilityNone} {
-		t.Run(d, func(t *testing.T) {
-			dir := t.TempDir()
-			cfg := twoShards(d)
-			r := start(t, dir, cfg, 13)
-			trade(t, r.v, 600)
-			if err := r.stop(); err != nil {
-				t.Fatal(err)
-			}
-			var primary [2][32]byte
-			for si, sr := range r.v.shards {
-				primary[si] = sr.eng.StateHash()
-				if got := sr.snap.eng.StateHash(); got != primary[si] {
-					t.Errorf("shard %d: shadow state hash %x, primary %x", si, got[:4], primary[si][:4])
-				}
-				st := r.v.SnapshotStats(si)
-				if st.Taken == 0 || st.Applied != sr.app.Durable() {
-					t.Errorf("shard %d: %+v, durable %d", si, st, sr.app.Durable())
-				}
-			}
+	for _, mode := range []string{"inline", "process"} {
+		for _, d := range []string{config.DurabilitySync, config.DurabilityNone} {
+			t.Run(mode+"/"+d, func(t *testing.T) { testSnapshotsAreThePrimarysState(t, mode == "process", d) })
+		}
+	}
+}
 
-			jr, err := journal.OpenReader(dir+"/journal", journal.ReaderOptions{})
+func testSnapshotsAreThePrimarysState(t *testing.T, process bool, d string) {
+	dir := t.TempDir()
+	cfg := twoShards(d)
+	r := startWith(t, Options{Config: cfg, DataDir: dir, SnapshotEvery: 13, SnapshotProcess: process})
+	trade(t, r.v, 600)
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	var primary [2][32]byte
+	for si, sr := range r.v.shards {
+		primary[si] = sr.eng.StateHash()
+		if process {
+			if sr.snap.eng != nil {
+				t.Errorf("shard %d: a shadow engine in the venue's process", si)
+			}
+		} else if got := sr.snap.eng.StateHash(); got != primary[si] {
+			t.Errorf("shard %d: shadow state hash %x, primary %x", si, got[:4], primary[si][:4])
+		}
+		st := r.v.SnapshotStats(si)
+		if st.Taken == 0 || st.Applied != sr.app.Durable() {
+			t.Errorf("shard %d: %+v, durable %d", si, st, sr.app.Durable())
+		}
+	}
+
+	jr, err := journal.OpenReader(dir+"/journal", journal.ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for si := range r.v.shards {
+		seqs, err := jr.Snapshots(uint16(si))
+		if err != nil || len(seqs) == 0 {
+			t.Fatalf("shard %d: snapshots %v %v", si, seqs, err)
+		}
+		for _, seq := range seqs {
+			s, err := jr.SnapshotAtOrBefore(uint16(si), seq)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for si := range r.v.shards {
-				seqs, err := jr.Snapshots(uint16(si))
-				if err != nil || len(seqs) == 0 {
-					t.Fatalf("shard %d: snapshots %v %v", si, seqs, err)
-				}
-				for _, seq := range seqs {
-					s, err := jr.SnapshotAtOrBefore(uint16(si), seq)
-					if err != nil {
-						t.Fatal(err)
-					}
-					want := replayTo(t, cfg, jr, si, seq).AppendSnapshot(nil)
-					if !bytes.Equal(s.Data, want) {
-						t.Errorf("shard %d: snapshot at seq %d (%d bytes) is not the primary's state then (%d bytes)", si, seq, len(s.Data), len(want))
-					}
-					if s.StateHash != sha256.Sum256(want) {
-						t.Errorf("shard %d: snapshot at seq %d: state hash differs", si, seq)
-					}
-				}
+			want := replayTo(t, cfg, jr, si, seq).AppendSnapshot(nil)
+			if !bytes.Equal(s.Data, want) {
+				t.Errorf("shard %d: snapshot at seq %d (%d bytes) is not the primary's state then (%d bytes)", si, seq, len(s.Data), len(want))
 			}
-			jr.Close()
+			if s.StateHash != sha256.Sum256(want) {
+				t.Errorf("shard %d: snapshot at seq %d: state hash differs", si, seq)
+			}
+		}
+	}
+	jr.Close()
 
-			// Recovery starts from the newest snapshot and reaches the
-			// primary's state.
-			v, err := Open(Options{Config: cfg, DataDir: dir, SnapshotEvery: 13})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer v.j.Close()
-			for si, sr := range v.shards {
-				if got := sr.eng.StateHash(); got != primary[si] {
-					t.Errorf("shard %d recovered in state %x, was %x", si, got[:4], primary[si][:4])
-				}
-			}
-		})
+	// Recovery starts from the newest snapshot and reaches the
+	// primary's state.
+	v, err := Open(Options{Config: cfg, DataDir: dir, SnapshotEvery: 13})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.j.Close()
+	for si, sr := range v.shards {
+		if got := sr.eng.StateHash(); got != primary[si] {
+			t.Errorf("shard %d recovered in state %x, was %x", si, got[:4], primary[si][:4])
+		}
 	}
 }
 

@@ -47,6 +47,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -89,6 +90,12 @@ type Options struct {
 	// snapshots (default 100,000): it bounds recovery time. Snapshots are
 	// taken off the shard goroutine (snapshotter.go).
 	SnapshotEvery uint64
+	// SnapshotProcess puts each shard's shadow engine, and the encoding
+	// of its snapshots, in a child process at the kernel's idle priority
+	// (snapchild.go) instead of a goroutine: the program must call
+	// RunSnapshotChildIfAsked first thing in main, and the journal must
+	// be on a real directory.
+	SnapshotProcess bool
 	// RingCapacity is each shard's input capacity (default 65536).
 	RingCapacity int
 	// RingSpin is how long a shard's goroutine keeps polling its empty
@@ -186,6 +193,11 @@ func Open(opts Options) (*Venue, error) {
 	ok := false
 	defer func() {
 		if !ok {
+			for _, sr := range v.shards {
+				if sr.snap.child != nil {
+					sr.snap.child.kill()
+				}
+			}
 			j.Close()
 		}
 	}()
@@ -307,10 +319,6 @@ func (v *Venue) openShard(si int, now time.Time) (*shardRun, error) {
 	if last > 0 {
 		v.log.Info("shard recovered", "shard", si, "seq", last, "live_orders", eng.LiveOrders(), "trade_date", eng.TradeDate(), "took", time.Since(t0))
 	}
-	shadow, err := shadowOf(cfg, r, si, startDate, eng)
-	if err != nil {
-		return nil, err
-	}
 	sr := &shardRun{v: v, idx: si, eng: eng, lastSnap: last, recoveredDate: eng.TradeDate(), recoveredSeq: last}
 	sr.durable.Store(last)
 	sr.published.Store(last)
@@ -330,7 +338,6 @@ func (v *Venue) openShard(si int, now time.Time) (*shardRun, error) {
 		return nil, fmt.Errorf("venue: journal continues at seq %d but replay ended at %d", app.Next(), last)
 	}
 	sr.app = app
-	sr.snap = newSnapshotter(si, shadow, last, app, v.fail, v.log)
 	ring, err := shard.NewRing(shard.InputConfig{Capacity: v.opts.RingCapacity, NextSeq: last + 1, Clock: v.opts.Clock, Spin: v.opts.RingSpin})
 	if err != nil {
 		return nil, err
@@ -343,22 +350,42 @@ func (v *Venue) openShard(si int, now time.Time) (*shardRun, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sr, nil
-}
-
-// shadowOf makes the snapshotter's shadow of a recovered engine: restored
-// from the engine's own snapshot, which the shadow must then reproduce
-// byte for byte — the same check recovery makes of a stored snapshot. It
-// runs once, at Open, before the shard goroutine touches eng, and adds to
-// recovery one snapshot encoded, restored and encoded again:
-// BenchmarkRecovery (200,000 commands, 41,000 orders resting, load
-// 5.5-6.3) 553-587 ms before the shadow, 614-757 ms with it.
-func shadowOf(cfg *config.Config, r *journal.Reader, si int, fallbackDate engine.Date, eng *engine.Engine) (*engine.Engine, error) {
-	ec, err := engineConfig(cfg, r, si, fallbackDate)
+	// The snapshotter last: a snapshot process is the one thing here to
+	// undo if Open fails later.
+	ec, err := engineConfig(cfg, r, si, startDate)
 	if err != nil {
 		return nil, err
 	}
 	snap := eng.AppendSnapshot(nil)
+	if v.opts.SnapshotProcess {
+		_, format, ok := app.SnapshotTableFile(last + 1)
+		if !ok {
+			return nil, errors.New("venue: a snapshot process needs the journal on the operating system's filesystem")
+		}
+		child, err := startSnapChild(childInit{Shard: si, Last: last, Format: format, Config: ec}, snap)
+		if err != nil {
+			return nil, err
+		}
+		sr.snap = newSnapshotter(si, nil, last, app, v.fail, v.log)
+		sr.snap.child = child
+	} else {
+		shadow, err := shadowFrom(ec, snap)
+		if err != nil {
+			return nil, err
+		}
+		sr.snap = newSnapshotter(si, shadow, last, app, v.fail, v.log)
+	}
+	return sr, nil
+}
+
+// shadowFrom makes the snapshotter's shadow of a recovered engine:
+// restored from snap, the engine's own snapshot, which the shadow must
+// then reproduce byte for byte — the same check recovery makes of a
+// stored snapshot. It runs once, at Open, and adds to recovery one
+// snapshot encoded, restored and encoded again: BenchmarkRecovery
+// (200,000 commands, 41,000 orders resting, load 5.5-6.3) 553-587 ms
+// before the shadow, 614-757 ms with it.
+func shadowFrom(ec engine.Config, snap []byte) (*engine.Engine, error) {
 	shadow, err := engine.Restore(ec, snap)
 	if err != nil {
 		return nil, fmt.Errorf("venue: shadow engine for snapshots: %w", err)
@@ -586,6 +613,20 @@ func (v *Venue) Recovered(si int) (engine.Date, uint64) {
 // Shards is the number of shards: a mass cancel of everything produces one
 // EvMassCancelReport per shard.
 func (v *Venue) Shards() int { return len(v.shards) }
+
+// SnapshotLine says how snapshots are taken, for a banner: how often,
+// and where (the snapshot processes' PIDs, Options.SnapshotProcess).
+func (v *Venue) SnapshotLine() string {
+	line := fmt.Sprintf("every %d commands per shard; ", v.opts.SnapshotEvery)
+	if !v.opts.SnapshotProcess {
+		return line + "encoded on a goroutine of the venue (--snapshotter inline)"
+	}
+	var pids []string
+	for _, sr := range v.shards {
+		pids = append(pids, strconv.Itoa(sr.snap.child.cmd.Process.Pid))
+	}
+	return line + "encoded in a process per shard at the kernel's idle priority (PID " + strings.Join(pids, ", ") + ")"
+}
 
 // SnapshotStats are shard si's snapshotter's counters.
 func (v *Venue) SnapshotStats(si int) SnapshotStats { return v.shards[si].snap.Stats() }

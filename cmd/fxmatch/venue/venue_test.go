@@ -20,7 +20,13 @@ type running struct {
 
 func start(t *testing.T, dir string, cfg *config.Config, snapEvery uint64) *running {
 	t.Helper()
-	v, err := Open(Options{Config: cfg, DataDir: dir, SnapshotEvery: snapEvery})
+	return startWith(t, Options{Config: cfg, DataDir: dir, SnapshotEvery: snapEvery})
+}
+
+// startWith opens a venue with opts and runs it.
+func startWith(t *testing.T, opts Options) *running {
+	t.Helper()
+	v, err := Open(opts)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -1,0 +1,300 @@
+package venue
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fxmatch/config"
+	"fxmatch/engine"
+	"fxmatch/journal"
+)
+
+// syncBuffer is a bytes.Buffer for a logger written from several
+// goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// schedPolicy is a thread's scheduling policy (/proc/PID/task/TID/stat
+// field 41).
+func schedPolicy(t *testing.T, pid, tid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/stat", pid, tid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	var p int
+	fmt.Sscan(f[38], &p) // field 41; f[0] is field 3
+	return p
+}
+
+// TestSnapshotProcessIdleAndLost: each shard's snapshot process runs
+// every thread under SCHED_IDLE; when one is killed the venue goes on
+// matching and journaling, says so in an error log line and in
+// SnapshotStats, stores no more snapshots for that shard (the other
+// shard's go on), stops cleanly, and recovers to the primary's state.
+func TestSnapshotProcessIdleAndLost(t *testing.T) {
+	dir := t.TempDir()
+	cfg := twoShards(config.DurabilityNone)
+	var logs syncBuffer
+	r := startWith(t, Options{Config: cfg, DataDir: dir, SnapshotEvery: 40, SnapshotProcess: true,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	stopped := false
+	defer func() {
+		if !stopped {
+			r.stop()
+		}
+	}()
+	if runtime.GOOS == "linux" {
+		for si, sr := range r.v.shards {
+			pid := sr.snap.child.cmd.Process.Pid
+			tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, task := range tasks {
+				var tid int
+				fmt.Sscan(task.Name(), &tid)
+				if p := schedPolicy(t, pid, tid); p != 5 {
+					t.Errorf("shard %d: snapshot process thread %d under policy %d, not SCHED_IDLE (5)", si, tid, p)
+				}
+			}
+		}
+	}
+	trade(t, r.v, 300)
+	waitFor(t, "snapshots on both shards", func() bool {
+		return r.v.SnapshotStats(0).Taken > 0 && r.v.SnapshotStats(1).Taken > 0
+	})
+
+	lost := r.v.shards[1].snap
+	if err := lost.child.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-lost.child.exited
+	trade(t, r.v, 600)
+	waitFor(t, "the loss to be noticed", func() bool { return r.v.SnapshotStats(1).ProcessLost })
+	takenAt := r.v.SnapshotStats(1).Taken
+	before0 := r.v.SnapshotStats(0).Taken
+	trade(t, r.v, 300)
+	if err := r.stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	stopped = true
+	if err := r.v.Err(); err != nil {
+		t.Fatalf("the venue failed: %v", err)
+	}
+	if st := r.v.SnapshotStats(1); st.Taken != takenAt || !st.ProcessLost {
+		t.Errorf("shard 1 after its process was lost: %+v (taken %d when it was noticed)", st, takenAt)
+	}
+	if st := r.v.SnapshotStats(0); st.Taken <= before0 || st.ProcessLost {
+		t.Errorf("shard 0 stopped taking snapshots too: %+v (had %d)", st, before0)
+	}
+	if !strings.Contains(logs.String(), "SNAPSHOTS STOPPED") || !strings.Contains(logs.String(), "shard=1") {
+		t.Errorf("no error log line for the lost process:\n%s", logs.String())
+	}
+	var primary [2][32]byte
+	for si, sr := range r.v.shards {
+		primary[si] = sr.eng.StateHash()
+		if sr.app.Durable() < 1200/2 {
+			t.Errorf("shard %d journaled only %d commands", si, sr.app.Durable())
+		}
+	}
+	v, err := Open(Options{Config: cfg, DataDir: dir, SnapshotEvery: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.j.Close()
+	for si, sr := range v.shards {
+		if got := sr.eng.StateHash(); got != primary[si] {
+			t.Errorf("shard %d recovered in state %x, was %x", si, got[:4], primary[si][:4])
+		}
+	}
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// TestSnapshotProcessMustAnswer: a program that does not act as a
+// snapshot process (RunSnapshotChildIfAsked not called first in main)
+// fails Open with an error saying so, and leaves no process behind.
+func TestSnapshotProcessMustAnswer(t *testing.T) {
+	for _, c := range []struct{ exe, want string }{
+		// cat echoes the init frame: some other program's output.
+		{"/bin/cat", "is RunSnapshotChildIfAsked called first in main?"},
+		{"/bin/true", "EOF"},
+	} {
+		t.Run(c.exe, func(t *testing.T) {
+			if _, err := os.Stat(c.exe); err != nil {
+				t.Skip(err)
+			}
+			defer func(f func() (string, error)) { snapChildExe = f }(snapChildExe)
+			snapChildExe = func() (string, error) { return c.exe, nil }
+			_, err := Open(Options{Config: config.Demo(), DataDir: t.TempDir(), SnapshotProcess: true})
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "snapshot process") {
+				t.Fatalf("Open = %v, want an error about the snapshot process containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+// childHarness runs runSnapshotChild on pipes, as the venue would drive a
+// snapshot process, for the protocol's own tests.
+type childHarness struct {
+	t    *testing.T
+	in   *io.PipeWriter
+	out  *bufio.Reader
+	done chan error
+	eng  *engine.Engine // the primary the commands are applied to
+	next uint64
+}
+
+func newChildHarness(t *testing.T) *childHarness {
+	t.Helper()
+	ec, err := config.Demo().EngineConfig(0, 20261126)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engine.New(ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	h := &childHarness{t: t, in: inW, out: bufio.NewReader(outR), done: make(chan error, 1), eng: eng, next: 1}
+	go func() {
+		err := runSnapshotChild(inR, outW)
+		outW.Close()
+		inR.Close()
+		h.done <- err
+	}()
+	hdr, _ := json.Marshal(childInit{Shard: 0, Last: 0, Format: journal.TableFormat(0), Config: ec})
+	h.send(appendFrame(appendFrame(nil, frameInit, hdr), frameState, eng.AppendSnapshot(nil)))
+	if kind, _ := h.recv(); kind != frameReady {
+		t.Fatalf("first frame %q, want ready", kind)
+	}
+	return h
+}
+
+func (h *childHarness) send(b []byte) {
+	h.t.Helper()
+	if _, err := h.in.Write(b); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *childHarness) recv() (byte, []byte) {
+	h.t.Helper()
+	kind, payload, err := readFrame(h.out, nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return kind, slices.Clone(payload)
+}
+
+// commands applies n new orders to the primary and sends them.
+func (h *childHarness) commands(n int) {
+	h.t.Helper()
+	var b []byte
+	var events []engine.Event
+	for range n {
+		c := order(1, 0, fmt.Sprintf("c%d", h.next), engine.Buy, 1_000_000, 71_000_000)
+		c.Seq, c.Time = h.next, 1
+		h.next++
+		events = h.eng.Apply(c, events[:0])
+		b = journal.AppendCommand(b, c)
+	}
+	h.send(appendFrame(nil, frameCommands, b))
+	kind, payload := h.recv()
+	if seq, _ := binary.Uvarint(payload); kind != frameApplied || seq != h.next-1 {
+		h.t.Fatalf("after commands: %q %d, want applied through %d", kind, seq, h.next-1)
+	}
+}
+
+func (h *childHarness) askSnapshot(want engine.Progress, path string) {
+	p := binary.AppendUvarint(nil, h.next-1)
+	p = appendProgress(p, want)
+	h.send(appendFrame(nil, frameSnapshot, append(p, path...)))
+}
+
+// TestSnapshotChildDiverges: a snapshot asked with counters the shadow
+// does not show is answered "diverged", and later snapshots are not
+// taken; the child still applies what it is given.
+func TestSnapshotChildDiverges(t *testing.T) {
+	h := newChildHarness(t)
+	h.commands(5)
+	wrong := h.eng.Progress()
+	wrong.NextOrder++
+	h.askSnapshot(wrong, t.TempDir()+"/x.sst")
+	if kind, payload := h.recv(); kind != frameDiverged || !strings.Contains(string(payload), "the primary") {
+		t.Fatalf("%q %s, want diverged", kind, payload)
+	}
+	h.commands(3)
+	h.askSnapshot(h.eng.Progress(), t.TempDir()+"/y.sst")
+	h.commands(1) // answered with applied, not a snapshot
+	h.in.Close()
+	if err := <-h.done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSnapshotChildRefusesAGap: a command out of sequence ends the child
+// with an error frame naming both sequences.
+func TestSnapshotChildRefusesAGap(t *testing.T) {
+	h := newChildHarness(t)
+	h.commands(2)
+	c := order(1, 0, "gap", engine.Buy, 1_000_000, 71_000_000)
+	c.Seq = 9
+	h.send(appendFrame(nil, frameCommands, journal.AppendCommand(nil, c)))
+	if kind, payload := h.recv(); kind != frameError || !strings.Contains(string(payload), "given seq 9, expected 3") {
+		t.Fatalf("%q %s, want an error frame", kind, payload)
+	}
+	if err := <-h.done; err == nil {
+		t.Fatal("the child returned no error")
+	}
+}
+
+// TestChildEnv: the child's environment keeps GODEBUG's other settings
+// but not schedtrace (see childEnv).
+func TestChildEnv(t *testing.T) {
+	got := childEnv([]string{"A=1", "GODEBUG=schedtrace=2147483647", "B=2"})
+	if want := []string{"A=1", "B=2"}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	got = childEnv([]string{"GODEBUG=gctrace=1,schedtrace=10,madvdontneed=1"})
+	if want := []string{"GODEBUG=gctrace=1,madvdontneed=1"}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
