@@ -712,6 +712,26 @@ func testSnapshots(t *testing.T, d Durability) {
 	if h, err := rd.Verify(3, nil); err != nil || h.Seq != 50 {
 		t.Fatalf("verify after pruning: %v %v", h, err)
 	}
+	rd.Close()
+
+	// Reopened, the appender prunes the snapshots stored before it too.
+	j, err = Open(dir, Options{Logger: quietLogger(t), KeepSnapshots: 2, Durability: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err = j.Appender(3, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Append(randBatch(r, a.Next(), 10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.PutSnapshot(60, Hash{6}, []byte("sixty")); err != nil {
+		t.Fatal(err)
+	}
+	rd = closeAndRead(t, j, dir)
+	if seqs, err := rd.Snapshots(3); err != nil || !slices.Equal(seqs, []uint64{50, 60}) {
+		t.Fatalf("after a reopen and one more snapshot: %v %v", seqs, err)
+	}
 }
 
 // TestSnapshotsFromAnotherGoroutine: the venue's snapshotter calls

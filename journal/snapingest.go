@@ -368,7 +368,7 @@ func (a *Appender) ingestSnapshot(seq uint64, path string, pause func()) error {
 		j.log.Warn("journal: a snapshot's table overlapped the memtable; its ingestion held commits for a flush",
 			"shard", a.shard, "seq", seq)
 	}
-	j.pruneSnapshotsOf(a.shard)
+	a.pruneSnapshots(seq)
 	return nil
 }
 
