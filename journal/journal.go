@@ -133,6 +133,8 @@ type Journal struct {
 	// snapshot tables are written with the writer options they imply
 	// (see snapshotTableOptions).
 	popts *pebble.Options
+	// walGen counts the WALs Pebble has made (IngestSnapshot).
+	walGen *walGeneration
 
 	// failed is set once, by the writer, when a write or sync failed; it
 	// holds the ErrUnavailable error every later call returns.
@@ -242,6 +244,8 @@ func Open(dir string, opts Options) (*Journal, error) {
 	opts.withDefaults()
 	paced := new(atomic.Uint64)
 	po := pebbleOptions(&opts, paced)
+	walGen := newWALGeneration()
+	walGen.listen(po)
 	db, err := pebble.Open(dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("journal: open %s: %w", dir, err)
@@ -264,6 +268,7 @@ func Open(dir string, opts Options) (*Journal, error) {
 		freeJobs:  make(chan *commitJob, commitsInFlight),
 		done:      make(chan struct{}),
 		paced:     paced,
+		walGen:    walGen,
 	}
 	for range commitsInFlight {
 		j.freeJobs <- &commitJob{batch: db.NewBatch(pebble.WithInitialSizeBytes(opts.MaxCommitBytes+opts.MaxCommitBytes/4),

@@ -156,6 +156,10 @@ func snapshotTablePath(fs vfs.FS, dir string, shard uint16) string {
 	return fs.PathJoin(dir, fmt.Sprintf("%s%05d.sst.tmp", snapshotTablePrefix, shard))
 }
 
+// testHookSnapshotWALSync, when set (tests), is called when storing a
+// snapshot syncs the WAL.
+var testHookSnapshotWALSync func()
+
 // SnapshotTableFile is where another process may write the table of
 // shard's snapshot at seq (WriteSnapshotTable) for the journal to ingest
 // (IngestSnapshot): a name of its own per snapshot and per process that
@@ -295,7 +299,7 @@ func (a *Appender) PutSnapshot(seq uint64, stateHash Hash, data []byte) error {
 		return j.fail(fmt.Errorf("snapshot table of shard %d at seq %d: %w", a.shard, seq, err))
 	}
 	pause()
-	return a.ingestSnapshot(seq, path, pause)
+	return a.ingestSnapshot(seq, path, false, pause)
 }
 
 // IngestSnapshot stores the snapshot at seq whose table another process
@@ -304,7 +308,13 @@ func (a *Appender) PutSnapshot(seq uint64, stateHash Hash, data []byte) error {
 // (a failure to ingest makes the journal unavailable). The table must
 // hold shard's snapshot at seq, which must have been appended. path is
 // gone when it returns, ingested or removed.
-func (a *Appender) IngestSnapshot(seq uint64, path string) error {
+//
+// walMark is a WALMark taken after seq was appended. Under DurabilityNone,
+// where PutSnapshot syncs the WAL for the snapshot (holding every commit
+// behind that sync), IngestSnapshot does not if Pebble has rotated the
+// WAL since walMark (which synced it: walGeneration); a caller that can
+// wait for WALRotated(walMark) first spares the venue that stall.
+func (a *Appender) IngestSnapshot(seq uint64, path string, walMark uint64) error {
 	if _, _, ok := a.SnapshotTableFile(seq); !ok || filepath.Dir(path) != filepath.Clean(a.j.dir) || !isSnapshotTable(path) {
 		os.Remove(path)
 		return fmt.Errorf("journal: snapshot table %s of shard %d at seq %d: not a snapshot table in the journal's directory", path, a.shard, seq)
@@ -317,12 +327,15 @@ func (a *Appender) IngestSnapshot(seq uint64, path string) error {
 		os.Remove(path)
 		return fmt.Errorf("journal: snapshot at seq %d of shard %d, which has records up to %d", seq, a.shard, appended)
 	}
+	walSynced := a.j.walGen.now() > walMark
 	var pacer yield.Pacer
-	return a.ingestSnapshot(seq, path, func() { pacer.MaybePause() })
+	return a.ingestSnapshot(seq, path, walSynced, func() { pacer.MaybePause() })
 }
 
-// ingestSnapshot ingests the snapshot table at path (see PutSnapshot).
-func (a *Appender) ingestSnapshot(seq uint64, path string, pause func()) error {
+// ingestSnapshot ingests the snapshot table at path (see PutSnapshot);
+// walSynced: the WAL has been synced since the records the snapshot
+// follows were appended.
+func (a *Appender) ingestSnapshot(seq uint64, path string, walSynced bool, pause func()) error {
 	j := a.j
 	ingested := false
 	defer func() {
@@ -345,7 +358,10 @@ func (a *Appender) ingestSnapshot(seq uint64, path string, pause func()) error {
 	}
 	var stats pebble.IngestOperationStats
 	err := j.guard(func() error {
-		if j.opts.Durability == DurabilityNone {
+		if j.opts.Durability == DurabilityNone && !walSynced {
+			if testHookSnapshotWALSync != nil {
+				testHookSnapshotWALSync()
+			}
 			if err := j.db.LogData(nil, pebble.Sync); err != nil {
 				return fmt.Errorf("WAL sync before snapshot of shard %d at seq %d: %w", a.shard, seq, err)
 			}

@@ -435,7 +435,7 @@ func testSnapshotWrittenElsewhere(t *testing.T, d Durability) {
 		if err := WriteSnapshotTable(c.path, format, 3, c.seq, h, data); err != nil {
 			t.Fatal(err)
 		}
-		err := a.IngestSnapshot(c.seq, c.path)
+		err := a.IngestSnapshot(c.seq, c.path, a.WALMark())
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Fatalf("IngestSnapshot(%d, %s) = %v, want %q", c.seq, c.path, err, c.want)
 		}
@@ -453,7 +453,7 @@ func testSnapshotWrittenElsewhere(t *testing.T, d Durability) {
 	if err := WriteSnapshotTable(path, format, 3, 30, h, data); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.IngestSnapshot(30, path); err != nil {
+	if err := a.IngestSnapshot(30, path, a.WALMark()); err != nil {
 		t.Fatal(err)
 	}
 	want := appendSnapshotValue(nil, &h, data)
@@ -489,5 +489,89 @@ func TestSnapshotTableFileNeedsTheOSFilesystem(t *testing.T) {
 	}
 	if path, _, ok := a.SnapshotTableFile(1); ok {
 		t.Fatalf("a path on a memory filesystem: %s", path)
+	}
+}
+
+// TestIngestSnapshotAfterWALRotation: under DurabilityNone, a snapshot
+// ingested after Pebble has rotated the WAL since the mark (which synced
+// the records it follows) does not sync the WAL again; one ingested with
+// no rotation since does; WALRotated tells which, and is closed by the
+// rotation. Under DurabilitySync nothing syncs the WAL for a snapshot.
+func TestIngestSnapshotAfterWALRotation(t *testing.T) {
+	durabilities(t, testIngestSnapshotAfterWALRotation)
+}
+
+func testIngestSnapshotAfterWALRotation(t *testing.T, d Durability) {
+	var syncs atomic.Int32
+	testHookSnapshotWALSync = func() { syncs.Add(1) }
+	defer func() { testHookSnapshotWALSync = nil }()
+	r := testRand(t)
+	dir := t.TempDir()
+	j, err := Open(dir, Options{Logger: quietLogger(t), Durability: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	a, err := j.Appender(1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := a.SnapshotSyncsWAL(), d == DurabilityNone; got != want {
+		t.Fatalf("SnapshotSyncsWAL %v under %v", got, d)
+	}
+	store := func(seq uint64, mark uint64) {
+		t.Helper()
+		path, format, _ := a.SnapshotTableFile(seq)
+		if err := WriteSnapshotTable(path, format, 1, seq, Hash{byte(seq)}, []byte("state")); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.IngestSnapshot(seq, path, mark); err != nil {
+			t.Fatal(err)
+		}
+		if s, err := j.Reader().LatestSnapshot(1); err != nil || s.Seq != seq {
+			t.Fatalf("latest snapshot %d (%v), want %d", s.Seq, err, seq)
+		}
+	}
+	wantSyncs := int32(0)
+	if d == DurabilityNone {
+		wantSyncs = 1
+	}
+
+	// No rotation since the mark: the WAL is synced for the snapshot.
+	if err := a.Append(randBatch(r, 1, 10)); err != nil {
+		t.Fatal(err)
+	}
+	mark := a.WALMark()
+	select {
+	case <-a.WALRotated(mark):
+		t.Fatal("WALRotated closed with no rotation")
+	default:
+	}
+	store(10, mark)
+	if got := syncs.Load(); got != wantSyncs {
+		t.Fatalf("%d WAL syncs for a snapshot with no rotation since its mark, want %d", got, wantSyncs)
+	}
+
+	// A rotation (a flush makes a new memtable and WAL) after the mark:
+	// WALRotated is closed and the snapshot needs no sync of its own.
+	if err := a.Append(randBatch(r, 11, 10)); err != nil {
+		t.Fatal(err)
+	}
+	mark = a.WALMark()
+	rotated := a.WALRotated(mark)
+	if err := j.db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-rotated:
+	case <-time.After(10 * time.Second):
+		t.Fatal("WALRotated not closed by a rotation")
+	}
+	if a.WALMark() <= mark {
+		t.Fatalf("mark %d after a rotation, was %d", a.WALMark(), mark)
+	}
+	store(20, mark)
+	if got := syncs.Load(); got != wantSyncs {
+		t.Fatalf("%d WAL syncs after a snapshot that followed a rotation, want still %d", got, wantSyncs)
 	}
 }

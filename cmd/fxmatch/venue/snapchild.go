@@ -51,8 +51,13 @@ import (
 // applies the commands to its shadow, checks Progress, encodes and hashes
 // the snapshot and writes and syncs the table
 // (journal.WriteSnapshotTable); the venue's reader of the child's stdout
-// ingests it (Appender.IngestSnapshot: the records it follows durable
-// first, as PutSnapshot). The stored bytes are the same as in-process.
+// hands it to an ingester goroutine, which stores it (Appender.IngestSnapshot:
+// the records it follows durable first, as PutSnapshot). The stored bytes
+// are the same as in-process. With durability none the ingester first
+// waits for Pebble's next WAL rotation, which syncs those records, rather
+// than have the journal sync the WAL (every commit waits behind that
+// sync); a newer table written meanwhile supersedes the waiting one (see
+// ingestTables).
 //
 // The child going away (killed, crashed) or its shadow going apart stops
 // the snapshots, not the venue, as a diverged in-process shadow does:
@@ -417,6 +422,11 @@ func (s *snapshotter) runChild() {
 		defer close(readerDone)
 		s.readChild()
 	}()
+	ingesterDone := make(chan struct{})
+	go func() {
+		defer close(ingesterDone)
+		s.ingestTables(readerDone)
+	}()
 	for ch := range s.full {
 		if !s.childGone.Load() {
 			if err := s.writeChunk(ch); err != nil {
@@ -429,6 +439,7 @@ func (s *snapshotter) runChild() {
 	// Stopping: the child takes the snapshots due in what it was given,
 	// then sees EOF and exits; the reader ingests them until then.
 	s.stopping.Store(true)
+	close(s.stopWait)
 	c.in.Close()
 	select {
 	case <-readerDone:
@@ -437,6 +448,7 @@ func (s *snapshotter) runChild() {
 		c.cmd.Process.Kill()
 		<-readerDone
 	}
+	<-ingesterDone
 	<-c.exited
 	c.outF.Close()
 }
@@ -496,17 +508,7 @@ func (s *snapshotter) readChild() {
 				s.childLost(errors.New("a bad frame from it"))
 				return
 			}
-			if s.broken.Load() {
-				os.Remove(path)
-				continue
-			}
-			if err := s.app.IngestSnapshot(seq, path); err != nil {
-				s.broken.Store(true)
-				s.fail(err)
-				continue
-			}
-			s.stats.taken.Add(1)
-			s.stats.lastSeq.Store(seq)
+			s.offerTable(writtenTable{seq: seq, path: path})
 		case frameDiverged:
 			s.diverged(string(payload))
 		case frameError:
@@ -519,6 +521,108 @@ func (s *snapshotter) readChild() {
 			return
 		}
 	}
+}
+
+// writtenTable is a snapshot table the child has written, for the
+// ingester (ingestTables).
+type writtenTable struct {
+	seq  uint64
+	path string
+}
+
+// offerTable hands a written table to the ingester; one it has not taken
+// yet is superseded: removed, never stored.
+func (s *snapshotter) offerTable(t writtenTable) {
+	s.tableMu.Lock()
+	if s.table != nil {
+		os.Remove(s.table.path)
+		s.stats.superseded.Add(1)
+	}
+	s.table = &t
+	s.tableMu.Unlock()
+	select {
+	case s.tableOffered <- struct{}{}:
+	default:
+	}
+}
+
+// takeTable takes the table offered last, if any.
+func (s *snapshotter) takeTable() *writtenTable {
+	s.tableMu.Lock()
+	defer s.tableMu.Unlock()
+	t := s.table
+	s.table = nil
+	return t
+}
+
+// snapWALWait bounds how long the ingester waits for a WAL rotation
+// before it stores a snapshot (with DurabilityNone; see ingestTables). At
+// 10,000 orders a second Pebble rotates its 64 MiB memtable every few
+// seconds; a quieter venue has the WAL synced for the snapshot, where
+// that sync's stall meets few orders.
+var snapWALWait = 10 * time.Second // a variable for tests
+
+// ingestTables is the ingester: it stores the tables the child writes
+// (journal IngestSnapshot) until the reader is done. With DurabilityNone
+// it first waits for Pebble's next WAL rotation (journal WALRotated),
+// which syncs the records the snapshot follows, so that the journal need
+// not sync the WAL for it (a stall of every commit for the sync's
+// length), but for at most snapWALWait, and not once the venue stops. A
+// table the child writes meanwhile supersedes the one waiting.
+func (s *snapshotter) ingestTables(readerDone <-chan struct{}) {
+	for {
+		select {
+		case <-s.tableOffered:
+		case <-readerDone:
+			// The reader offers nothing more: store what it left.
+			if t := s.takeTable(); t != nil {
+				s.ingest(t, s.app.WALMark())
+			}
+			return
+		}
+		t := s.takeTable()
+		if t == nil {
+			continue
+		}
+		mark := s.app.WALMark()
+		if s.app.SnapshotSyncsWAL() {
+			deadline := time.NewTimer(snapWALWait)
+		wait:
+			for {
+				select {
+				case <-s.app.WALRotated(mark):
+					break wait
+				case <-s.stopWait:
+					break wait
+				case <-deadline.C:
+					break wait
+				case <-s.tableOffered:
+					if newer := s.takeTable(); newer != nil {
+						os.Remove(t.path)
+						s.stats.superseded.Add(1)
+						t, mark = newer, s.app.WALMark()
+					}
+				}
+			}
+			deadline.Stop()
+		}
+		s.ingest(t, mark)
+	}
+}
+
+// ingest stores a table the child wrote.
+func (s *snapshotter) ingest(t *writtenTable, walMark uint64) {
+	if s.broken.Load() {
+		os.Remove(t.path)
+		return
+	}
+	if err := s.app.IngestSnapshot(t.seq, t.path, walMark); err != nil {
+		s.broken.Store(true)
+		s.fail(err)
+		return
+	}
+	s.stats.taken.Add(1)
+	s.stats.lastSeq.Store(t.seq)
 }
 
 // childLost stops the snapshots when the child can no longer take them

@@ -61,7 +61,9 @@ func schedPolicy(t *testing.T, pid, tid int) int {
 // shard's go on), stops cleanly, and recovers to the primary's state.
 func TestSnapshotProcessIdleAndLost(t *testing.T) {
 	dir := t.TempDir()
-	cfg := twoShards(config.DurabilityNone)
+	// Durability sync: snapshots are stored as soon as they are written
+	// (with none they wait for the WAL: TestSnapshotProcessWaitsForTheWAL).
+	cfg := twoShards(config.DurabilitySync)
 	var logs syncBuffer
 	r := startWith(t, Options{Config: cfg, DataDir: dir, SnapshotEvery: 40, SnapshotProcess: true,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
@@ -134,6 +136,54 @@ func TestSnapshotProcessIdleAndLost(t *testing.T) {
 		if got := sr.eng.StateHash(); got != primary[si] {
 			t.Errorf("shard %d recovered in state %x, was %x", si, got[:4], primary[si][:4])
 		}
+	}
+}
+
+// TestSnapshotProcessWaitsForTheWAL: with durability none, a written
+// snapshot waits for Pebble's next WAL rotation (none comes in this short
+// run) and a newer one supersedes it — its table removed, never stored;
+// at the stop the newest is stored at once, and no table is left behind.
+func TestSnapshotProcessWaitsForTheWAL(t *testing.T) {
+	defer func(d time.Duration) { snapWALWait = d }(snapWALWait)
+	snapWALWait = time.Hour
+	dir := t.TempDir()
+	cfg := config.Demo()
+	cfg.Venue.Durability = config.DurabilityNone
+	r := startWith(t, Options{Config: cfg, DataDir: dir, SnapshotEvery: 20, SnapshotProcess: true})
+	// Rounds apart in time, so that each ends in a batch of its own with a
+	// snapshot due (Deliver asks at most one a batch).
+	waitFor(t, "a superseded snapshot", func() bool {
+		trade(t, r.v, 30)
+		time.Sleep(20 * time.Millisecond)
+		return r.v.SnapshotStats(0).Superseded > 0
+	})
+	if st := r.v.SnapshotStats(0); st.Taken != 0 {
+		t.Fatalf("a snapshot stored with no WAL rotation: %+v", st)
+	}
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	st := r.v.SnapshotStats(0)
+	last := r.v.shards[0].lastSnap
+	if st.Taken != 1 || st.LastSeq != last {
+		t.Fatalf("after the stop: %+v, want the snapshot at %d stored", st, last)
+	}
+	names, err := os.ReadDir(dir + "/journal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if strings.HasPrefix(n.Name(), "fxmatch-snapshot-") {
+			t.Errorf("table left behind: %s", n.Name())
+		}
+	}
+	jr, err := journal.OpenReader(dir+"/journal", journal.ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jr.Close()
+	if seqs, err := jr.Snapshots(0); err != nil || !slices.Equal(seqs, []uint64{last}) {
+		t.Fatalf("stored snapshots %v (%v), want [%d]", seqs, err, last)
 	}
 }
 

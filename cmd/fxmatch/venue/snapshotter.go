@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -141,6 +142,14 @@ type snapshotter struct {
 	childGone   atomic.Bool
 	childGoneCh chan struct{}
 	stopping    atomic.Bool
+	// stopWait is closed when the venue stops: the ingester stores what
+	// it has without waiting for the WAL (ingestTables).
+	stopWait chan struct{}
+	// table is the written table the reader offers the ingester, if any;
+	// tableOffered tells it one is there.
+	tableMu      sync.Mutex
+	table        *writtenTable
+	tableOffered chan struct{}
 	// lastPause is when yield last paused (see Yielding).
 	lastPause time.Time
 	// hurry: the shard waits for the snapshotter (its queue is full) or
@@ -156,14 +165,15 @@ type snapshotter struct {
 }
 
 type snapCounters struct {
-	taken     atomic.Uint64
-	lastSeq   atomic.Uint64
-	applied   atomic.Uint64
-	waits     atomic.Uint64
-	waitNanos atomic.Int64
-	diverged  atomic.Bool
-	pauses    atomic.Uint64
-	childLost atomic.Bool
+	taken      atomic.Uint64
+	lastSeq    atomic.Uint64
+	applied    atomic.Uint64
+	waits      atomic.Uint64
+	waitNanos  atomic.Int64
+	diverged   atomic.Bool
+	pauses     atomic.Uint64
+	childLost  atomic.Bool
+	superseded atomic.Uint64
 }
 
 // SnapshotStats are a shard's snapshotter's counters since Open.
@@ -188,6 +198,9 @@ type SnapshotStats struct {
 	// ProcessLost: the shard's snapshot process (Options.SnapshotProcess)
 	// went away, and no snapshot has been stored since.
 	ProcessLost bool
+	// Superseded is how many snapshots a snapshot process wrote that were
+	// not stored because a newer one came while they waited for the WAL.
+	Superseded uint64
 }
 
 // newSnapshotter makes shard's snapshotter around shadow, an engine in the
@@ -198,6 +211,7 @@ func newSnapshotter(shard int, shadow *engine.Engine, last uint64, app *journal.
 		full: make(chan *snapChunk, snapChunks),
 		free: make(chan *snapChunk, snapChunks),
 		done: make(chan struct{}), childGoneCh: make(chan struct{}),
+		stopWait: make(chan struct{}), tableOffered: make(chan struct{}, 1),
 	}
 	s.stats.applied.Store(last)
 	return s
@@ -416,5 +430,6 @@ func (s *snapshotter) Stats() SnapshotStats {
 		Pauses:   s.stats.pauses.Load(),
 
 		ProcessLost: s.stats.childLost.Load(),
+		Superseded:  s.stats.superseded.Load(),
 	}
 }
