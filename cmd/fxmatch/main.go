@@ -73,6 +73,12 @@ Flags of serve:
                          "fxmatch assistant" on the bus answers instead
   --snapshot-every N     commands between engine snapshots, bounding recovery
                          time (default 100000)
+  --snapshotter process|inline
+                         process (the default): each shard's snapshots are
+                         encoded and written by a child process (this
+                         program) at the kernel's idle priority, raised
+                         while it falls behind; inline: by a goroutine of
+                         the venue, which shares its processors
   --cpuprofile FILE      write a CPU profile of the whole run to FILE (read it
                          with go tool pprof; for finding where time goes
                          under fxmatch bench fix --addr)

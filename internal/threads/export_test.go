@@ -1,10 +1,5 @@
 package threads
 
-import (
-	"errors"
-	"os"
-)
-
-var errNotIdle = errors.New("a thread is not under SCHED_IDLE")
+import "os"
 
 func osArgs() []string { return os.Args[1:] }

@@ -13,10 +13,13 @@ import (
 // thread a not-yet-set one creates meanwhile inherits the old setting).
 // set returns the errno of its system call; ESRCH (the thread has exited
 // since) is not an error.
-func Each(set func(tid int) syscall.Errno) error {
+func Each(set func(tid int) syscall.Errno) error { return eachOf("self", set) }
+
+// eachOf is Each for process pid ("self": this one).
+func eachOf(pid string, set func(tid int) syscall.Errno) error {
 	done := map[int]bool{}
 	for pass := 0; ; pass++ {
-		tasks, err := os.ReadDir("/proc/self/task")
+		tasks, err := os.ReadDir("/proc/" + pid + "/task")
 		if err != nil {
 			return err
 		}
@@ -44,27 +47,51 @@ func Each(set func(tid int) syscall.Errno) error {
 // schedIdle is Linux's SCHED_IDLE policy: a thread under it runs only
 // when no thread of another policy wants the CPU, and a waking thread of
 // another policy preempts it at once.
-const schedIdle = 5
+const schedIdle uintptr = 5
 
 // SetIdle puts every thread of this process under SCHED_IDLE (see
 // schedIdle): for a process whose work must never delay another's.
-func SetIdle() error {
+func SetIdle() error { return setPolicy("self", schedIdle) }
+
+// SetProcessIdle sets every thread of process pid under SCHED_IDLE (idle
+// true) or back under the normal policy, SCHED_OTHER (false). The caller
+// needs the right to (the same user, or CAP_SYS_NICE).
+func SetProcessIdle(pid int, idle bool) error {
+	policy := schedOther
+	if idle {
+		policy = schedIdle
+	}
+	return setPolicy(strconv.Itoa(pid), policy)
+}
+
+// schedOther is Linux's normal time-sharing policy.
+const schedOther uintptr = 0
+
+func setPolicy(pid string, policy uintptr) error {
 	var param struct{ priority int32 }
-	err := Each(func(tid int) syscall.Errno {
-		_, _, e := syscall.RawSyscall(syscall.SYS_SCHED_SETSCHEDULER, uintptr(tid), schedIdle, uintptr(unsafe.Pointer(&param)))
+	err := eachOf(pid, func(tid int) syscall.Errno {
+		_, _, e := syscall.RawSyscall(syscall.SYS_SCHED_SETSCHEDULER, uintptr(tid), policy, uintptr(unsafe.Pointer(&param)))
 		return e
 	})
 	if err != nil {
-		return fmt.Errorf("sched_setscheduler(SCHED_IDLE): %w", err)
+		return fmt.Errorf("sched_setscheduler(%s): %w", policyName(policy), err)
 	}
 	return nil
 }
 
-// IsIdle says whether the calling thread runs under SCHED_IDLE.
-func IsIdle() (bool, error) {
-	p, _, e := syscall.RawSyscall(syscall.SYS_SCHED_GETSCHEDULER, 0, 0, 0)
+func policyName(p uintptr) string {
+	if p == schedIdle {
+		return "SCHED_IDLE"
+	}
+	return "SCHED_OTHER"
+}
+
+// IsIdle says whether thread tid (0: the calling thread) runs under
+// SCHED_IDLE.
+func IsIdle(tid int) (bool, error) {
+	p, _, e := syscall.RawSyscall(syscall.SYS_SCHED_GETSCHEDULER, uintptr(tid), 0, 0)
 	if e != 0 {
-		return false, fmt.Errorf("sched_getscheduler: %w", e)
+		return false, fmt.Errorf("sched_getscheduler(%d): %w", tid, e)
 	}
 	return p == schedIdle, nil
 }

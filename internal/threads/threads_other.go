@@ -10,8 +10,11 @@ func Each(func(tid int) syscall.Errno) error { return ErrUnsupported }
 // SetIdle is Linux-only (see threads_linux.go).
 func SetIdle() error { return ErrUnsupported }
 
+// SetProcessIdle is Linux-only (see threads_linux.go).
+func SetProcessIdle(int, bool) error { return ErrUnsupported }
+
 // IsIdle is Linux-only (see threads_linux.go).
-func IsIdle() (bool, error) { return false, ErrUnsupported }
+func IsIdle(int) (bool, error) { return false, ErrUnsupported }
 
 // SetAffinity is Linux-only (see threads_linux.go).
 func SetAffinity([]int) error { return ErrUnsupported }

@@ -1,15 +1,36 @@
 package threads
 
 import (
+	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
+// tids lists the threads of process pid ("self": this one).
+func tids(t *testing.T, pid string) []int {
+	t.Helper()
+	tasks, err := os.ReadDir("/proc/" + pid + "/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int
+	for _, task := range tasks {
+		tid, err := strconv.Atoi(task.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, tid)
+	}
+	return out
+}
+
 // TestSetIdle runs itself in a child process (SCHED_IDLE cannot be undone
-// without privilege) and checks there that every thread, those made
-// before and after the call, runs under SCHED_IDLE.
+// without privilege) and checks there that every thread, those that
+// existed at the call and those made after it, runs under SCHED_IDLE.
 func TestSetIdle(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("Linux only")
@@ -24,30 +45,73 @@ func TestSetIdleChild(t *testing.T) {
 	if !strings.HasSuffix(strings.Join(osArgs(), " "), "-test.run=^TestSetIdleChild$ -test.v") {
 		t.Skip("run by TestSetIdle in a process of its own")
 	}
-	if idle, err := IsIdle(); err != nil || idle {
-		t.Fatalf("idle before: %v %v", idle, err)
+	// Threads blocked in the kernel when the call comes: goroutines
+	// sleeping in a system call each hold a thread of their own.
+	for range 4 {
+		go func() {
+			runtime.LockOSThread()
+			time.Sleep(time.Hour)
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	before := tids(t, "self")
+	if len(before) < 5 {
+		t.Fatalf("only %d threads", len(before))
+	}
+	for _, tid := range before {
+		if idle, err := IsIdle(tid); err != nil || idle {
+			t.Fatalf("thread %d idle before: %v %v", tid, idle, err)
+		}
 	}
 	if err := SetIdle(); err != nil {
 		t.Fatal(err)
 	}
-	// Threads made after the call: goroutines locked to new threads.
-	res := make(chan error, 8)
-	for range 8 {
+	// More threads after the call.
+	for range 4 {
 		go func() {
 			runtime.LockOSThread()
-			idle, err := IsIdle()
-			if err == nil && !idle {
-				err = errNotIdle
-			}
-			res <- err
+			time.Sleep(time.Hour)
 		}()
 	}
-	for range 8 {
-		if err := <-res; err != nil {
-			t.Fatal(err)
+	time.Sleep(50 * time.Millisecond)
+	all := tids(t, "self")
+	if len(all) <= len(before) {
+		t.Fatalf("no new threads: %d then %d", len(before), len(all))
+	}
+	for _, tid := range all {
+		if idle, err := IsIdle(tid); err != nil || !idle {
+			t.Errorf("thread %d not under SCHED_IDLE: %v %v", tid, idle, err)
 		}
 	}
-	if idle, err := IsIdle(); err != nil || !idle {
-		t.Fatalf("this thread: idle %v %v", idle, err)
+}
+
+// TestSetProcessIdle: another process's threads go under SCHED_IDLE and
+// back.
+func TestSetProcessIdle(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("Linux only")
 	}
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Skip(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	pid := strconv.Itoa(cmd.Process.Pid)
+	check := func(want bool) {
+		t.Helper()
+		for _, tid := range tids(t, pid) {
+			if idle, err := IsIdle(tid); err != nil || idle != want {
+				t.Fatalf("thread %d: idle %v (%v), want %v", tid, idle, err, want)
+			}
+		}
+	}
+	check(false)
+	if err := SetProcessIdle(cmd.Process.Pid, true); err != nil {
+		t.Fatal(err)
+	}
+	check(true)
+	if err := SetProcessIdle(cmd.Process.Pid, false); err != nil {
+		t.Fatal(err)
+	}
+	check(false)
 }

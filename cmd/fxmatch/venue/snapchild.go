@@ -10,8 +10,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -86,11 +88,17 @@ func RunSnapshotChildIfAsked() {
 	if os.Getenv(SnapshotChildEnv) != "1" {
 		return
 	}
-	if err := threads.SetIdle(); err != nil && !errors.Is(err, threads.ErrUnsupported) {
-		fmt.Fprintln(os.Stderr, "fxmatch snapshot process:", err)
-		os.Exit(1)
+	// The venue ends it by closing its input, after the snapshots due at
+	// a stop: a Ctrl-C or a service manager's SIGTERM to the whole
+	// process group must not end it first.
+	signal.Ignore(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	// Not at idle priority is slower for the venue, not wrong: say so in
+	// the ready frame (the venue logs it) and go on.
+	notIdle := ""
+	if err := threads.SetIdle(); err != nil {
+		notIdle = err.Error()
 	}
-	if err := runSnapshotChild(os.Stdin, os.Stdout); err != nil {
+	if err := runSnapshotChild(os.Stdin, os.Stdout, notIdle); err != nil {
 		fmt.Fprintln(os.Stderr, "fxmatch snapshot process:", err)
 		os.Exit(1)
 	}
@@ -117,9 +125,14 @@ const (
 	frameError    = 'E'
 )
 
-// maxFrame bounds a frame's payload as read: a snapshot of a day's state
-// is megabytes, far below.
-const maxFrame = 1 << 32
+// maxFrame bounds a frame's payload as the child reads it: the 'S' frame
+// is the engine's whole state, megabytes. maxReplyFrame bounds the
+// child's frames as the venue reads them (a path, a seq, a message), so
+// that a corrupt length cannot make the venue allocate gigabytes.
+const (
+	maxFrame      = 1 << 32
+	maxReplyFrame = 1 << 20
+)
 
 func appendFrame(dst []byte, kind byte, payload []byte) []byte {
 	dst = append(dst, kind)
@@ -127,8 +140,9 @@ func appendFrame(dst []byte, kind byte, payload []byte) []byte {
 	return append(dst, payload...)
 }
 
-// readFrame reads one frame into buf (grown as needed).
-func readFrame(r *bufio.Reader, buf []byte) (kind byte, payload []byte, err error) {
+// readFrame reads one frame of at most max bytes into buf (grown as
+// needed).
+func readFrame(r *bufio.Reader, buf []byte, max uint64) (kind byte, payload []byte, err error) {
 	kind, err = r.ReadByte()
 	if err != nil {
 		return 0, nil, err
@@ -137,7 +151,7 @@ func readFrame(r *bufio.Reader, buf []byte) (kind byte, payload []byte, err erro
 	if err != nil {
 		return 0, nil, noEOF(err)
 	}
-	if n > maxFrame {
+	if n > max {
 		return 0, nil, fmt.Errorf("frame %q of %d bytes", kind, n)
 	}
 	if uint64(cap(buf)) < n {
@@ -199,8 +213,9 @@ func (p *payloadReader) progress() engine.Progress {
 }
 
 // runSnapshotChild is the snapshot process's work, on its stdin and
-// stdout (RunSnapshotChildIfAsked has put it at idle priority).
-func runSnapshotChild(in io.Reader, out io.Writer) error {
+// stdout (RunSnapshotChildIfAsked has put it at idle priority, or says
+// in notIdle why not).
+func runSnapshotChild(in io.Reader, out io.Writer, notIdle string) error {
 	r := bufio.NewReaderSize(in, 1<<20)
 	w := bufio.NewWriter(out)
 	var wbuf []byte
@@ -215,7 +230,7 @@ func runSnapshotChild(in io.Reader, out io.Writer) error {
 		send(frameError, []byte(err.Error()))
 		return err
 	}
-	kind, payload, err := readFrame(r, nil)
+	kind, payload, err := readFrame(r, nil, maxFrame)
 	if err != nil || kind != frameInit {
 		return fmt.Errorf("want the init frame first: %q %v", kind, err)
 	}
@@ -223,7 +238,7 @@ func runSnapshotChild(in io.Reader, out io.Writer) error {
 	if err := json.Unmarshal(payload, &init); err != nil {
 		return failed(fmt.Errorf("init frame: %w", err))
 	}
-	kind, payload, err = readFrame(r, nil)
+	kind, payload, err = readFrame(r, nil, maxFrame)
 	if err != nil || kind != frameState {
 		return failed(fmt.Errorf("want the state frame second: %q %v", kind, err))
 	}
@@ -231,7 +246,7 @@ func runSnapshotChild(in io.Reader, out io.Writer) error {
 	if err != nil {
 		return failed(err)
 	}
-	if err := send(frameReady, nil); err != nil {
+	if err := send(frameReady, []byte(notIdle)); err != nil {
 		return err
 	}
 	next := init.Last + 1
@@ -244,7 +259,7 @@ func runSnapshotChild(in io.Reader, out io.Writer) error {
 		broken bool
 	)
 	for {
-		kind, payload, err := readFrame(r, buf)
+		kind, payload, err := readFrame(r, buf, maxFrame)
 		if err == io.EOF {
 			return nil
 		}
@@ -318,6 +333,12 @@ type snapChild struct {
 	// exited is closed once the child has been waited for.
 	exited chan struct{}
 	werr   error
+	// notIdle is why the child does not run at idle priority ("": it does).
+	notIdle string
+	// asked are the snapshots asked of the child and not yet answered,
+	// oldest first (writeChunk appends, readChild takes).
+	askedMu sync.Mutex
+	asked   []writtenTable
 }
 
 // snapChildExe is the program a snapshot process runs (tests change it).
@@ -365,13 +386,15 @@ func startSnapChild(init childInit, snap []byte) (*snapChild, error) {
 	}()
 	hdr, err := json.Marshal(init)
 	if err == nil {
+		inW.SetWriteDeadline(time.Now().Add(childStartTimeout))
 		_, err = inW.Write(appendFrame(appendFrame(nil, frameInit, hdr), frameState, snap))
+		inW.SetWriteDeadline(time.Time{})
 	}
 	if err == nil {
 		outR.SetReadDeadline(time.Now().Add(childStartTimeout))
 		var kind byte
 		var payload []byte
-		kind, payload, err = readFrame(c.out, nil)
+		kind, payload, err = readFrame(c.out, nil, maxReplyFrame)
 		outR.SetReadDeadline(time.Time{})
 		switch {
 		case err != nil:
@@ -379,9 +402,16 @@ func startSnapChild(init childInit, snap []byte) (*snapChild, error) {
 			err = errors.New(string(payload))
 		case kind != frameReady:
 			err = fmt.Errorf("it answered %q, not ready (is RunSnapshotChildIfAsked called first in main?)", kind)
+		default:
+			c.notIdle = string(payload)
 		}
 	}
 	if err != nil {
+		select {
+		case <-c.exited:
+			err = fmt.Errorf("it exited before it was ready (%v): %w", c.werr, err)
+		case <-time.After(100 * time.Millisecond):
+		}
 		c.kill()
 		return nil, fmt.Errorf("venue: shard %d's snapshot process: %w", shard, err)
 	}
@@ -396,7 +426,7 @@ func (c *snapChild) kill() {
 	<-c.exited
 }
 
-// growPipe asks for a 1 MiB pipe buffer (Linux's default most a user
+// growPipe asks for a 1 MiB pipe buffer (snapPipeBytes) (Linux's default most a user
 // may set), so that the child reads a chunk or more per wake-up; it is
 // only a hint.
 func growPipe(f *os.File) {
@@ -406,10 +436,13 @@ func growPipe(f *os.File) {
 	const fSetPipeSz = 1031
 	if rc, err := f.SyscallConn(); err == nil {
 		rc.Control(func(fd uintptr) {
-			syscall.Syscall(syscall.SYS_FCNTL, fd, fSetPipeSz, 1<<20)
+			syscall.Syscall(syscall.SYS_FCNTL, fd, fSetPipeSz, uintptr(snapPipeBytes))
 		})
 	}
 }
+
+// snapPipeBytes is the child's input pipe's size (a variable for tests).
+var snapPipeBytes = 1 << 20
 
 // runChild is the snapshotter's goroutine with a snapshot process: it
 // writes each chunk to the child, and its reader (readChild) takes what
@@ -440,6 +473,10 @@ func (s *snapshotter) runChild() {
 	// then sees EOF and exits; the reader ingests them until then.
 	s.stopping.Store(true)
 	close(s.stopWait)
+	// Nothing matches any more: the child need not yield to the venue.
+	if c.notIdle == "" {
+		threads.SetProcessIdle(c.cmd.Process.Pid, false)
+	}
 	c.in.Close()
 	select {
 	case <-readerDone:
@@ -447,11 +484,30 @@ func (s *snapshotter) runChild() {
 		// The child is lost: its output may never end (it hangs).
 		c.cmd.Process.Kill()
 		<-readerDone
+	case <-time.After(snapStopLimit):
+		s.childLost(fmt.Errorf("it did not finish within %v of the stop", snapStopLimit))
+		c.cmd.Process.Kill()
+		<-readerDone
 	}
 	<-ingesterDone
 	<-c.exited
 	c.outF.Close()
+	if c.werr != nil && !s.childGone.Load() {
+		s.log.Error("the shard's snapshot process failed at the stop; the snapshots due in its last commands are not stored",
+			"shard", s.shard, "err", c.werr)
+	}
+	// Tables asked for and never reported written: a lost child's.
+	c.askedMu.Lock()
+	for _, t := range c.asked {
+		os.Remove(t.path)
+	}
+	c.asked = nil
+	c.askedMu.Unlock()
 }
+
+// snapStopLimit bounds how long a stop waits for the snapshot process to
+// apply what it was given and store the snapshots due in it.
+const snapStopLimit = time.Minute
 
 // writeChunk sends a chunk's commands, and the snapshot it asks for, to
 // the child.
@@ -475,9 +531,46 @@ func (s *snapshotter) writeChunk(ch *snapChunk) error {
 		p = appendProgress(p, ch.want)
 		p = append(p, path...)
 		b = appendFrame(b, frameSnapshot, p)
+		c.askedMu.Lock()
+		c.asked = append(c.asked, writtenTable{seq: ch.snapAt, path: path})
+		c.askedMu.Unlock()
 	}
 	c.wbuf = b
-	_, err := c.in.Write(b)
+	return s.writeToChild(b)
+}
+
+// Falling behind. At idle priority the child runs only on CPU time no
+// one else wants; a venue busy for long starves it, its input pipe fills
+// and the queue behind it, and then the shard waits (back-pressure). So
+// when a write has waited snapBoostAfter, the child is raised to the
+// normal policy until it has taken the write, and put back to idle; one
+// that takes nothing for snapStallLimit even then (stopped, hung) is
+// lost: killed, and the snapshots stop (childLost), not the shard.
+var (
+	snapBoostAfter = 100 * time.Millisecond
+	snapStallLimit = 10 * time.Second // a variable for tests
+)
+
+// writeToChild writes b to the child's input (see Falling behind).
+func (s *snapshotter) writeToChild(b []byte) error {
+	c := s.child
+	c.in.SetWriteDeadline(time.Now().Add(snapBoostAfter))
+	n, err := c.in.Write(b)
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		return err
+	}
+	pid := c.cmd.Process.Pid
+	s.stats.boosts.Add(1)
+	boosted := threads.SetProcessIdle(pid, false) == nil
+	c.in.SetWriteDeadline(time.Now().Add(snapStallLimit))
+	_, err = c.in.Write(b[n:])
+	if boosted && c.notIdle == "" {
+		threads.SetProcessIdle(pid, true)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		c.cmd.Process.Kill()
+		return fmt.Errorf("it took no input for %v, even at normal priority", snapStallLimit)
+	}
 	return err
 }
 
@@ -486,7 +579,7 @@ func (s *snapshotter) readChild() {
 	c := s.child
 	var buf []byte
 	for {
-		kind, payload, err := readFrame(c.out, buf)
+		kind, payload, err := readFrame(c.out, buf, maxReplyFrame)
 		if err != nil {
 			if !(err == io.EOF && s.stopping.Load()) {
 				s.childLost(fmt.Errorf("reading from it: %w", err))
@@ -508,8 +601,17 @@ func (s *snapshotter) readChild() {
 				s.childLost(errors.New("a bad frame from it"))
 				return
 			}
+			if want, ok := c.answered(); !ok || want.seq != seq || want.path != path {
+				s.childLost(fmt.Errorf("it reported the snapshot at seq %d in %s, not the one asked for (%+v)", seq, path, want))
+				os.Remove(path)
+				return
+			}
 			s.offerTable(writtenTable{seq: seq, path: path})
 		case frameDiverged:
+			// It takes no more snapshots: none of those asked is coming.
+			c.askedMu.Lock()
+			c.asked = nil
+			c.askedMu.Unlock()
 			s.diverged(string(payload))
 		case frameError:
 			// The child could not write a table (the journal's disk) or
@@ -521,6 +623,18 @@ func (s *snapshotter) readChild() {
 			return
 		}
 	}
+}
+
+// answered takes the oldest snapshot asked of the child.
+func (c *snapChild) answered() (writtenTable, bool) {
+	c.askedMu.Lock()
+	defer c.askedMu.Unlock()
+	if len(c.asked) == 0 {
+		return writtenTable{}, false
+	}
+	t := c.asked[0]
+	c.asked = c.asked[1:]
+	return t, true
 }
 
 // writtenTable is a snapshot table the child has written, for the

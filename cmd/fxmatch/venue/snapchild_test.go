@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -187,6 +188,73 @@ func TestSnapshotProcessWaitsForTheWAL(t *testing.T) {
 	}
 }
 
+// TestSnapshotProcessFallingBehind: a snapshot process that stops taking
+// its input (SIGSTOP: as starved of CPU, or hung) is raised to the normal
+// policy once a write to it has waited snapBoostAfter; one that resumes
+// goes on and its snapshots are stored; one that takes nothing for
+// snapStallLimit is lost — killed, snapshots stopped — while the shard
+// goes on matching and the venue stops promptly. A SIGINT (a Ctrl-C to
+// the process group) does not end it.
+func TestSnapshotProcessFallingBehind(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("Linux only")
+	}
+	defer func(b int, after, limit time.Duration) { snapPipeBytes, snapBoostAfter, snapStallLimit = b, after, limit }(snapPipeBytes, snapBoostAfter, snapStallLimit)
+	snapPipeBytes, snapBoostAfter, snapStallLimit = 4096, 20*time.Millisecond, 1500*time.Millisecond
+	for _, resume := range []bool{true, false} {
+		t.Run(fmt.Sprintf("resumes=%v", resume), func(t *testing.T) {
+			cfg := config.Demo()
+			var logs syncBuffer
+			r := startWith(t, Options{Config: cfg, DataDir: t.TempDir(), SnapshotEvery: 200, SnapshotProcess: true,
+				Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			stopped := false
+			defer func() {
+				if !stopped {
+					r.stop()
+				}
+			}()
+			child := r.v.shards[0].snap.child.cmd.Process
+			if err := child.Signal(syscall.SIGINT); err != nil {
+				t.Fatal(err)
+			}
+			trade(t, r.v, 300)
+			waitFor(t, "a snapshot after a SIGINT", func() bool { return r.v.SnapshotStats(0).Taken > 0 })
+			if err := child.Signal(syscall.SIGSTOP); err != nil {
+				t.Fatal(err)
+			}
+			if resume {
+				time.AfterFunc(300*time.Millisecond, func() { child.Signal(syscall.SIGCONT) })
+			}
+			trade(t, r.v, 3000)
+			if resume {
+				taken := r.v.SnapshotStats(0).Taken
+				waitFor(t, "snapshots after the resume", func() bool { return r.v.SnapshotStats(0).Taken > taken })
+			} else {
+				waitFor(t, "the stalled process to be lost", func() bool { return r.v.SnapshotStats(0).ProcessLost })
+				trade(t, r.v, 300)
+			}
+			t0 := time.Now()
+			if err := r.stop(); err != nil {
+				t.Fatal(err)
+			}
+			stopped = true
+			if took := time.Since(t0); took > 5*time.Second {
+				t.Errorf("the stop took %v", took)
+			}
+			st := r.v.SnapshotStats(0)
+			if st.Boosts == 0 || st.ProcessLost == resume {
+				t.Errorf("%+v", st)
+			}
+			if got, want := r.v.shards[0].app.Durable(), uint64(300+3000); got < want {
+				t.Errorf("journaled %d commands, want at least %d", got, want)
+			}
+			if !resume && !strings.Contains(logs.String(), "even at normal priority") {
+				t.Errorf("no log line saying why:\n%s", logs.String())
+			}
+		})
+	}
+}
+
 // waitFor polls cond for up to 10 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -204,7 +272,7 @@ func TestSnapshotProcessMustAnswer(t *testing.T) {
 	for _, c := range []struct{ exe, want string }{
 		// cat echoes the init frame: some other program's output.
 		{"/bin/cat", "is RunSnapshotChildIfAsked called first in main?"},
-		{"/bin/true", "EOF"},
+		{"/bin/true", "it exited before it was ready"},
 	} {
 		t.Run(c.exe, func(t *testing.T) {
 			if _, err := os.Stat(c.exe); err != nil {
@@ -245,7 +313,7 @@ func newChildHarness(t *testing.T) *childHarness {
 	outR, outW := io.Pipe()
 	h := &childHarness{t: t, in: inW, out: bufio.NewReader(outR), done: make(chan error, 1), eng: eng, next: 1}
 	go func() {
-		err := runSnapshotChild(inR, outW)
+		err := runSnapshotChild(inR, outW, "")
 		outW.Close()
 		inR.Close()
 		h.done <- err
@@ -267,7 +335,7 @@ func (h *childHarness) send(b []byte) {
 
 func (h *childHarness) recv() (byte, []byte) {
 	h.t.Helper()
-	kind, payload, err := readFrame(h.out, nil)
+	kind, payload, err := readFrame(h.out, nil, maxReplyFrame)
 	if err != nil {
 		h.t.Fatal(err)
 	}

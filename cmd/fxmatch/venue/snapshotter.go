@@ -174,6 +174,7 @@ type snapCounters struct {
 	pauses     atomic.Uint64
 	childLost  atomic.Bool
 	superseded atomic.Uint64
+	boosts     atomic.Uint64
 }
 
 // SnapshotStats are a shard's snapshotter's counters since Open.
@@ -201,6 +202,9 @@ type SnapshotStats struct {
 	// Superseded is how many snapshots a snapshot process wrote that were
 	// not stored because a newer one came while they waited for the WAL.
 	Superseded uint64
+	// Boosts is how many times the snapshot process, fallen behind, was
+	// raised from idle to normal priority (see snapchild.go).
+	Boosts uint64
 }
 
 // newSnapshotter makes shard's snapshotter around shadow, an engine in the
@@ -256,9 +260,9 @@ func (s *snapshotter) chunk() *snapChunk {
 	}
 	t0 := time.Now()
 	s.hurry.Store(true)
+	s.stats.waits.Add(1) // counted as it starts: a wait may be long
 	c := <-s.free
 	s.hurry.Store(false)
-	s.stats.waits.Add(1)
 	s.stats.waitNanos.Add(int64(time.Since(t0)))
 	return c
 }
@@ -431,5 +435,6 @@ func (s *snapshotter) Stats() SnapshotStats {
 
 		ProcessLost: s.stats.childLost.Load(),
 		Superseded:  s.stats.superseded.Load(),
+		Boosts:      s.stats.boosts.Load(),
 	}
 }

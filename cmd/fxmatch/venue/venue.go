@@ -366,6 +366,10 @@ func (v *Venue) openShard(si int, now time.Time) (*shardRun, error) {
 		if err != nil {
 			return nil, err
 		}
+		if child.notIdle != "" {
+			v.log.Warn("the shard's snapshot process could not take idle priority; it competes with the venue for CPU",
+				"shard", si, "err", child.notIdle)
+		}
 		sr.snap = newSnapshotter(si, nil, last, app, v.fail, v.log)
 		sr.snap.child = child
 	} else {
