@@ -31,10 +31,10 @@ import (
 // through the cooperative yielding described in snapshotter.go. With the
 // venue on one processor (serve --procs 1, bench fix's default) that
 // still left the order latency's p99 at milliseconds: bench fix, 1
-// session, 10,000 orders/s, 30 s, durability none, p99 8.2 ms, with
-// episodes of 13-54 ms at every snapshot, and 9% of the orders over
-// 100 µs; with the shadow not fed at all (a measurement build) p99 1.4 ms
-// and 6%.
+// session, 10,000 orders/s, 30 s, durability none, p99 8.2 ms, episodes
+// of 13-54 ms at every snapshot, 8% of the orders over 100 µs in the
+// venue; with the shadow not fed at all (a measurement build, one run)
+// p99 1.4 ms, 4%.
 //
 // So the shadow can live in a child process instead: this program run
 // again (os.Executable) with SnapshotChildEnv set, which the program

@@ -11,6 +11,8 @@
 //	                                            + copy its commands to the snapshotter
 //	snapshotter goroutine ── shadow engine ── every SnapshotEvery: encode,
 //	                                          hash, journal.PutSnapshot
+//	  or, with Options.SnapshotProcess (serve's default), the same in a
+//	  child process at idle priority, writing the table the venue ingests
 //	journal writer ── group commit + Sync ── onDurable(first, last)
 //	(acker goroutine)        │
 //	                         └─ hub.PublishBatch(batches up to last) ──> subscribers
@@ -28,7 +30,8 @@
 //
 // Snapshots (snapshotter.go) are encoded from a shadow engine on a
 // goroutine of their own, never on the shard's: the shadow doubles each
-// shard's engine memory.
+// shard's engine memory. With Options.SnapshotProcess the shadow lives in
+// a child process per shard instead (snapchild.go).
 //
 // Instruments: engines number their instruments locally (the shard's
 // subset of the configuration, in order). Outside the engines — in
