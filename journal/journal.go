@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -187,6 +188,8 @@ type writerStats struct {
 	// the acker seeing it durable (the build, the WAL write and the sync,
 	// and any wait behind the previous group's sync).
 	commitTime *metrics.Histogram
+	// snapshotWALSyncs: Stats.SnapshotWALSyncs.
+	snapshotWALSyncs atomic.Uint64
 }
 
 // Stats is a snapshot of the writer's counters since Open.
@@ -198,6 +201,9 @@ type Stats struct {
 	// BackgroundPauses is how many times Pebble's flushes and compactions
 	// paused to let the venue's goroutines run (see pacedFS).
 	BackgroundPauses uint64
+	// SnapshotWALSyncs is how many times storing a snapshot synced the WAL
+	// (DurabilityNone, no rotation since the caller's mark: IngestSnapshot).
+	SnapshotWALSyncs uint64
 }
 
 // CommitTimes is the histogram of group commit times in nanoseconds:
@@ -214,7 +220,15 @@ func (j *Journal) Stats() Stats {
 		Bytes:            j.stats.bytes.Load(),
 		Blocks:           j.stats.blocks.Load(),
 		BackgroundPauses: j.paced.Load(),
+		SnapshotWALSyncs: j.stats.snapshotWALSyncs.Load(),
 	}
+}
+
+// Flush writes Pebble's memtable out to an sstable and waits for it;
+// Pebble starts a new WAL for the memtable after it (a WAL rotation:
+// WALRotated). For tools and tests: the journal never needs it.
+func (j *Journal) Flush() error {
+	return j.guard(func() error { return j.db.Flush() })
 }
 
 type segKind uint8
@@ -1052,7 +1066,11 @@ func (j *Journal) fail(cause error) error {
 // after each snapshot.
 func (a *Appender) pruneSnapshots(seq uint64) {
 	j := a.j
-	a.snapSeqs = append(a.snapSeqs, seq)
+	// In order, once each: a snapshot may be stored again, or below the
+	// newest (the venue's never are).
+	if i, found := slices.BinarySearch(a.snapSeqs, seq); !found {
+		a.snapSeqs = slices.Insert(a.snapSeqs, i, seq)
+	}
 	keep := j.opts.KeepSnapshots
 	if len(a.snapSeqs) <= keep {
 		return

@@ -1060,3 +1060,40 @@ func testMetaWriteFailure(t *testing.T, d Durability) {
 		t.Fatalf("Close: %v", err)
 	}
 }
+
+// TestPruneSnapshotsOutOfOrder: pruning keeps the newest KeepSnapshots
+// by sequence, whatever order they are stored in, and a snapshot stored
+// twice counts once.
+func TestPruneSnapshotsOutOfOrder(t *testing.T) {
+	r := testRand(t)
+	dir := t.TempDir()
+	j, err := Open(dir, Options{Logger: quietLogger(t), KeepSnapshots: 2, Durability: DurabilityNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := j.Appender(5, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Append(randBatch(r, 1, 30)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		seq  uint64
+		want []uint64
+	}{
+		{10, []uint64{10}},
+		{20, []uint64{10, 20}},
+		{15, []uint64{15, 20}},
+		{20, []uint64{15, 20}},
+		{30, []uint64{20, 30}},
+	} {
+		if err := a.PutSnapshot(c.seq, Hash{byte(c.seq)}, []byte("s")); err != nil {
+			t.Fatal(err)
+		}
+		if seqs, err := j.Reader().Snapshots(5); err != nil || !slices.Equal(seqs, c.want) {
+			t.Fatalf("after storing %d: %v (%v), want %v", c.seq, seqs, err, c.want)
+		}
+	}
+	j.Close()
+}

@@ -156,10 +156,6 @@ func snapshotTablePath(fs vfs.FS, dir string, shard uint16) string {
 	return fs.PathJoin(dir, fmt.Sprintf("%s%05d.sst.tmp", snapshotTablePrefix, shard))
 }
 
-// testHookSnapshotWALSync, when set (tests), is called when storing a
-// snapshot syncs the WAL.
-var testHookSnapshotWALSync func()
-
 // SnapshotTableFile is where another process may write the table of
 // shard's snapshot at seq (WriteSnapshotTable) for the journal to ingest
 // (IngestSnapshot): a name of its own per snapshot and per process that
@@ -359,9 +355,7 @@ func (a *Appender) ingestSnapshot(seq uint64, path string, walSynced bool, pause
 	var stats pebble.IngestOperationStats
 	err := j.guard(func() error {
 		if j.opts.Durability == DurabilityNone && !walSynced {
-			if testHookSnapshotWALSync != nil {
-				testHookSnapshotWALSync()
-			}
+			j.stats.snapshotWALSyncs.Add(1)
 			if err := j.db.LogData(nil, pebble.Sync); err != nil {
 				return fmt.Errorf("WAL sync before snapshot of shard %d at seq %d: %w", a.shard, seq, err)
 			}

@@ -25,6 +25,7 @@ import (
 type walGeneration struct {
 	mu      sync.Mutex
 	n       uint64
+	last    uint64        // the newest WAL's file number
 	rotated chan struct{} // closed, and replaced, at each new WAL
 }
 
@@ -34,9 +35,12 @@ func newWALGeneration() *walGeneration {
 
 // listen makes po report new WALs to g.
 func (g *walGeneration) listen(po *pebble.Options) {
+	// Only a WAL numbered above every one before counts: Pebble's WAL
+	// failover (not configured here) reports the same number again when
+	// it switches directories, without syncing the one it leaves.
 	el := pebble.EventListener{WALCreated: func(info pebble.WALCreateInfo) {
 		if info.Err == nil {
-			g.bump()
+			g.bump(uint64(info.FileNum))
 		}
 	}}
 	if po.EventListener != nil {
@@ -45,8 +49,13 @@ func (g *walGeneration) listen(po *pebble.Options) {
 	po.EventListener = &el
 }
 
-func (g *walGeneration) bump() {
+func (g *walGeneration) bump(fileNum uint64) {
 	g.mu.Lock()
+	if fileNum <= g.last {
+		g.mu.Unlock()
+		return
+	}
+	g.last = fileNum
 	g.n++
 	close(g.rotated)
 	g.rotated = make(chan struct{})

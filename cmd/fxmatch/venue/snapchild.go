@@ -335,6 +335,10 @@ type snapChild struct {
 	werr   error
 	// notIdle is why the child does not run at idle priority ("": it does).
 	notIdle string
+	// canRaise: the venue may raise the child to the normal policy (an
+	// unprivileged process needs RLIMIT_NICE 20, e.g. systemd's
+	// LimitNICE=20, or CAP_SYS_NICE to move a thread off SCHED_IDLE).
+	canRaise bool
 	// asked are the snapshots asked of the child and not yet answered,
 	// oldest first (writeChunk appends, readChild takes).
 	askedMu sync.Mutex
@@ -404,6 +408,7 @@ func startSnapChild(init childInit, snap []byte) (*snapChild, error) {
 			err = fmt.Errorf("it answered %q, not ready (is RunSnapshotChildIfAsked called first in main?)", kind)
 		default:
 			c.notIdle = string(payload)
+			c.canRaise = c.notIdle == "" && canRaise(cmd.Process.Pid)
 		}
 	}
 	if err != nil {
@@ -416,6 +421,16 @@ func startSnapChild(init childInit, snap []byte) (*snapChild, error) {
 		return nil, fmt.Errorf("venue: shard %d's snapshot process: %w", shard, err)
 	}
 	return c, nil
+}
+
+// canRaise tries raising the child, just started and idle, to the normal
+// policy and back: whether the venue will be able to when it falls
+// behind.
+func canRaise(pid int) bool {
+	if threads.SetProcessIdle(pid, false) != nil {
+		return false
+	}
+	return threads.SetProcessIdle(pid, true) == nil
 }
 
 // kill ends the child and waits for it.
@@ -461,9 +476,12 @@ func (s *snapshotter) runChild() {
 		s.ingestTables(readerDone)
 	}()
 	for ch := range s.full {
-		if !s.childGone.Load() {
+		// Once broken (lost, diverged, a failed store) nothing more is
+		// stored: the child is given nothing more either.
+		if !s.broken.Load() {
 			if err := s.writeChunk(ch); err != nil {
 				s.childLost(fmt.Errorf("writing to it: %w", err))
+				c.cmd.Process.Kill()
 			}
 		}
 		ch.cmds, ch.snapAt, ch.want = ch.cmds[:0], 0, engine.Progress{}
@@ -474,9 +492,7 @@ func (s *snapshotter) runChild() {
 	s.stopping.Store(true)
 	close(s.stopWait)
 	// Nothing matches any more: the child need not yield to the venue.
-	if c.notIdle == "" {
-		threads.SetProcessIdle(c.cmd.Process.Pid, false)
-	}
+	s.setChildIdle(false)
 	c.in.Close()
 	select {
 	case <-readerDone:
@@ -559,19 +575,40 @@ func (s *snapshotter) writeToChild(b []byte) error {
 	if !errors.Is(err, os.ErrDeadlineExceeded) {
 		return err
 	}
-	pid := c.cmd.Process.Pid
-	s.stats.boosts.Add(1)
-	boosted := threads.SetProcessIdle(pid, false) == nil
+	boosted := s.setChildIdle(false)
+	if boosted {
+		s.stats.boosts.Add(1)
+	}
 	c.in.SetWriteDeadline(time.Now().Add(snapStallLimit))
 	_, err = c.in.Write(b[n:])
-	if boosted && c.notIdle == "" {
-		threads.SetProcessIdle(pid, true)
+	if boosted {
+		s.setChildIdle(true)
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		c.cmd.Process.Kill()
-		return fmt.Errorf("it took no input for %v, even at normal priority", snapStallLimit)
+		how := "even at normal priority"
+		if !boosted {
+			how = "at idle priority (it could not be raised: see the warning at start)"
+		}
+		return fmt.Errorf("it took no input for %v, %s", snapStallLimit, how)
 	}
 	return err
+}
+
+// setChildIdle puts the child under SCHED_IDLE or back under the normal
+// policy, and reports whether it did. Not once the child is gone or has
+// exited (its PID may be another process's by now), nor when it cannot
+// be raised (canRaise: the venue lacks the right, see startSnapChild).
+func (s *snapshotter) setChildIdle(idle bool) bool {
+	c := s.child
+	if c.notIdle != "" || !c.canRaise || s.childGone.Load() {
+		return false
+	}
+	select {
+	case <-c.exited:
+		return false
+	default:
+	}
+	return threads.SetProcessIdle(c.cmd.Process.Pid, idle) == nil
 }
 
 // readChild reads the child's frames until its output ends.
@@ -711,6 +748,18 @@ func (s *snapshotter) ingestTables(readerDone <-chan struct{}) {
 				case <-deadline.C:
 					break wait
 				case <-s.tableOffered:
+					select {
+					case <-s.app.WALRotated(mark):
+						// This one may be stored now: store it, and the
+						// newer one next (signalled again, unless the
+						// reader has just done so).
+						select {
+						case s.tableOffered <- struct{}{}:
+						default:
+						}
+						break wait
+					default:
+					}
 					if newer := s.takeTable(); newer != nil {
 						os.Remove(t.path)
 						s.stats.superseded.Add(1)

@@ -141,9 +141,11 @@ func TestSnapshotProcessIdleAndLost(t *testing.T) {
 }
 
 // TestSnapshotProcessWaitsForTheWAL: with durability none, a written
-// snapshot waits for Pebble's next WAL rotation (none comes in this short
-// run) and a newer one supersedes it — its table removed, never stored;
-// at the stop the newest is stored at once, and no table is left behind.
+// snapshot waits for Pebble's next WAL rotation (none comes by itself in
+// this short run) and a newer one supersedes it — its table removed,
+// never stored; a rotation (a flush) lets the waiting one be stored
+// without a WAL sync of its own; at the stop the newest is stored at
+// once, with one; and no table is left behind.
 func TestSnapshotProcessWaitsForTheWAL(t *testing.T) {
 	defer func(d time.Duration) { snapWALWait = d }(snapWALWait)
 	snapWALWait = time.Hour
@@ -161,13 +163,24 @@ func TestSnapshotProcessWaitsForTheWAL(t *testing.T) {
 	if st := r.v.SnapshotStats(0); st.Taken != 0 {
 		t.Fatalf("a snapshot stored with no WAL rotation: %+v", st)
 	}
+	if err := r.v.Journal().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the waiting snapshot stored after a rotation", func() bool { return r.v.SnapshotStats(0).Taken == 1 })
+	if n := r.v.Journal().Stats().SnapshotWALSyncs; n != 0 {
+		t.Fatalf("%d WAL syncs for a snapshot stored after a rotation", n)
+	}
+	trade(t, r.v, 30) // one more snapshot, waiting at the stop
 	if err := r.stop(); err != nil {
 		t.Fatal(err)
 	}
 	st := r.v.SnapshotStats(0)
 	last := r.v.shards[0].lastSnap
-	if st.Taken != 1 || st.LastSeq != last {
+	if st.Taken != 2 || st.LastSeq != last {
 		t.Fatalf("after the stop: %+v, want the snapshot at %d stored", st, last)
+	}
+	if n := r.v.Journal().Stats().SnapshotWALSyncs; n != 1 {
+		t.Fatalf("%d WAL syncs for snapshots, want 1 (the one stored at the stop)", n)
 	}
 	names, err := os.ReadDir(dir + "/journal")
 	if err != nil {
@@ -183,8 +196,8 @@ func TestSnapshotProcessWaitsForTheWAL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer jr.Close()
-	if seqs, err := jr.Snapshots(0); err != nil || !slices.Equal(seqs, []uint64{last}) {
-		t.Fatalf("stored snapshots %v (%v), want [%d]", seqs, err, last)
+	if seqs, err := jr.Snapshots(0); err != nil || len(seqs) != 2 || seqs[1] != last {
+		t.Fatalf("stored snapshots %v (%v), want two, the newest at %d", seqs, err, last)
 	}
 }
 
@@ -222,13 +235,20 @@ func TestSnapshotProcessFallingBehind(t *testing.T) {
 			if err := child.Signal(syscall.SIGSTOP); err != nil {
 				t.Fatal(err)
 			}
-			if resume {
-				time.AfterFunc(300*time.Millisecond, func() { child.Signal(syscall.SIGCONT) })
-			}
 			trade(t, r.v, 3000)
+			waitFor(t, "a boost", func() bool { return r.v.SnapshotStats(0).Boosts > 0 })
 			if resume {
+				// Raised while it lags: every thread under the normal
+				// policy; back to idle once it has caught up.
+				if p := childPolicies(t, child.Pid); slices.ContainsFunc(p, func(x int) bool { return x != 0 }) {
+					t.Errorf("policies while boosted: %v, want all SCHED_OTHER (0)", p)
+				}
 				taken := r.v.SnapshotStats(0).Taken
+				child.Signal(syscall.SIGCONT)
 				waitFor(t, "snapshots after the resume", func() bool { return r.v.SnapshotStats(0).Taken > taken })
+				waitFor(t, "idle priority again", func() bool {
+					return !slices.ContainsFunc(childPolicies(t, child.Pid), func(x int) bool { return x != 5 })
+				})
 			} else {
 				waitFor(t, "the stalled process to be lost", func() bool { return r.v.SnapshotStats(0).ProcessLost })
 				trade(t, r.v, 300)
@@ -253,6 +273,22 @@ func TestSnapshotProcessFallingBehind(t *testing.T) {
 			}
 		})
 	}
+}
+
+// childPolicies are the scheduling policies of process pid's threads.
+func childPolicies(t *testing.T, pid int) []int {
+	t.Helper()
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int
+	for _, task := range tasks {
+		var tid int
+		fmt.Sscan(task.Name(), &tid)
+		out = append(out, schedPolicy(t, pid, tid))
+	}
+	return out
 }
 
 // waitFor polls cond for up to 10 s.

@@ -372,6 +372,9 @@ func (v *Venue) openShard(si int, now time.Time) (*shardRun, error) {
 		if child.notIdle != "" {
 			v.log.Warn("the shard's snapshot process could not take idle priority; it competes with the venue for CPU",
 				"shard", si, "err", child.notIdle)
+		} else if !child.canRaise {
+			v.log.Warn("the venue cannot raise its snapshot process from idle priority when it falls behind (needs RLIMIT_NICE 20, e.g. systemd LimitNICE=20, or CAP_SYS_NICE): under sustained full load its snapshots may stop until a restart",
+				"shard", si)
 		}
 		sr.snap = newSnapshotter(si, nil, last, app, v.fail, v.log)
 		sr.snap.child = child
