@@ -8,12 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"fxmatch/cmd/fxmatch/venue"
 	"fxmatch/config"
+	"fxmatch/internal/syncbuf"
 )
 
 // TestMain lets serve, run in-process by the tests, use this test binary
@@ -23,23 +23,9 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// syncBuffer is a bytes.Buffer that serve may write while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a bytes.Buffer that code under test may write while the
+// test reads.
+type syncBuffer = syncbuf.Buffer
 
 // checkFor polls cond until it holds or the timeout passes (no fixed
 // sleeps: the test is as fast as the code under it).

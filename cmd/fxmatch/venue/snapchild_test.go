@@ -12,34 +12,19 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"fxmatch/config"
 	"fxmatch/engine"
+	"fxmatch/internal/syncbuf"
 	"fxmatch/journal"
 )
 
-// syncBuffer is a bytes.Buffer for a logger written from several
-// goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a bytes.Buffer that code under test may write while the
+// test reads.
+type syncBuffer = syncbuf.Buffer
 
 // schedPolicy is a thread's scheduling policy (/proc/PID/task/TID/stat
 // field 41).
@@ -128,16 +113,7 @@ func TestSnapshotProcessIdleAndLost(t *testing.T) {
 			t.Errorf("shard %d journaled only %d commands", si, sr.app.Durable())
 		}
 	}
-	v, err := Open(Options{Config: cfg, DataDir: dir, SnapshotEvery: 40})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.j.Close()
-	for si, sr := range v.shards {
-		if got := sr.eng.StateHash(); got != primary[si] {
-			t.Errorf("shard %d recovered in state %x, was %x", si, got[:4], primary[si][:4])
-		}
-	}
+	recoversTo(t, cfg, dir, primary[:])
 }
 
 // TestSnapshotProcessWaitsForTheWAL: with durability none, a written
@@ -212,7 +188,9 @@ func TestSnapshotProcessFallingBehind(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("Linux only")
 	}
-	defer func(b int, after, limit time.Duration) { snapPipeBytes, snapBoostAfter, snapStallLimit = b, after, limit }(snapPipeBytes, snapBoostAfter, snapStallLimit)
+	defer func(b int, after, limit time.Duration) {
+		snapPipeBytes, snapBoostAfter, snapStallLimit = b, after, limit
+	}(snapPipeBytes, snapBoostAfter, snapStallLimit)
 	snapPipeBytes, snapBoostAfter, snapStallLimit = 4096, 20*time.Millisecond, 1500*time.Millisecond
 	for _, resume := range []bool{true, false} {
 		t.Run(fmt.Sprintf("resumes=%v", resume), func(t *testing.T) {

@@ -166,7 +166,14 @@ func testSnapshotsAreThePrimarysState(t *testing.T, process bool, d string) {
 
 	// Recovery starts from the newest snapshot and reaches the
 	// primary's state.
-	v, err := Open(Options{Config: cfg, DataDir: dir, SnapshotEvery: 13})
+	recoversTo(t, cfg, dir, primary[:])
+}
+
+// recoversTo opens a venue on dir (not run) and checks that each shard
+// recovered to primary[shard], a state hash.
+func recoversTo(t *testing.T, cfg *config.Config, dir string, primary [][32]byte) {
+	t.Helper()
+	v, err := Open(Options{Config: cfg, DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
