@@ -28,6 +28,18 @@ func tids(t *testing.T, pid string) []int {
 	return out
 }
 
+// holdThreads makes n more threads, each held by a goroutine locked to it
+// and asleep for the rest of the process, and gives them time to start.
+func holdThreads(n int) {
+	for range n {
+		go func() {
+			runtime.LockOSThread()
+			time.Sleep(time.Hour)
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+}
+
 // TestSetIdle runs itself in a child process (SCHED_IDLE cannot be undone
 // without privilege) and checks there that every thread, those that
 // existed at the call and those made after it, runs under SCHED_IDLE.
@@ -45,15 +57,8 @@ func TestSetIdleChild(t *testing.T) {
 	if !strings.HasSuffix(strings.Join(osArgs(), " "), "-test.run=^TestSetIdleChild$ -test.v") {
 		t.Skip("run by TestSetIdle in a process of its own")
 	}
-	// Threads blocked in the kernel when the call comes: goroutines
-	// sleeping in a system call each hold a thread of their own.
-	for range 4 {
-		go func() {
-			runtime.LockOSThread()
-			time.Sleep(time.Hour)
-		}()
-	}
-	time.Sleep(50 * time.Millisecond)
+	// Threads that exist when the call comes.
+	holdThreads(4)
 	before := tids(t, "self")
 	if len(before) < 5 {
 		t.Fatalf("only %d threads", len(before))
@@ -67,13 +72,7 @@ func TestSetIdleChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	// More threads after the call.
-	for range 4 {
-		go func() {
-			runtime.LockOSThread()
-			time.Sleep(time.Hour)
-		}()
-	}
-	time.Sleep(50 * time.Millisecond)
+	holdThreads(4)
 	all := tids(t, "self")
 	if len(all) <= len(before) {
 		t.Fatalf("no new threads: %d then %d", len(before), len(all))
