@@ -805,11 +805,12 @@ func (s *snapshotter) childLost(err error) {
 
 // childEnv is the venue's environment for its snapshot process, without
 // GODEBUG's schedtrace: serve sets it to keep the Go runtime's sysmon
-// from parking (fxmatch's sysmon.go), and in the child an awake sysmon
-// would wake every 20 µs on the venue's CPUs for nothing. Measured
-// (bench fix, 1 session, 10,000 orders/s, 30 s, 2 runs) with the child
-// keeping it: the venue's p50 25 -> 37-39 µs and its CPU per order
-// 44-47 -> 57-58 µs.
+// from parking (fxmatch's sysmon.go), which the child has no use for —
+// an awake sysmon keeps waking (every 20 µs to 10 ms) on the venue's
+// CPUs. Not measured on its own: the first runs with the child keeping
+// it were slower (venue p50 37-39 µs against 25-27 µs inline, 2 runs
+// each), but the runs after the change were on a slower machine and do
+// not tell them apart.
 func childEnv(env []string) []string {
 	out := make([]string, 0, len(env))
 	for _, kv := range env {
