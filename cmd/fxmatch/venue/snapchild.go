@@ -441,9 +441,9 @@ func (c *snapChild) kill() {
 	<-c.exited
 }
 
-// growPipe asks for a 1 MiB pipe buffer (snapPipeBytes) (Linux's default most a user
-// may set), so that the child reads a chunk or more per wake-up; it is
-// only a hint.
+// growPipe asks for a pipe buffer of snapPipeBytes (1 MiB: the most
+// Linux lets a user set by default), so that the child reads a chunk or
+// more per wake-up; it is only a hint.
 func growPipe(f *os.File) {
 	if runtime.GOOS != "linux" {
 		return
