@@ -129,6 +129,8 @@ func TestSnapshotProcessWaitsForTheWAL(t *testing.T) {
 	cfg := config.Demo()
 	cfg.Venue.Durability = config.DurabilityNone
 	r := startWith(t, Options{Config: cfg, DataDir: dir, SnapshotEvery: 20, SnapshotProcess: true})
+	app := r.v.shards[0].app
+	mark := app.WALMark()
 	// Rounds apart in time, so that each ends in a batch of its own with a
 	// snapshot due (Deliver asks at most one a batch).
 	waitFor(t, "a superseded snapshot", func() bool {
@@ -136,15 +138,17 @@ func TestSnapshotProcessWaitsForTheWAL(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		return r.v.SnapshotStats(0).Superseded > 0
 	})
-	if st := r.v.SnapshotStats(0); st.Taken != 0 {
+	// Pebble's first memtables are small: a rotation may come by itself.
+	if st := r.v.SnapshotStats(0); st.Taken != 0 && app.WALMark() == mark {
 		t.Fatalf("a snapshot stored with no WAL rotation: %+v", st)
 	}
+	taken := r.v.SnapshotStats(0).Taken
 	if err := r.v.Journal().Flush(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the waiting snapshot stored after a rotation", func() bool { return r.v.SnapshotStats(0).Taken == 1 })
+	waitFor(t, "the waiting snapshot stored after a rotation", func() bool { return r.v.SnapshotStats(0).Taken > taken })
 	if n := r.v.Journal().Stats().SnapshotWALSyncs; n != 0 {
-		t.Fatalf("%d WAL syncs for a snapshot stored after a rotation", n)
+		t.Fatalf("%d WAL syncs for snapshots stored after rotations", n)
 	}
 	trade(t, r.v, 30) // one more snapshot, waiting at the stop
 	if err := r.stop(); err != nil {
@@ -152,11 +156,13 @@ func TestSnapshotProcessWaitsForTheWAL(t *testing.T) {
 	}
 	st := r.v.SnapshotStats(0)
 	last := r.v.shards[0].lastSnap
-	if st.Taken != 2 || st.LastSeq != last {
+	if st.Taken < 2 || st.LastSeq != last {
 		t.Fatalf("after the stop: %+v, want the snapshot at %d stored", st, last)
 	}
-	if n := r.v.Journal().Stats().SnapshotWALSyncs; n != 1 {
-		t.Fatalf("%d WAL syncs for snapshots, want 1 (the one stored at the stop)", n)
+	// Only the one stored at the stop may have synced the WAL (none if a
+	// rotation came after it was written).
+	if n := r.v.Journal().Stats().SnapshotWALSyncs; n > 1 {
+		t.Fatalf("%d WAL syncs for snapshots, want at most 1 (the one stored at the stop)", n)
 	}
 	names, err := os.ReadDir(dir + "/journal")
 	if err != nil {
@@ -173,7 +179,7 @@ func TestSnapshotProcessWaitsForTheWAL(t *testing.T) {
 	}
 	defer jr.Close()
 	if seqs, err := jr.Snapshots(0); err != nil || len(seqs) != 2 || seqs[1] != last {
-		t.Fatalf("stored snapshots %v (%v), want two, the newest at %d", seqs, err, last)
+		t.Fatalf("stored snapshots %v (%v), want two (KeepSnapshots), the newest at %d", seqs, err, last)
 	}
 }
 
