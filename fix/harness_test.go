@@ -2,7 +2,6 @@ package fix_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"fxmatch/cmd/fxmatch/venue"
 	"fxmatch/config"
 	"fxmatch/fix"
+	"fxmatch/internal/syncbuf"
 )
 
 // The end-to-end tests drive the venue with qfclient, a scripted QuickFIX
@@ -65,23 +65,8 @@ func needQuickFIX(t testing.TB) {
 	}
 }
 
-// syncBuf is a log sink the tests can read.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuf is a log sink the tests can read while the code writes it.
+type syncBuf = syncbuf.Buffer
 
 // env is a running venue with its FIX acceptor.
 type env struct {

@@ -10,12 +10,12 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"fxmatch/cmd/fxmatch/venue"
 	"fxmatch/config"
+	"fxmatch/internal/syncbuf"
 )
 
 // env is a running demo venue with the gateway served on a real loopback
@@ -34,22 +34,8 @@ type env struct {
 	srvErr chan error
 }
 
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuf is a log sink the tests can read while the code writes it.
+type syncBuf = syncbuf.Buffer
 
 type envOpt func(*config.Config, *Options)
 

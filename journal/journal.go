@@ -642,6 +642,22 @@ func (a *Appender) Append(cmds []engine.Command, events []engine.Event, ends []i
 	return err
 }
 
+// enterInline takes the read side of j.inline for a write an Appender
+// makes on its own goroutine, or returns ErrClosed or the sticky error
+// (and holds nothing). The caller releases it with j.inline.RUnlock.
+func (j *Journal) enterInline() error {
+	j.inline.RLock()
+	if j.shut.Load() {
+		j.inline.RUnlock()
+		return ErrClosed
+	}
+	if err := j.Err(); err != nil {
+		j.inline.RUnlock()
+		return err
+	}
+	return nil
+}
+
 // commitInline writes the appender's own segment (a.own) of records to
 // Pebble on the calling goroutine and acknowledges it — the
 // DurabilityNone path.
@@ -665,14 +681,10 @@ func (a *Appender) Append(cmds []engine.Command, events []engine.Event, ends []i
 // process (only DurabilityNone, a benchmarks-only mode, gets there).
 func (a *Appender) commitInline() error {
 	j, s := a.j, &a.own
-	j.inline.RLock()
-	defer j.inline.RUnlock()
-	if j.shut.Load() {
-		return ErrClosed
-	}
-	if err := j.Err(); err != nil {
+	if err := j.enterInline(); err != nil {
 		return err
 	}
+	defer j.inline.RUnlock()
 	if a.batch == nil {
 		a.batch = j.db.NewBatch()
 	}

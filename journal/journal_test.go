@@ -320,6 +320,20 @@ func openFaulty(t *testing.T, opts Options) (*Journal, *blockingFS) {
 
 // closeAndRead closes j and opens a reader on its directory, closed when
 // the test ends.
+// openAppender opens a journal in dir and its appender for shard.
+func openAppender(t *testing.T, dir string, opts Options, shard uint16) (*Journal, *Appender) {
+	t.Helper()
+	j, err := Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := j.Appender(shard, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j, a
+}
+
 func closeAndRead(t *testing.T, j *Journal, dir string) *Reader {
 	t.Helper()
 	if err := j.Close(); err != nil {
@@ -658,14 +672,7 @@ func TestSnapshots(t *testing.T) { durabilities(t, testSnapshots) }
 func testSnapshots(t *testing.T, d Durability) {
 	r := testRand(t)
 	dir := t.TempDir()
-	j, err := Open(dir, Options{Logger: quietLogger(t), KeepSnapshots: 2, Durability: d})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := j.Appender(3, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	j, a := openAppender(t, dir, Options{Logger: quietLogger(t), KeepSnapshots: 2, Durability: d}, 3)
 	rd := j.Reader()
 	if _, err := rd.LatestSnapshot(3); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("no snapshot yet: %v", err)
@@ -688,7 +695,7 @@ func testSnapshots(t *testing.T, d Durability) {
 	if err := j.Close(); err != nil {
 		t.Fatal(err)
 	}
-	rd, err = OpenReader(dir, ReaderOptions{})
+	rd, err := OpenReader(dir, ReaderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -850,14 +857,7 @@ func TestMeta(t *testing.T) {
 // opens read-only and verifies; its head is a prefix of the live chain.
 func TestCheckpointWhileWriting(t *testing.T) {
 	dir := t.TempDir()
-	j, err := Open(filepath.Join(dir, "live"), Options{Logger: quietLogger(t), MaxCommitRecords: 64})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := j.Appender(0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	j, a := openAppender(t, filepath.Join(dir, "live"), Options{Logger: quietLogger(t), MaxCommitRecords: 64}, 0)
 	stop := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
@@ -1067,14 +1067,7 @@ func testMetaWriteFailure(t *testing.T, d Durability) {
 func TestPruneSnapshotsOutOfOrder(t *testing.T) {
 	r := testRand(t)
 	dir := t.TempDir()
-	j, err := Open(dir, Options{Logger: quietLogger(t), KeepSnapshots: 2, Durability: DurabilityNone})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := j.Appender(5, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	j, a := openAppender(t, dir, Options{Logger: quietLogger(t), KeepSnapshots: 2, Durability: DurabilityNone}, 5)
 	if err := a.Append(randBatch(r, 1, 30)); err != nil {
 		t.Fatal(err)
 	}

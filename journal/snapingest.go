@@ -344,14 +344,10 @@ func (a *Appender) ingestSnapshot(seq uint64, path string, walSynced bool, pause
 			return err
 		}
 	}
-	j.inline.RLock()
-	defer j.inline.RUnlock()
-	if j.shut.Load() {
-		return ErrClosed
-	}
-	if err := j.Err(); err != nil {
+	if err := j.enterInline(); err != nil {
 		return err
 	}
+	defer j.inline.RUnlock()
 	var stats pebble.IngestOperationStats
 	err := j.guard(func() error {
 		if j.opts.Durability == DurabilityNone && !walSynced {

@@ -44,14 +44,7 @@ func TestSnapshotIngested(t *testing.T) { durabilities(t, testSnapshotIngested) 
 func testSnapshotIngested(t *testing.T, d Durability) {
 	r := testRand(t)
 	dir := t.TempDir()
-	j, err := Open(dir, Options{Logger: quietLogger(t), Durability: d})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := j.Appender(2, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	j, a := openAppender(t, dir, Options{Logger: quietLogger(t), Durability: d}, 2)
 	if err := a.Append(randBatch(r, 1, 20)); err != nil {
 		t.Fatal(err)
 	}
@@ -398,14 +391,7 @@ func TestSnapshotWrittenElsewhere(t *testing.T) { durabilities(t, testSnapshotWr
 func testSnapshotWrittenElsewhere(t *testing.T, d Durability) {
 	r := testRand(t)
 	dir := t.TempDir()
-	j, err := Open(dir, Options{Logger: quietLogger(t), Durability: d})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := j.Appender(3, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	j, a := openAppender(t, dir, Options{Logger: quietLogger(t), Durability: d}, 3)
 	if err := a.Append(randBatch(r, 1, 30)); err != nil {
 		t.Fatal(err)
 	}
@@ -479,15 +465,8 @@ func testSnapshotWrittenElsewhere(t *testing.T, d Durability) {
 // TestSnapshotTableFileNeedsTheOSFilesystem: a journal on another
 // filesystem (Options.FS) gives no path another process could write to.
 func TestSnapshotTableFileNeedsTheOSFilesystem(t *testing.T) {
-	j, err := Open("j", Options{Logger: quietLogger(t), FS: vfs.NewMem(), Durability: DurabilityNone})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j, a := openAppender(t, "j", Options{Logger: quietLogger(t), FS: vfs.NewMem(), Durability: DurabilityNone}, 0)
 	defer j.Close()
-	a, err := j.Appender(0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if path, _, ok := a.SnapshotTableFile(1); ok {
 		t.Fatalf("a path on a memory filesystem: %s", path)
 	}
@@ -505,15 +484,8 @@ func TestIngestSnapshotAfterWALRotation(t *testing.T) {
 func testIngestSnapshotAfterWALRotation(t *testing.T, d Durability) {
 	r := testRand(t)
 	dir := t.TempDir()
-	j, err := Open(dir, Options{Logger: quietLogger(t), Durability: d})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j, a := openAppender(t, dir, Options{Logger: quietLogger(t), Durability: d}, 1)
 	defer j.Close()
-	a, err := j.Appender(1, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if got, want := a.SnapshotSyncsWAL(), d == DurabilityNone; got != want {
 		t.Fatalf("SnapshotSyncsWAL %v under %v", got, d)
 	}

@@ -86,16 +86,6 @@ func policyName(p uintptr) string {
 	return "SCHED_OTHER"
 }
 
-// IsIdle says whether thread tid (0: the calling thread) runs under
-// SCHED_IDLE.
-func IsIdle(tid int) (bool, error) {
-	p, _, e := syscall.RawSyscall(syscall.SYS_SCHED_GETSCHEDULER, uintptr(tid), 0, 0)
-	if e != 0 {
-		return false, fmt.Errorf("sched_getscheduler(%d): %w", tid, e)
-	}
-	return p == schedIdle, nil
-}
-
 // maxCPUs is the most CPUs a mask here holds.
 const maxCPUs = 1024
 

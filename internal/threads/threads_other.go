@@ -13,9 +13,6 @@ func SetIdle() error { return ErrUnsupported }
 // SetProcessIdle is Linux-only (see threads_linux.go).
 func SetProcessIdle(int, bool) error { return ErrUnsupported }
 
-// IsIdle is Linux-only (see threads_linux.go).
-func IsIdle(int) (bool, error) { return false, ErrUnsupported }
-
 // SetAffinity is Linux-only (see threads_linux.go).
 func SetAffinity([]int) error { return ErrUnsupported }
 

@@ -779,13 +779,7 @@ func (s *snapshotter) ingest(t *writtenTable, walMark uint64) {
 		os.Remove(t.path)
 		return
 	}
-	if err := s.app.IngestSnapshot(t.seq, t.path, walMark); err != nil {
-		s.broken.Store(true)
-		s.fail(err)
-		return
-	}
-	s.stats.taken.Add(1)
-	s.stats.lastSeq.Store(t.seq)
+	s.stored(t.seq, s.app.IngestSnapshot(t.seq, t.path, walMark))
 }
 
 // childLost stops the snapshots when the child can no longer take them

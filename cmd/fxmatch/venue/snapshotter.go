@@ -326,16 +326,21 @@ func (s *snapshotter) apply(c *snapChunk) {
 		s.hookBeforeSnapshot(c.snapAt)
 	}
 	s.buf = s.eng.AppendSnapshotYielding(s.buf[:0], s.yield)
-	if err := s.app.PutSnapshot(c.snapAt, hashYielding(s.buf, s.yield), s.buf); err != nil {
-		// The journal has failed (or closed under us): the venue stops
-		// taking commands; the shadow still drains the queue so the
-		// shard never waits on it.
+	s.stored(c.snapAt, s.app.PutSnapshot(c.snapAt, hashYielding(s.buf, s.yield), s.buf))
+}
+
+// stored counts the snapshot at seq stored, or, given the error that
+// stopped it, stops the snapshots and fails the venue: the journal has
+// failed (or closed under us) and the venue stops taking commands; the
+// queue is still drained, so the shard never waits on it.
+func (s *snapshotter) stored(seq uint64, err error) {
+	if err != nil {
 		s.broken.Store(true)
 		s.fail(err)
 		return
 	}
 	s.stats.taken.Add(1)
-	s.stats.lastSeq.Store(c.snapAt)
+	s.stats.lastSeq.Store(seq)
 }
 
 // diverged stops the snapshots when the shadow, at a snapshot, shows other

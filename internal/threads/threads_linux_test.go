@@ -1,11 +1,13 @@
 package threads
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -44,9 +46,6 @@ func holdThreads(n int) {
 // without privilege) and checks there that every thread, those that
 // existed at the call and those made after it, runs under SCHED_IDLE.
 func TestSetIdle(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("Linux only")
-	}
 	out, err := exec.Command("/proc/self/exe", "-test.run=^TestSetIdleChild$", "-test.v").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "--- PASS: TestSetIdleChild") {
 		t.Fatalf("child: %v\n%s", err, out)
@@ -64,7 +63,7 @@ func TestSetIdleChild(t *testing.T) {
 		t.Fatalf("only %d threads", len(before))
 	}
 	for _, tid := range before {
-		if idle, err := IsIdle(tid); err != nil || idle {
+		if idle, err := isIdle(tid); err != nil || idle {
 			t.Fatalf("thread %d idle before: %v %v", tid, idle, err)
 		}
 	}
@@ -78,7 +77,7 @@ func TestSetIdleChild(t *testing.T) {
 		t.Fatalf("no new threads: %d then %d", len(before), len(all))
 	}
 	for _, tid := range all {
-		if idle, err := IsIdle(tid); err != nil || !idle {
+		if idle, err := isIdle(tid); err != nil || !idle {
 			t.Errorf("thread %d not under SCHED_IDLE: %v %v", tid, idle, err)
 		}
 	}
@@ -87,9 +86,6 @@ func TestSetIdleChild(t *testing.T) {
 // TestSetProcessIdle: another process's threads go under SCHED_IDLE and
 // back.
 func TestSetProcessIdle(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("Linux only")
-	}
 	cmd := exec.Command("sleep", "30")
 	if err := cmd.Start(); err != nil {
 		t.Skip(err)
@@ -99,7 +95,7 @@ func TestSetProcessIdle(t *testing.T) {
 	check := func(want bool) {
 		t.Helper()
 		for _, tid := range tids(t, pid) {
-			if idle, err := IsIdle(tid); err != nil || idle != want {
+			if idle, err := isIdle(tid); err != nil || idle != want {
 				t.Fatalf("thread %d: idle %v (%v), want %v", tid, idle, err, want)
 			}
 		}
@@ -113,4 +109,14 @@ func TestSetProcessIdle(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(false)
+}
+
+// isIdle says whether thread tid (0: the calling thread) runs under
+// SCHED_IDLE.
+func isIdle(tid int) (bool, error) {
+	p, _, e := syscall.RawSyscall(syscall.SYS_SCHED_GETSCHEDULER, uintptr(tid), 0, 0)
+	if e != 0 {
+		return false, fmt.Errorf("sched_getscheduler(%d): %w", tid, e)
+	}
+	return p == schedIdle, nil
 }
