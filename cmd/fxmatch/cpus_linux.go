@@ -47,3 +47,22 @@ func pinProcess(cpus []int) error {
 	}
 	return nil
 }
+
+// setRealtime puts every thread of this process under SCHED_FIFO at prio
+// (serve --realtime), saying what right is missing when refused.
+func setRealtime(prio int) error {
+	err := threads.SetRealtime(prio)
+	if errors.Is(err, syscall.EPERM) {
+		return fmt.Errorf("%w: needs CAP_SYS_NICE or an RLIMIT_RTPRIO of at least %d (ulimit -r %d; systemd LimitRTPRIO=%d)", err, prio, prio, prio)
+	}
+	return err
+}
+
+// rtThrottled says whether the kernel keeps a share of every CPU from
+// real-time threads (kernel.sched_rt_runtime_us not -1): serve warns
+// when it does not, as one runaway thread under --realtime could then
+// hold a CPU from everything else.
+func rtThrottled() bool {
+	b, err := os.ReadFile("/proc/sys/kernel/sched_rt_runtime_us")
+	return err != nil || strings.TrimSpace(string(b)) != "-1"
+}

@@ -18,3 +18,9 @@ func allowedCPUs() ([]int, error) {
 func pinProcess([]int) error {
 	return errors.New("pinning to CPUs is supported on Linux only")
 }
+
+func setRealtime(int) error {
+	return errors.New("real-time priority is supported on Linux only")
+}
+
+func rtThrottled() bool { return true }

@@ -115,6 +115,17 @@ Flags of serve:
                          cost about a third of the venue's CPU per order at
                          10,000 orders/s. An existing GODEBUG schedtrace is
                          kept as it is. park: Go's default behaviour
+  --realtime N           once started, run every thread of the venue under
+                         the kernel's real-time policy SCHED_FIFO at priority
+                         N (1-99; default 0, the normal policy), so that no
+                         normal-priority work (kernel threads, other
+                         processes) takes the CPU from a venue thread ready
+                         to run; the snapshot processes keep their idle
+                         policy, start-up and recovery run at the normal
+                         one. Needs CAP_SYS_NICE or RLIMIT_RTPRIO >= N
+                         (refused otherwise). The kernel's real-time
+                         throttling (95% of each second by default) still
+                         leaves other work a share of the CPU
 
 Run with no arguments to start the demo venue on loopback.
 `

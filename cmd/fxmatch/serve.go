@@ -23,6 +23,7 @@ import (
 	"fxmatch/cmd/fxmatch/venue"
 	"fxmatch/config"
 	"fxmatch/fix"
+	"fxmatch/internal/threads"
 	"fxmatch/internal/yield"
 	"fxmatch/journal"
 )
@@ -65,6 +66,9 @@ type serveFlags struct {
 	// snapshotter: "process" (a child process at idle priority per shard,
 	// venue.Options.SnapshotProcess) or "inline" (a goroutine).
 	snapshotter string
+	// realtime: the SCHED_FIFO priority every thread of the venue takes
+	// once it has started (--realtime); 0: the normal policy.
+	realtime int
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
@@ -89,6 +93,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
 	cpus := fs.String("cpus", "", "pin every thread of the venue to these CPUs (Linux CPU list: 1, 0,2, 2-3)")
 	fs.StringVar(&f.spareProc, "spare-proc", "auto", "auto, on or off: one more Go processor while a goroutine waits for the disk")
 	fs.StringVar(&f.snapshotter, "snapshotter", "process", "process: engine snapshots taken in a child process at idle priority; inline: on a goroutine of the venue")
+	fs.IntVar(&f.realtime, "realtime", 0, "run the venue's threads under SCHED_FIFO at this priority (1-99) once it has started; 0: the normal policy")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return f, exitOK, false
@@ -119,6 +124,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, int, bool) {
 	}
 	if f.procs < 0 || f.procs > 1024 {
 		return f, usageError(stderr, "serve: --procs %d: want 0 (Go's default) to 1024", f.procs), false
+	}
+	if f.realtime < 0 || f.realtime > threads.MaxRealtime {
+		return f, usageError(stderr, "serve: --realtime %d: want 0 (the normal policy) or a SCHED_FIFO priority 1 to %d", f.realtime, threads.MaxRealtime), false
 	}
 	if f.snapshotEvery < 1 || f.snapshotEvery > 1<<40 {
 		return f, usageError(stderr, "serve: --snapshot-every %d: want 1 to %d commands", f.snapshotEvery, uint64(1)<<40), false
@@ -299,7 +307,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitFail
 	}
 	defer httpf.Close()
-	printBanner(stdout, cfg, f.configFile, dataDir, time.Now(), v, acc.Addr().String(), httpf.Addr(), natsBanner(nb)+"\n  assistant     "+ast.line+"\n  go runtime    "+runtimeLine(f.sysmon, f.cpus))
+	// Real-time priority last, once recovery and start-up are done: they
+	// run at the normal policy and cannot hold a CPU from the rest of the
+	// machine for long. Threads made later inherit it; the snapshot
+	// processes, started by Open, keep their idle policy.
+	if f.realtime > 0 {
+		if err := setRealtime(f.realtime); err != nil {
+			acc.Close()
+			fmt.Fprintf(stderr, "fxmatch: serve: --realtime %d: %v\n", f.realtime, err)
+			return exitFail
+		}
+		if !rtThrottled() {
+			fmt.Fprintln(stderr, "fxmatch: WARNING: --realtime with the kernel's real-time throttling off (kernel.sched_rt_runtime_us = -1): a venue thread that never blocked would hold its CPU from every other process")
+		}
+	}
+	printBanner(stdout, cfg, f.configFile, dataDir, time.Now(), v, acc.Addr().String(), httpf.Addr(), natsBanner(nb)+"\n  assistant     "+ast.line+"\n  go runtime    "+runtimeLine(f.sysmon, f.cpus, f.realtime))
 	stopCheckpoints := checkpointOnSignal(ctx, v, dataDir, logger)
 	defer stopCheckpoints()
 	vctx, stopVenue := context.WithCancel(context.Background())
@@ -373,10 +395,13 @@ func checkpointOnSignal(ctx context.Context, v *venue.Venue, dataDir string, log
 }
 
 // runtimeLine is the banner's Go runtime line: processors, CPUs and sysmon.
-func runtimeLine(mode string, cpus []int) string {
+func runtimeLine(mode string, cpus []int, realtime int) string {
 	line := fmt.Sprintf("GOMAXPROCS %d; ", runtime.GOMAXPROCS(0))
 	if cpus != nil {
 		line += "pinned to CPUs " + formatCPUList(cpus) + "; "
+	}
+	if realtime > 0 {
+		line += fmt.Sprintf("SCHED_FIFO priority %d (--realtime); ", realtime)
 	}
 	if yield.Boosting() {
 		line += "one more while waiting for the disk (--spare-proc); "

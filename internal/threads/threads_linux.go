@@ -51,7 +51,29 @@ const schedIdle uintptr = 5
 
 // SetIdle puts every thread of this process under SCHED_IDLE (see
 // schedIdle): for a process whose work must never delay another's.
-func SetIdle() error { return setPolicy("self", schedIdle) }
+func SetIdle() error { return setPolicy("self", schedIdle, 0) }
+
+// schedFIFO is Linux's real-time first-in first-out policy: a runnable
+// thread under it preempts every thread of the normal and idle policies
+// at once, and runs until it blocks, yields or a thread of a higher
+// real-time priority wants the CPU. The kernel's real-time throttling
+// (kernel.sched_rt_runtime_us, 95% of each second by default) still
+// leaves the other policies a share of every CPU.
+const schedFIFO uintptr = 1
+
+// MaxRealtime is the highest SCHED_FIFO priority Linux has.
+const MaxRealtime = 99
+
+// SetRealtime puts every thread of this process under SCHED_FIFO at
+// priority prio (1 to MaxRealtime); threads made later inherit it. The
+// caller needs CAP_SYS_NICE or an RLIMIT_RTPRIO of at least prio; without
+// either the error wraps syscall.EPERM.
+func SetRealtime(prio int) error {
+	if prio < 1 || prio > MaxRealtime {
+		return fmt.Errorf("real-time priority %d: want 1 to %d", prio, MaxRealtime)
+	}
+	return setPolicy("self", schedFIFO, int32(prio))
+}
 
 // SetProcessIdle sets every thread of process pid under SCHED_IDLE (idle
 // true) or back under the normal policy, SCHED_OTHER (false). The caller
@@ -61,14 +83,14 @@ func SetProcessIdle(pid int, idle bool) error {
 	if idle {
 		policy = schedIdle
 	}
-	return setPolicy(strconv.Itoa(pid), policy)
+	return setPolicy(strconv.Itoa(pid), policy, 0)
 }
 
 // schedOther is Linux's normal time-sharing policy.
 const schedOther uintptr = 0
 
-func setPolicy(pid string, policy uintptr) error {
-	var param struct{ priority int32 }
+func setPolicy(pid string, policy uintptr, prio int32) error {
+	param := struct{ priority int32 }{prio}
 	err := eachOf(pid, func(tid int) syscall.Errno {
 		_, _, e := syscall.RawSyscall(syscall.SYS_SCHED_SETSCHEDULER, uintptr(tid), policy, uintptr(unsafe.Pointer(&param)))
 		return e
@@ -80,10 +102,33 @@ func setPolicy(pid string, policy uintptr) error {
 }
 
 func policyName(p uintptr) string {
-	if p == schedIdle {
+	switch p {
+	case schedIdle:
 		return "SCHED_IDLE"
+	case schedFIFO:
+		return "SCHED_FIFO"
 	}
 	return "SCHED_OTHER"
+}
+
+// Policy is thread tid's scheduling policy and real-time priority (0
+// unless SCHED_FIFO or SCHED_RR) as Linux names them, e.g. "SCHED_FIFO",
+// 10. tid 0 is the calling thread.
+func Policy(tid int) (string, int, error) {
+	p, _, e := syscall.RawSyscall(syscall.SYS_SCHED_GETSCHEDULER, uintptr(tid), 0, 0)
+	if e != 0 {
+		return "", 0, fmt.Errorf("sched_getscheduler(%d): %w", tid, e)
+	}
+	var param struct{ priority int32 }
+	if _, _, e := syscall.RawSyscall(syscall.SYS_SCHED_GETPARAM, uintptr(tid), uintptr(unsafe.Pointer(&param)), 0); e != 0 {
+		return "", 0, fmt.Errorf("sched_getparam(%d): %w", tid, e)
+	}
+	names := map[uintptr]string{0: "SCHED_OTHER", 1: "SCHED_FIFO", 2: "SCHED_RR", 3: "SCHED_BATCH", 5: "SCHED_IDLE", 6: "SCHED_DEADLINE"}
+	name, ok := names[p&^0x40000000] // without SCHED_RESET_ON_FORK
+	if !ok {
+		name = fmt.Sprintf("policy %d", p)
+	}
+	return name, int(param.priority), nil
 }
 
 // maxCPUs is the most CPUs a mask here holds.

@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -83,6 +82,49 @@ func TestSetIdleChild(t *testing.T) {
 	}
 }
 
+// TestSetRealtime runs itself in a child process (real-time priority is
+// not for the test binary) and checks there that every thread, those that
+// existed at the call and those made after it, runs under SCHED_FIFO at
+// the priority asked; priorities out of range are refused by number.
+func TestSetRealtime(t *testing.T) {
+	for _, bad := range []int{0, -1, 100} {
+		if err := SetRealtime(bad); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("priority %d: want 1 to 99", bad)) {
+			t.Errorf("SetRealtime(%d): %v", bad, err)
+		}
+	}
+	if name, _, err := Policy(0); err != nil || name != "SCHED_OTHER" {
+		t.Fatalf("the test runs under %q (%v)", name, err)
+	}
+	out, err := exec.Command("/proc/self/exe", "-test.run=^TestSetRealtimeChild$", "-test.v").CombinedOutput()
+	switch {
+	case strings.Contains(string(out), "operation not permitted"):
+		t.Skipf("no right to real-time priority here (needs CAP_SYS_NICE or RLIMIT_RTPRIO): %s", out)
+	case err != nil || !strings.Contains(string(out), "--- PASS: TestSetRealtimeChild"):
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
+
+func TestSetRealtimeChild(t *testing.T) {
+	if !strings.HasSuffix(strings.Join(osArgs(), " "), "-test.run=^TestSetRealtimeChild$ -test.v") {
+		t.Skip("run by TestSetRealtime in a process of its own")
+	}
+	holdThreads(4)
+	before := tids(t, "self")
+	if err := SetRealtime(7); err != nil {
+		t.Fatal(err)
+	}
+	holdThreads(4)
+	all := tids(t, "self")
+	if len(all) <= len(before) || len(before) < 5 {
+		t.Fatalf("threads: %d then %d", len(before), len(all))
+	}
+	for _, tid := range all {
+		if name, prio, err := Policy(tid); err != nil || name != "SCHED_FIFO" || prio != 7 {
+			t.Errorf("thread %d under %s %d (%v), want SCHED_FIFO 7", tid, name, prio, err)
+		}
+	}
+}
+
 // TestSetProcessIdle: another process's threads go under SCHED_IDLE and
 // back.
 func TestSetProcessIdle(t *testing.T) {
@@ -114,9 +156,6 @@ func TestSetProcessIdle(t *testing.T) {
 // isIdle says whether thread tid (0: the calling thread) runs under
 // SCHED_IDLE.
 func isIdle(tid int) (bool, error) {
-	p, _, e := syscall.RawSyscall(syscall.SYS_SCHED_GETSCHEDULER, uintptr(tid), 0, 0)
-	if e != 0 {
-		return false, fmt.Errorf("sched_getscheduler(%d): %w", tid, e)
-	}
-	return p == schedIdle, nil
+	name, _, err := Policy(tid)
+	return name == "SCHED_IDLE", err
 }

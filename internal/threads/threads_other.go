@@ -10,6 +10,15 @@ func Each(func(tid int) syscall.Errno) error { return ErrUnsupported }
 // SetIdle is Linux-only (see threads_linux.go).
 func SetIdle() error { return ErrUnsupported }
 
+// MaxRealtime is Linux's highest SCHED_FIFO priority.
+const MaxRealtime = 99
+
+// SetRealtime is Linux-only (see threads_linux.go).
+func SetRealtime(int) error { return ErrUnsupported }
+
+// Policy is Linux-only (see threads_linux.go).
+func Policy(int) (string, int, error) { return "", 0, ErrUnsupported }
+
 // SetProcessIdle is Linux-only (see threads_linux.go).
 func SetProcessIdle(int, bool) error { return ErrUnsupported }
 
