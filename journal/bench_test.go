@@ -15,6 +15,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"fxmatch/engine"
+	"fxmatch/internal/yield"
 )
 
 // TestBenchSmoke runs Bench small, so the code `fxmatch bench journal`
@@ -303,6 +304,10 @@ func BenchmarkSnapshotCommitStall(b *testing.B) {
 }
 
 func benchSnapshotCommitStall(b *testing.B, d Durability) {
+	// As serve runs it: a spare processor for blocking calls when there
+	// is one processor (serve --spare-proc auto, yield.Blocking).
+	yield.Boost(runtime.GOMAXPROCS(0) == 1)
+	defer yield.Boost(false)
 	size := 3 << 20
 	if s := os.Getenv("FXMATCH_SNAP_BYTES"); s != "" {
 		size, _ = strconv.Atoi(s)
