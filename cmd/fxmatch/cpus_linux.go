@@ -50,10 +50,16 @@ func pinProcess(cpus []int) error {
 
 // setRealtime puts every thread of this process under SCHED_FIFO at prio
 // (serve --realtime), saying what right is missing when refused.
-func setRealtime(prio int) error {
-	err := threads.SetRealtime(prio)
+func setRealtime(prio int) error { return realtimeErr(prio, threads.SetRealtime(prio)) }
+
+// checkRealtime says, without changing any thread the venue runs on,
+// whether setRealtime(prio) would be refused, and why (serve asks before
+// it opens the venue).
+func checkRealtime(prio int) error { return realtimeErr(prio, threads.CanRealtime(prio)) }
+
+func realtimeErr(prio int, err error) error {
 	if errors.Is(err, syscall.EPERM) {
-		return fmt.Errorf("%w: needs CAP_SYS_NICE or an RLIMIT_RTPRIO of at least %d (ulimit -r %d; systemd LimitRTPRIO=%d)", err, prio, prio, prio)
+		return fmt.Errorf("%w: needs CAP_SYS_NICE or an RLIMIT_RTPRIO of at least %d (ulimit -r %d; systemd LimitRTPRIO=%d); in a container, CAP_SYS_NICE of the host's user namespace; under cgroup v1 real-time group scheduling, a cpu.rt_runtime_us above 0 for the process's cgroup", err, prio, prio, prio)
 	}
 	return err
 }

@@ -23,4 +23,6 @@ func setRealtime(int) error {
 	return errors.New("real-time priority is supported on Linux only")
 }
 
+func checkRealtime(prio int) error { return setRealtime(prio) }
+
 func rtThrottled() bool { return true }

@@ -120,12 +120,14 @@ Flags of serve:
                          N (1-99; default 0, the normal policy), so that no
                          normal-priority work (kernel threads, other
                          processes) takes the CPU from a venue thread ready
-                         to run; the snapshot processes keep their idle
-                         policy, start-up and recovery run at the normal
-                         one. Needs CAP_SYS_NICE or RLIMIT_RTPRIO >= N
-                         (refused otherwise). The kernel's real-time
-                         throttling (95% of each second by default) still
-                         leaves other work a share of the CPU
+                         to run; a snapshot process keeps its idle policy
+                         and is raised to the venue's while it falls
+                         behind; start-up and recovery run at the normal
+                         one. Needs CAP_SYS_NICE or RLIMIT_RTPRIO >= N,
+                         checked before the venue opens. Costs: normal-
+                         priority kernel work on the venue's CPU waits
+                         until it idles, and the venue's threads are not
+                         time-sliced against each other (README)
 
 Run with no arguments to start the demo venue on loopback.
 `

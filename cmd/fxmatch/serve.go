@@ -191,6 +191,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "fxmatch: %v\n", err)
 		return exitFail
 	}
+	if f.realtime > 0 {
+		// Asked now, not found out after a recovery and with the front
+		// ends up.
+		if err := checkRealtime(f.realtime); err != nil {
+			fmt.Fprintf(stderr, "fxmatch: serve: --realtime %d: %v\n", f.realtime, err)
+			return exitFail
+		}
+	}
 	if f.cpus != nil {
 		if err := pinProcess(f.cpus); err != nil {
 			fmt.Fprintf(stderr, "fxmatch: serve: --cpus %s: %v\n", formatCPUList(f.cpus), err)
@@ -310,15 +318,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	// Real-time priority last, once recovery and start-up are done: they
 	// run at the normal policy and cannot hold a CPU from the rest of the
 	// machine for long. Threads made later inherit it; the snapshot
-	// processes, started by Open, keep their idle policy.
+	// processes, started by Open, keep their idle policy, and are raised
+	// to the venue's while they fall behind (Venue.SetRealtime). The
+	// right to it was checked before Open.
 	if f.realtime > 0 {
 		if err := setRealtime(f.realtime); err != nil {
 			acc.Close()
 			fmt.Fprintf(stderr, "fxmatch: serve: --realtime %d: %v\n", f.realtime, err)
 			return exitFail
 		}
+		v.SetRealtime(f.realtime) // a lagging snapshot process is raised to it
 		if !rtThrottled() {
-			fmt.Fprintln(stderr, "fxmatch: WARNING: --realtime with the kernel's real-time throttling off (kernel.sched_rt_runtime_us = -1): a venue thread that never blocked would hold its CPU from every other process")
+			fmt.Fprintln(stderr, "fxmatch: WARNING: --realtime with the kernel's real-time throttling off (kernel.sched_rt_runtime_us = -1): a venue thread that never blocked could hold its CPU from other processes for as long as it ran")
 		}
 	}
 	printBanner(stdout, cfg, f.configFile, dataDir, time.Now(), v, acc.Addr().String(), httpf.Addr(), natsBanner(nb)+"\n  assistant     "+ast.line+"\n  go runtime    "+runtimeLine(f.sysmon, f.cpus, f.realtime))

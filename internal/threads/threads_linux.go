@@ -3,6 +3,7 @@ package threads
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"syscall"
 	"unsafe"
@@ -86,6 +87,39 @@ func SetProcessIdle(pid int, idle bool) error {
 	return setPolicy(strconv.Itoa(pid), policy, 0)
 }
 
+// SetProcessRealtime sets every thread of process pid under SCHED_FIFO
+// at priority prio (a process under SCHED_IDLE leaves it only with
+// RLIMIT_NICE 20 or CAP_SYS_NICE, besides the right to prio).
+func SetProcessRealtime(pid, prio int) error {
+	if prio < 1 || prio > MaxRealtime {
+		return fmt.Errorf("real-time priority %d: want 1 to %d", prio, MaxRealtime)
+	}
+	return setPolicy(strconv.Itoa(pid), schedFIFO, int32(prio))
+}
+
+// CanRealtime says whether this process may put its threads under
+// SCHED_FIFO at prio, without changing any thread it runs on: it tries on
+// a thread of its own, locked to a goroutine that ends with it (the Go
+// runtime then ends the thread), and puts that thread back first.
+func CanRealtime(prio int) error {
+	if prio < 1 || prio > MaxRealtime {
+		return fmt.Errorf("real-time priority %d: want 1 to %d", prio, MaxRealtime)
+	}
+	done := make(chan error)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread goes with the goroutine
+		param := struct{ priority int32 }{int32(prio)}
+		if _, _, e := syscall.RawSyscall(syscall.SYS_SCHED_SETSCHEDULER, 0, schedFIFO, uintptr(unsafe.Pointer(&param))); e != 0 {
+			done <- fmt.Errorf("sched_setscheduler(SCHED_FIFO): %w", e)
+			return
+		}
+		param.priority = 0
+		syscall.RawSyscall(syscall.SYS_SCHED_SETSCHEDULER, 0, schedOther, uintptr(unsafe.Pointer(&param)))
+		done <- nil
+	}()
+	return <-done
+}
+
 // schedOther is Linux's normal time-sharing policy.
 const schedOther uintptr = 0
 
@@ -111,6 +145,8 @@ func policyName(p uintptr) string {
 	return "SCHED_OTHER"
 }
 
+var policyNames = map[uintptr]string{0: "SCHED_OTHER", 1: "SCHED_FIFO", 2: "SCHED_RR", 3: "SCHED_BATCH", 5: "SCHED_IDLE", 6: "SCHED_DEADLINE", 7: "SCHED_EXT"}
+
 // Policy is thread tid's scheduling policy and real-time priority (0
 // unless SCHED_FIFO or SCHED_RR) as Linux names them, e.g. "SCHED_FIFO",
 // 10. tid 0 is the calling thread.
@@ -123,8 +159,8 @@ func Policy(tid int) (string, int, error) {
 	if _, _, e := syscall.RawSyscall(syscall.SYS_SCHED_GETPARAM, uintptr(tid), uintptr(unsafe.Pointer(&param)), 0); e != 0 {
 		return "", 0, fmt.Errorf("sched_getparam(%d): %w", tid, e)
 	}
-	names := map[uintptr]string{0: "SCHED_OTHER", 1: "SCHED_FIFO", 2: "SCHED_RR", 3: "SCHED_BATCH", 5: "SCHED_IDLE", 6: "SCHED_DEADLINE"}
-	name, ok := names[p&^0x40000000] // without SCHED_RESET_ON_FORK
+	p &^= 0x40000000 // without SCHED_RESET_ON_FORK
+	name, ok := policyNames[p]
 	if !ok {
 		name = fmt.Sprintf("policy %d", p)
 	}

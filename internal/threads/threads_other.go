@@ -16,6 +16,12 @@ const MaxRealtime = 99
 // SetRealtime is Linux-only (see threads_linux.go).
 func SetRealtime(int) error { return ErrUnsupported }
 
+// SetProcessRealtime is Linux-only (see threads_linux.go).
+func SetProcessRealtime(int, int) error { return ErrUnsupported }
+
+// CanRealtime is Linux-only (see threads_linux.go).
+func CanRealtime(int) error { return ErrUnsupported }
+
 // Policy is Linux-only (see threads_linux.go).
 func Policy(int) (string, int, error) { return "", 0, ErrUnsupported }
 

@@ -45,6 +45,18 @@ var (
 	boosts atomic.Uint64
 )
 
+// boostBase is GOMAXPROCS without Blocking's spare processor while one is
+// added, 0 when none is.
+var boostBase atomic.Int32
+
+// procs is GOMAXPROCS without Blocking's spare processor.
+func procs() int {
+	if b := boostBase.Load(); b > 0 {
+		return int(b)
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
 // Boost turns Blocking's extra processor on or off.
 func Boost(on bool) { boosting.Store(on) }
 
@@ -66,6 +78,7 @@ func Blocking(f func() error) error {
 	boost.Lock()
 	if boost.n == 0 {
 		boost.base = runtime.GOMAXPROCS(0)
+		boostBase.Store(int32(boost.base))
 		runtime.GOMAXPROCS(boost.base + 1)
 		boosts.Add(1)
 	}
@@ -75,6 +88,7 @@ func Blocking(f func() error) error {
 		boost.Lock()
 		if boost.n--; boost.n == 0 {
 			runtime.GOMAXPROCS(boost.base)
+			boostBase.Store(0)
 		}
 		boost.Unlock()
 	}()

@@ -44,3 +44,32 @@ func TestBlockingAddsAProcessorWhileItRuns(t *testing.T) {
 		t.Errorf("GOMAXPROCS %d after the overlapping calls, want 1", n)
 	}
 }
+
+// TestPacerPausesThroughASpareProcessor: with one processor a Pacer
+// pauses, and still does while Blocking's spare processor is added (its
+// thread may share the venue's one CPU); with two of the venue's own it
+// does not.
+func TestPacerPausesThroughASpareProcessor(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	defer Boost(false)
+	Boost(true)
+	var p Pacer
+	if !p.MaybePause() {
+		t.Error("one processor: no pause")
+	}
+	Blocking(func() error {
+		if runtime.GOMAXPROCS(0) != 2 {
+			t.Errorf("GOMAXPROCS %d inside Blocking, want 2", runtime.GOMAXPROCS(0))
+		}
+		var q Pacer
+		if !q.MaybePause() {
+			t.Error("one processor and Blocking's spare: no pause")
+		}
+		return nil
+	})
+	runtime.GOMAXPROCS(2)
+	var r Pacer
+	if r.MaybePause() {
+		t.Error("two processors: paused")
+	}
+}

@@ -24,7 +24,6 @@
 package yield
 
 import (
-	"runtime"
 	"time"
 )
 
@@ -44,8 +43,13 @@ type Pacer struct {
 // pause, and reports whether it did. With more than one processor it
 // never pauses: the others run on another one, and a pause would only
 // slow the work down (to about 5% of its speed while the venue is idle).
+// Blocking's spare processor does not count: it is there for a goroutine
+// waiting in the kernel, and its thread may share the one CPU the venue
+// is pinned to, where under a real-time policy (serve --realtime) the
+// kernel does not take the CPU from a computing thread to give it to
+// another of the same priority.
 func (p *Pacer) MaybePause() bool {
-	if runtime.GOMAXPROCS(0) > 1 {
+	if procs() > 1 {
 		return false
 	}
 	now := time.Now()

@@ -586,6 +586,9 @@ func (s *snapshotter) writeToChild(b []byte) error {
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		how := "even at normal priority"
+		if prio := s.raisePrio(); prio > 0 {
+			how = fmt.Sprintf("even at the venue's real-time priority (SCHED_FIFO %d)", prio)
+		}
 		if !boosted {
 			how = "at idle priority (it could not be raised: see the warning at start)"
 		}
@@ -594,10 +597,11 @@ func (s *snapshotter) writeToChild(b []byte) error {
 	return err
 }
 
-// setChildIdle puts the child under SCHED_IDLE or back under the normal
-// policy, and reports whether it did. Not once the child is gone or has
-// exited (its PID may be another process's by now), nor when it cannot
-// be raised (canRaise: the venue lacks the right, see startSnapChild).
+// setChildIdle puts the child under SCHED_IDLE or raises it — to the
+// normal policy, or to the venue's real-time one (Venue.SetRealtime) —
+// and reports whether it did. Not once the child is gone or has exited
+// (its PID may be another process's by now), nor when it cannot be
+// raised (canRaise: the venue lacks the right, see startSnapChild).
 func (s *snapshotter) setChildIdle(idle bool) bool {
 	c := s.child
 	if c.notIdle != "" || !c.canRaise || s.childGone.Load() {
@@ -608,7 +612,19 @@ func (s *snapshotter) setChildIdle(idle bool) bool {
 		return false
 	default:
 	}
+	if prio := s.raisePrio(); !idle && prio > 0 {
+		return threads.SetProcessRealtime(c.cmd.Process.Pid, prio) == nil
+	}
 	return threads.SetProcessIdle(c.cmd.Process.Pid, idle) == nil
+}
+
+// raisePrio is the SCHED_FIFO priority to raise a lagging child to, 0:
+// the normal policy.
+func (s *snapshotter) raisePrio() int {
+	if s.raiseTo == nil {
+		return 0
+	}
+	return int(s.raiseTo.Load())
 }
 
 // readChild reads the child's frames until its output ends.

@@ -19,6 +19,7 @@ import (
 	"fxmatch/config"
 	"fxmatch/engine"
 	"fxmatch/internal/syncbuf"
+	"fxmatch/internal/threads"
 	"fxmatch/journal"
 )
 
@@ -198,12 +199,30 @@ func TestSnapshotProcessFallingBehind(t *testing.T) {
 		snapPipeBytes, snapBoostAfter, snapStallLimit = b, after, limit
 	}(snapPipeBytes, snapBoostAfter, snapStallLimit)
 	snapPipeBytes, snapBoostAfter, snapStallLimit = 4096, 20*time.Millisecond, 1500*time.Millisecond
-	for _, resume := range []bool{true, false} {
-		t.Run(fmt.Sprintf("resumes=%v", resume), func(t *testing.T) {
+	type tc struct {
+		resume   bool
+		realtime int // Venue.SetRealtime
+	}
+	cases := []tc{{true, 0}, {false, 0}}
+	if threads.CanRealtime(3) == nil {
+		cases = append(cases, tc{true, 3})
+	} else if os.Getenv("FXMATCH_REQUIRE_REALTIME") == "1" {
+		t.Errorf("FXMATCH_REQUIRE_REALTIME=1 but no right to SCHED_FIFO: %v", threads.CanRealtime(3))
+	}
+	for _, c := range cases {
+		resume := c.resume
+		t.Run(fmt.Sprintf("resumes=%v/realtime=%d", resume, c.realtime), func(t *testing.T) {
 			cfg := config.Demo()
 			var logs syncBuffer
 			r := startWith(t, Options{Config: cfg, DataDir: t.TempDir(), SnapshotEvery: 200, SnapshotProcess: true,
 				Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			r.v.SetRealtime(c.realtime)
+			// Raised to the normal policy (0), or to the venue's real-time
+			// one (SCHED_FIFO, 1) when it runs under it.
+			raised := 0
+			if c.realtime > 0 {
+				raised = 1
+			}
 			stopped := false
 			defer func() {
 				if !stopped {
@@ -223,9 +242,10 @@ func TestSnapshotProcessFallingBehind(t *testing.T) {
 			waitFor(t, "a boost", func() bool { return r.v.SnapshotStats(0).Boosts > 0 })
 			if resume {
 				// Raised while it lags: every thread under the normal
-				// policy; back to idle once it has caught up.
-				if p := childPolicies(t, child.Pid); slices.ContainsFunc(p, func(x int) bool { return x != 0 }) {
-					t.Errorf("policies while boosted: %v, want all SCHED_OTHER (0)", p)
+				// policy (or the venue's real-time one); back to idle once
+				// it has caught up.
+				if p := childPolicies(t, child.Pid); slices.ContainsFunc(p, func(x int) bool { return x != raised }) {
+					t.Errorf("policies while boosted: %v, want all %d", p, raised)
 				}
 				taken := r.v.SnapshotStats(0).Taken
 				child.Signal(syscall.SIGCONT)

@@ -111,8 +111,10 @@ type snapChunk struct {
 type snapshotter struct {
 	shard int
 	app   *journal.Appender
-	fail  func(error) // makes the venue unavailable (Venue.fail)
-	log   *slog.Logger
+	// raiseTo: the venue's Venue.raiseTo (snapshot process only).
+	raiseTo *atomic.Int32
+	fail    func(error) // makes the venue unavailable (Venue.fail)
+	log     *slog.Logger
 
 	// full carries chunks to the snapshotter, in sequence order; free
 	// brings them back. Each has room for every chunk there can be, so

@@ -146,7 +146,19 @@ type Venue struct {
 	// screener is pre-trade scoring (pretrade.go); nil: none.
 	screener atomic.Pointer[screenerBox]
 	orders   orderCounters // ops.go
+	// raiseTo is the SCHED_FIFO priority a lagging snapshot process is
+	// raised to (SetRealtime), 0: the normal policy.
+	raiseTo atomic.Int32
 }
+
+// SetRealtime tells the venue that its threads run under SCHED_FIFO at
+// prio (serve --realtime; 0: the normal policy, the default). A snapshot
+// process that falls behind is then raised to the same policy and
+// priority instead of the normal one: against real-time threads the
+// normal policy gets the CPU only when they leave it, which under full
+// load is never, and the snapshots would stop (see Falling behind in
+// snapchild.go).
+func (v *Venue) SetRealtime(prio int) { v.raiseTo.Store(int32(prio)) }
 
 type instLoc struct {
 	shard int
@@ -378,6 +390,7 @@ func (v *Venue) openShard(si int, now time.Time) (*shardRun, error) {
 		}
 		sr.snap = newSnapshotter(si, nil, last, app, v.fail, v.log)
 		sr.snap.child = child
+		sr.snap.raiseTo = &v.raiseTo
 	} else {
 		shadow, err := shadowFrom(ec, snap)
 		if err != nil {
