@@ -293,8 +293,8 @@ func BenchmarkReplayVerify(b *testing.B) {
 // ops, of the longest commit in the window; during-p99-µs is over all
 // commits in the windows; base-p99-µs and base-max-µs over as many
 // windows of commits with no snapshot, taken before; store-ms-p50 is
-// PutSnapshot's own time. Uses the exported API only, so it runs
-// unchanged on older trees for a before/after.
+// PutSnapshot's own time. It turns yield.Boost on as serve does with one
+// processor (since 4fa1e04; figures from before are without it).
 //
 //	go test ./journal -run '^$' -bench SnapshotCommitStall -benchtime 20x -count 5
 func BenchmarkSnapshotCommitStall(b *testing.B) {

@@ -306,10 +306,10 @@ func (a *Appender) PutSnapshot(seq uint64, stateHash Hash, data []byte) error {
 // gone when it returns, ingested or removed.
 //
 // walMark is a WALMark taken after seq was appended. Under DurabilityNone,
-// where PutSnapshot syncs the WAL for the snapshot (holding every commit
-// behind that sync), IngestSnapshot does not if Pebble has rotated the
-// WAL since walMark (which synced it: walGeneration); a caller that can
-// wait for WALRotated(walMark) first spares the venue that stall.
+// where PutSnapshot syncs the WAL for the snapshot (an fsync on the disk
+// the commits write to), IngestSnapshot does not if Pebble has rotated
+// the WAL since walMark (which synced it: walGeneration); a caller that
+// can wait for WALRotated(walMark) first spares the venue that sync.
 func (a *Appender) IngestSnapshot(seq uint64, path string, walMark uint64) error {
 	if _, _, ok := a.SnapshotTableFile(seq); !ok || filepath.Dir(path) != filepath.Clean(a.j.dir) || !isSnapshotTable(path) {
 		os.Remove(path)
@@ -349,39 +349,38 @@ func (a *Appender) ingestSnapshot(seq uint64, path string, walSynced bool, pause
 	}
 	defer j.inline.RUnlock()
 	var stats pebble.IngestOperationStats
+	// With a spare processor (yield.Blocking) for the WAL's sync and the
+	// ingest, one boost for both (each change of GOMAXPROCS stops the
+	// world for ~24 µs). The WAL's sync runs on Pebble's WAL flusher
+	// goroutine, which keeps its processor through the fsync until sysmon
+	// takes it back (up to two 10 ms sysmon ticks): with one processor a
+	// runtime trace of bench fix showed the shard and every FIX session
+	// runnable and waiting 16.8 ms behind a 20 ms sync here. Pebble
+	// publishes a commit once the batches before it are applied, not
+	// synced, so the shard's commits do not wait for this sync itself.
+	// Ingest reads the table's one multi-megabyte block back and checks
+	// it, a stretch of CPU (8.7 ms in a runtime trace of bench fix) that
+	// kept the shard off the only processor, besides its reads and syncs.
+	// Nothing latency-critical waits for this goroutine.
 	err := j.guard(func() error {
-		if j.opts.Durability == DurabilityNone && !walSynced {
-			j.stats.snapshotWALSyncs.Add(1)
-			// The sync runs on Pebble's WAL flusher goroutine, which keeps
-			// its processor through the fsync until sysmon takes it back
-			// (up to two 10 ms sysmon ticks): with one processor, a runtime
-			// trace of bench fix showed the shard and every FIX session
-			// runnable and waiting 16.8 ms behind a 20 ms WAL sync here.
-			// With a spare processor for the call (yield.Blocking) they go
-			// on: this sync holds no one's commit (see above), and only
-			// this goroutine waits for the boost.
-			if err := yield.Blocking(func() error { return j.db.LogData(nil, pebble.Sync) }); err != nil {
-				return fmt.Errorf("WAL sync before snapshot of shard %d at seq %d: %w", a.shard, seq, err)
+		return yield.Blocking(func() error {
+			if j.opts.Durability == DurabilityNone && !walSynced {
+				j.stats.snapshotWALSyncs.Add(1)
+				if err := j.db.LogData(nil, pebble.Sync); err != nil {
+					return fmt.Errorf("WAL sync before snapshot of shard %d at seq %d: %w", a.shard, seq, err)
+				}
 			}
-		}
-		// With one Go processor the WAL's sync above kept the shard off
-		// it: let it run before Ingest's own stretch of work.
-		pause()
-		// With a spare processor (yield.Blocking) for the whole call: Ingest
-		// reads the table's one multi-megabyte block back and checks it, a
-		// stretch of CPU (8.7 ms in a runtime trace of bench fix) that kept
-		// the shard off the only processor, besides its reads and syncs.
-		// Nothing latency-critical waits for this goroutine.
-		err := yield.Blocking(func() error {
+			// Let the others have the processor between the two (with
+			// one processor of the venue's own, spare or not).
+			pause()
 			var err error
 			stats, err = j.db.IngestWithStats(context.Background(), []string{path})
-			return err
+			if err != nil {
+				return fmt.Errorf("ingest snapshot of shard %d at seq %d: %w", a.shard, seq, err)
+			}
+			ingested = true // Ingest removed path
+			return nil
 		})
-		if err != nil {
-			return fmt.Errorf("ingest snapshot of shard %d at seq %d: %w", a.shard, seq, err)
-		}
-		ingested = true // Ingest removed path
-		return nil
 	})
 	if err != nil {
 		return err

@@ -16,10 +16,11 @@ import (
 //
 // IngestSnapshot uses this under DurabilityNone: a snapshot may be stored
 // only once the records it follows are durable, and syncing the WAL for
-// it (a commit with Sync) holds every commit behind it in Pebble's
-// pipeline for the sync's length — a runtime trace of bench fix at
-// 10,000 orders/s showed the shard's commit and every goroutine of the
-// venue waiting 5.9 ms behind it at each snapshot. A caller that can wait
+// it (a commit with Sync) is one more fsync on the disk the commits write
+// to; with one processor Pebble's WAL flusher also held the processor
+// through it — runtime traces of bench fix at 10,000 orders/s showed
+// every goroutine of the venue waiting 5.9 and 16.8 ms behind it (since
+// then IngestSnapshot gives it a spare processor). A caller that can wait
 // for the next rotation (WALRotated) spares the venue that sync; the
 // rotation's own is paid anyway.
 type walGeneration struct {

@@ -77,8 +77,9 @@ func TestServeRealtime(t *testing.T) {
 			t.Skipf("no %s to drop the right", tool)
 		}
 	}
+	data := t.TempDir()
 	cmd := exec.Command("setpriv", "--bounding-set=-sys_nice", "--inh-caps=-sys_nice", "--",
-		"prlimit", "--rtprio=0", bin, "serve", "--realtime", "3", "--data", t.TempDir(),
+		"prlimit", "--rtprio=0", bin, "serve", "--realtime", "3", "--data", data,
 		"--fix-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0")
 	msg, err := cmd.CombinedOutput()
 	if strings.HasPrefix(string(msg), "setpriv:") {
@@ -89,6 +90,10 @@ func TestServeRealtime(t *testing.T) {
 	}
 	if !strings.Contains(string(msg), "--realtime 3: sched_setscheduler(SCHED_FIFO): operation not permitted: needs CAP_SYS_NICE or an RLIMIT_RTPRIO of at least 3") {
 		t.Errorf("refusal does not say what is missing:\n%s", msg)
+	}
+	// Refused before the venue opened: no journal made, no banner.
+	if names, err := os.ReadDir(data); err != nil || len(names) != 0 || strings.Contains(string(msg), "fxmatch: running") {
+		t.Errorf("refused after start-up: data directory %v (%v); output:\n%s", names, err, msg)
 	}
 }
 

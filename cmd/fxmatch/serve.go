@@ -322,12 +322,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	// to the venue's while they fall behind (Venue.SetRealtime). The
 	// right to it was checked before Open.
 	if f.realtime > 0 {
+		v.SetRealtime(f.realtime) // a lagging snapshot process is raised to it
 		if err := setRealtime(f.realtime); err != nil {
 			acc.Close()
 			fmt.Fprintf(stderr, "fxmatch: serve: --realtime %d: %v\n", f.realtime, err)
 			return exitFail
 		}
-		v.SetRealtime(f.realtime) // a lagging snapshot process is raised to it
 		if !rtThrottled() {
 			fmt.Fprintln(stderr, "fxmatch: WARNING: --realtime with the kernel's real-time throttling off (kernel.sched_rt_runtime_us = -1): a venue thread that never blocked could hold its CPU from other processes for as long as it ran")
 		}
@@ -407,7 +407,7 @@ func checkpointOnSignal(ctx context.Context, v *venue.Venue, dataDir string, log
 
 // runtimeLine is the banner's Go runtime line: processors, CPUs and sysmon.
 func runtimeLine(mode string, cpus []int, realtime int) string {
-	line := fmt.Sprintf("GOMAXPROCS %d; ", runtime.GOMAXPROCS(0))
+	line := fmt.Sprintf("GOMAXPROCS %d; ", yield.Procs())
 	if cpus != nil {
 		line += "pinned to CPUs " + formatCPUList(cpus) + "; "
 	}

@@ -80,12 +80,12 @@ import (
 	"errors"
 	"iter"
 	"math/bits"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
 
 	"fxmatch/engine"
+	"fxmatch/internal/yield"
 )
 
 // ErrLagged is the reason a subscriber was cut off: its queue was full.
@@ -542,6 +542,8 @@ func (h *Hub) PublishBatch(b *Batch) {
 	// the observers run after. Before, the FIX session's pump ran after
 	// the last observer woken. With more processors a woken goroutine may
 	// run at once elsewhere, and the touched go first, as they did.
+	// yield.Procs, not GOMAXPROCS: yield.Blocking's spare processor, added
+	// while a background goroutine waits for the disk, does not count.
 	deliverTouched := func(s *Sub) {
 		n := s.wanted
 		s.wanted = 0
@@ -549,7 +551,7 @@ func (h *Hub) PublishBatch(b *Batch) {
 			b.Release()
 		}
 	}
-	last := runtime.GOMAXPROCS(0) == 1 && len(touched) > 0
+	last := yield.Procs() == 1 && len(touched) > 0
 	for i := range touched {
 		if i > 0 || !last {
 			deliverTouched(touched[i])

@@ -49,8 +49,9 @@ var (
 // added, 0 when none is.
 var boostBase atomic.Int32
 
-// procs is GOMAXPROCS without Blocking's spare processor.
-func procs() int {
+// Procs is GOMAXPROCS without Blocking's spare processor: the processors
+// the venue runs with.
+func Procs() int {
 	if b := boostBase.Load(); b > 0 {
 		return int(b)
 	}

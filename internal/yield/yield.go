@@ -49,7 +49,7 @@ type Pacer struct {
 // kernel does not take the CPU from a computing thread to give it to
 // another of the same priority.
 func (p *Pacer) MaybePause() bool {
-	if procs() > 1 {
+	if Procs() > 1 {
 		return false
 	}
 	now := time.Now()

@@ -57,9 +57,9 @@ import (
 // the records it follows durable first, as PutSnapshot). The stored bytes
 // are the same as in-process. With durability none the ingester first
 // waits for Pebble's next WAL rotation, which syncs those records, rather
-// than have the journal sync the WAL (every commit waits behind that
-// sync); a newer table written meanwhile supersedes the waiting one (see
-// ingestTables).
+// than have the journal sync the WAL (one more fsync on the disk the
+// commits write to); a newer table written meanwhile supersedes the
+// waiting one (see ingestTables).
 //
 // The child going away (killed, crashed) or its shadow going apart stops
 // the snapshots, not the venue, as a diverged in-process shadow does:
@@ -559,9 +559,15 @@ func (s *snapshotter) writeChunk(ch *snapChunk) error {
 // one else wants; a venue busy for long starves it, its input pipe fills
 // and the queue behind it, and then the shard waits (back-pressure). So
 // when a write has waited snapBoostAfter, the child is raised to the
-// normal policy until it has taken the write, and put back to idle; one
-// that takes nothing for snapStallLimit even then (stopped, hung) is
-// lost: killed, and the snapshots stop (childLost), not the shard.
+// normal policy — or, when the venue runs under SCHED_FIFO
+// (Venue.SetRealtime), to the venue's priority: the normal policy would
+// get only the kernel's share for it (about 5% of a CPU) — until it has
+// taken the write, and put back to idle; one that takes nothing for
+// snapStallLimit even then (stopped, hung) is lost: killed, and the
+// snapshots stop (childLost), not the shard. Raised to the venue's FIFO
+// priority on the venue's CPU, the child is not time-sliced against the
+// venue's threads: each of its bursts (applying a pipe's worth of
+// commands, encoding a snapshot) holds the venue until it ends.
 var (
 	snapBoostAfter = 100 * time.Millisecond
 	snapStallLimit = 10 * time.Second // a variable for tests
@@ -613,7 +619,15 @@ func (s *snapshotter) setChildIdle(idle bool) bool {
 	default:
 	}
 	if prio := s.raisePrio(); !idle && prio > 0 {
-		return threads.SetProcessRealtime(c.cmd.Process.Pid, prio) == nil
+		if err := threads.SetProcessRealtime(c.cmd.Process.Pid, prio); err != nil {
+			// Some threads may have been raised before the error: all
+			// back to idle, not left at the venue's priority.
+			threads.SetProcessIdle(c.cmd.Process.Pid, true)
+			s.log.Warn("could not raise the lagging snapshot process to the venue's real-time priority",
+				"shard", s.shard, "priority", prio, "err", err)
+			return false
+		}
+		return true
 	}
 	return threads.SetProcessIdle(c.cmd.Process.Pid, idle) == nil
 }

@@ -63,13 +63,7 @@ func TestSnapshotProcessIdleAndLost(t *testing.T) {
 	if runtime.GOOS == "linux" {
 		for si, sr := range r.v.shards {
 			pid := sr.snap.child.cmd.Process.Pid
-			tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, task := range tasks {
-				var tid int
-				fmt.Sscan(task.Name(), &tid)
+			for _, tid := range tasksOf(t, pid) {
 				if p := schedPolicy(t, pid, tid); p != 5 {
 					t.Errorf("shard %d: snapshot process thread %d under policy %d, not SCHED_IDLE (5)", si, tid, p)
 				}
@@ -186,7 +180,8 @@ func TestSnapshotProcessWaitsForTheWAL(t *testing.T) {
 
 // TestSnapshotProcessFallingBehind: a snapshot process that stops taking
 // its input (SIGSTOP: as starved of CPU, or hung) is raised to the normal
-// policy once a write to it has waited snapBoostAfter; one that resumes
+// policy (or to the venue's SCHED_FIFO priority, Venue.SetRealtime) once
+// a write to it has waited snapBoostAfter; one that resumes
 // goes on and its snapshots are stored; one that takes nothing for
 // snapStallLimit is lost — killed, snapshots stopped — while the shard
 // goes on matching and the venue stops promptly. A SIGINT (a Ctrl-C to
@@ -247,6 +242,13 @@ func TestSnapshotProcessFallingBehind(t *testing.T) {
 				if p := childPolicies(t, child.Pid); slices.ContainsFunc(p, func(x int) bool { return x != raised }) {
 					t.Errorf("policies while boosted: %v, want all %d", p, raised)
 				}
+				if c.realtime > 0 {
+					for _, tid := range tasksOf(t, child.Pid) {
+						if name, prio, err := threads.Policy(tid); err != nil || prio != c.realtime {
+							t.Errorf("thread %d while boosted: %s %d (%v), want priority %d", tid, name, prio, err, c.realtime)
+						}
+					}
+				}
 				taken := r.v.SnapshotStats(0).Taken
 				child.Signal(syscall.SIGCONT)
 				waitFor(t, "snapshots after the resume", func() bool { return r.v.SnapshotStats(0).Taken > taken })
@@ -282,6 +284,16 @@ func TestSnapshotProcessFallingBehind(t *testing.T) {
 // childPolicies are the scheduling policies of process pid's threads.
 func childPolicies(t *testing.T, pid int) []int {
 	t.Helper()
+	var out []int
+	for _, tid := range tasksOf(t, pid) {
+		out = append(out, schedPolicy(t, pid, tid))
+	}
+	return out
+}
+
+// tasksOf lists process pid's threads.
+func tasksOf(t *testing.T, pid int) []int {
+	t.Helper()
 	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	if err != nil {
 		t.Fatal(err)
@@ -290,7 +302,7 @@ func childPolicies(t *testing.T, pid int) []int {
 	for _, task := range tasks {
 		var tid int
 		fmt.Sscan(task.Name(), &tid)
-		out = append(out, schedPolicy(t, pid, tid))
+		out = append(out, tid)
 	}
 	return out
 }

@@ -155,9 +155,9 @@ type Venue struct {
 // prio (serve --realtime; 0: the normal policy, the default). A snapshot
 // process that falls behind is then raised to the same policy and
 // priority instead of the normal one: against real-time threads the
-// normal policy gets the CPU only when they leave it, which under full
-// load is never, and the snapshots would stop (see Falling behind in
-// snapchild.go).
+// normal policy gets the CPU only when they leave it, or the kernel's
+// share kept for it (about 5%), under full load too little, and the
+// snapshots would stop (see Falling behind in snapchild.go).
 func (v *Venue) SetRealtime(prio int) { v.raiseTo.Store(int32(prio)) }
 
 type instLoc struct {
