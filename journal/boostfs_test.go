@@ -30,6 +30,62 @@ func (f procsFile) SyncData() error {
 	return f.File.SyncData()
 }
 
+func (f procsFile) Preallocate(offset, length int64) error {
+	*f.seen = append(*f.seen, runtime.GOMAXPROCS(0))
+	return f.File.Preallocate(offset, length)
+}
+
+func (f procsFile) SyncTo(length int64) (bool, error) {
+	*f.seen = append(*f.seen, runtime.GOMAXPROCS(0))
+	return f.File.SyncTo(length)
+}
+
+func (fs procsFS) ReuseForWrite(oldname, newname string, category vfs.DiskWriteCategory) (vfs.File, error) {
+	f, err := fs.FS.ReuseForWrite(oldname, newname, category)
+	return procsFile{f, fs.seen}, err
+}
+
+// TestBoostFSWALPreallocateAndSyncTo: a WAL file's preallocation and
+// started writeback (SyncTo) run with one more processor, whether Pebble
+// creates the file or recycles an old one; its syncs do not (commits wait
+// for them).
+func TestBoostFSWALPreallocateAndSyncTo(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	yield.Boost(true)
+	defer yield.Boost(false)
+	var seen []int
+	mem := vfs.NewMem()
+	fs := boostFS{FS: procsFS{mem, &seen}}
+	f, err := fs.Create("000001.log", walCategory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for _, open := range []func() (vfs.File, error){
+		func() (vfs.File, error) { return fs.Create("000002.log", walCategory) },
+		func() (vfs.File, error) { return fs.ReuseForWrite("000001.log", "000003.log", walCategory) },
+	} {
+		seen = nil
+		f, err := open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Preallocate(0, 1<<20); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.SyncTo(0); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.SyncData(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		if len(seen) != 3 || seen[0] != 2 || seen[1] != 2 || seen[2] != 1 || runtime.GOMAXPROCS(0) != 1 {
+			t.Errorf("GOMAXPROCS in preallocate, SyncTo, SyncData: %v (%d after); want [2 2 1] (1)", seen, runtime.GOMAXPROCS(0))
+		}
+	}
+}
+
 // TestBoostFSSyncsWithASpareProcessor: with yield.Boost on, the syncs of
 // Pebble's background work and of the snapshot table run with one more
 // processor; the WAL's and the MANIFEST's (commits wait for them) do not.
