@@ -22,17 +22,18 @@ import (
 // cost more than it saved: bench fix, 1 session, 10,000/s, 10 s, one run
 // each, p50 0.69 ms and 40.5 us of venue CPU an order without, 2.5 ms and
 // 85.6 us with), not the MANIFEST (an ingest's edit holds the commits
-// behind it), not directories (the new WAL's is synced on a commit). A
-// WAL file's preallocation and started writeback do go through it
-// (walFile): no commit waits for those under DurabilityNone, and they
-// come once per WAL and once per 512 KiB, not once per commit.
+// behind it), not directories (the new WAL's is synced on a commit).
+// Under DurabilityNone a WAL file's preallocation does go through it
+// (walFile): once per WAL, and no commit's own sync comes after it.
 type boostFS struct {
 	vfs.FS
+	// boostWAL: WAL files are walFiles (DurabilityNone only).
+	boostWAL bool
 }
 
 func (fs boostFS) Create(name string, category vfs.DiskWriteCategory) (vfs.File, error) {
 	f, err := fs.FS.Create(name, category)
-	if category == walCategory && err == nil {
+	if category == walCategory && fs.boostWAL && err == nil {
 		return walFile{f}, nil
 	}
 	if !boostedCategory(category) {
@@ -44,7 +45,7 @@ func (fs boostFS) Create(name string, category vfs.DiskWriteCategory) (vfs.File,
 // ReuseForWrite is how Pebble makes a new WAL from a recycled one.
 func (fs boostFS) ReuseForWrite(oldname, newname string, category vfs.DiskWriteCategory) (vfs.File, error) {
 	f, err := fs.FS.ReuseForWrite(oldname, newname, category)
-	if category == walCategory && err == nil {
+	if category == walCategory && fs.boostWAL && err == nil {
 		return walFile{f}, nil
 	}
 	return f, err
@@ -53,31 +54,26 @@ func (fs boostFS) ReuseForWrite(oldname, newname string, category vfs.DiskWriteC
 // walCategory is the write category of Pebble's WAL files.
 const walCategory vfs.DiskWriteCategory = "pebble-wal"
 
-// walFile is a WAL file of boostFS: not its syncs, which commits wait for
-// (see boostFS), but the two calls Pebble's WAL flusher makes that block
-// it and nothing else under DurabilityNone, and that no commit waits for
-// once per group under DurabilitySync either: the preallocation of a new
-// WAL (110% of the memtable, 70 MiB: at its second write) and the
-// writeback Pebble starts every WALBytesPerSync (sync_file_range, which
-// waits for the previous range's writeback first). A runtime trace of
-// bench fix (1 session, 10,000 orders/s) showed the flusher 7.7 and 19.5
-// ms in fallocate(2) just after two rotations, holding the only processor
-// with the shard runnable.
+// walFile is a WAL file of boostFS under DurabilityNone (boostWAL): not
+// its syncs (a commit may wait for one, at a snapshot or a rotation), but
+// its preallocation, which Pebble's WAL flusher makes at a new WAL's
+// second write (fallocate of 110% of the memtable, 70 MiB by default) and
+// which blocks the flusher, not the commits, under DurabilityNone. A
+// runtime trace of bench fix (1 session, 10,000 orders/s) showed the
+// flusher 7.7 and 19.5 ms in fallocate(2) just after two rotations,
+// holding the only processor with the shard runnable. Once per WAL: a
+// rotation whose closing of the old WAL meets it waits for it, and for
+// the boost (yield.Blocking). Not under DurabilitySync, where a group
+// commit's sync comes after it on the same flusher, and so would wait for
+// the boost's GOMAXPROCS changes (and a garbage collection's mark phase).
+// A recycled WAL keeps its earlier preallocation, so its fallocate is
+// likely quick; it is boosted alike, once per WAL.
 type walFile struct {
 	vfs.File
 }
 
 func (f walFile) Preallocate(offset, length int64) error {
 	return yield.Blocking(func() error { return f.File.Preallocate(offset, length) })
-}
-
-func (f walFile) SyncTo(length int64) (fullSync bool, err error) {
-	err = yield.Blocking(func() error {
-		var err error
-		fullSync, err = f.File.SyncTo(length)
-		return err
-	})
-	return fullSync, err
 }
 
 // boostedCategory reports whether files of this write category are

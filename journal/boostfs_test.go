@@ -2,6 +2,8 @@ package journal
 
 import (
 	"runtime"
+	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -35,53 +37,53 @@ func (f procsFile) Preallocate(offset, length int64) error {
 	return f.File.Preallocate(offset, length)
 }
 
-func (f procsFile) SyncTo(length int64) (bool, error) {
-	*f.seen = append(*f.seen, runtime.GOMAXPROCS(0))
-	return f.File.SyncTo(length)
-}
-
 func (fs procsFS) ReuseForWrite(oldname, newname string, category vfs.DiskWriteCategory) (vfs.File, error) {
 	f, err := fs.FS.ReuseForWrite(oldname, newname, category)
 	return procsFile{f, fs.seen}, err
 }
 
-// TestBoostFSWALPreallocateAndSyncTo: a WAL file's preallocation and
-// started writeback (SyncTo) run with one more processor, whether Pebble
-// creates the file or recycles an old one; its syncs do not (commits wait
-// for them).
-func TestBoostFSWALPreallocateAndSyncTo(t *testing.T) {
+// TestBoostFSWALPreallocate: under DurabilityNone a WAL file's
+// preallocation runs with one more processor, whether Pebble creates the
+// file or recycles an old one, through the journal's whole filesystem
+// (pacedFS over boostFS); its syncs do not (commits may wait for them);
+// under DurabilitySync nothing of the WAL does.
+func TestBoostFSWALPreallocate(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	yield.Boost(true)
 	defer yield.Boost(false)
-	var seen []int
-	mem := vfs.NewMem()
-	fs := boostFS{FS: procsFS{mem, &seen}}
-	f, err := fs.Create("000001.log", walCategory)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	for _, open := range []func() (vfs.File, error){
-		func() (vfs.File, error) { return fs.Create("000002.log", walCategory) },
-		func() (vfs.File, error) { return fs.ReuseForWrite("000001.log", "000003.log", walCategory) },
-	} {
-		seen = nil
-		f, err := open()
+	for _, d := range []Durability{DurabilityNone, DurabilitySync} {
+		var seen []int
+		mem := vfs.NewMem()
+		o := Options{FS: procsFS{mem, &seen}, Durability: d}
+		fs := pebbleOptions(&o, new(atomic.Uint64)).FS
+		f, err := fs.Create("000001.log", "pebble-wal")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := f.Preallocate(0, 1<<20); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.SyncTo(0); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.SyncData(); err != nil {
-			t.Fatal(err)
-		}
 		f.Close()
-		if len(seen) != 3 || seen[0] != 2 || seen[1] != 2 || seen[2] != 1 || runtime.GOMAXPROCS(0) != 1 {
-			t.Errorf("GOMAXPROCS in preallocate, SyncTo, SyncData: %v (%d after); want [2 2 1] (1)", seen, runtime.GOMAXPROCS(0))
+		want := []int{2, 1}
+		if d == DurabilitySync {
+			want = []int{1, 1}
+		}
+		for _, open := range []func() (vfs.File, error){
+			func() (vfs.File, error) { return fs.Create("000002.log", "pebble-wal") },
+			func() (vfs.File, error) { return fs.ReuseForWrite("000001.log", "000003.log", "pebble-wal") },
+		} {
+			seen = nil
+			f, err := open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Preallocate(0, 1<<20); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.SyncData(); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			if !slices.Equal(seen, want) || runtime.GOMAXPROCS(0) != 1 {
+				t.Errorf("%v: GOMAXPROCS in preallocate and SyncData: %v (%d after); want %v (1)", d, seen, runtime.GOMAXPROCS(0), want)
+			}
 		}
 	}
 }

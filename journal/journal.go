@@ -313,7 +313,7 @@ func pebbleOptions(o *Options, paced *atomic.Uint64) *pebble.Options {
 	readOnly := paced == nil
 	fs := o.FS
 	if !readOnly {
-		fs = pacedFS{FS: boostFS{FS: fs}, pauses: paced}
+		fs = pacedFS{FS: boostFS{FS: fs, boostWAL: o.Durability == DurabilityNone}, pauses: paced}
 	}
 	po := &pebble.Options{
 		FS:                          fs,

@@ -115,8 +115,9 @@ func TestSnapshotProcessIdleAndLost(t *testing.T) {
 // snapshot waits for Pebble's next WAL rotation (none comes by itself in
 // this short run) and a newer one supersedes it — its table removed,
 // never stored; a rotation (a flush) lets the waiting one be stored
-// without a WAL sync of its own; at the stop the newest is stored at
-// once, with one; and no table is left behind.
+// without a WAL sync of its own; at the stop the one waiting (and any
+// still being worked through) is stored at once, with one each; and no
+// table is left behind.
 func TestSnapshotProcessWaitsForTheWAL(t *testing.T) {
 	defer func(d time.Duration) { snapWALWait = d }(snapWALWait)
 	snapWALWait = time.Hour
@@ -146,6 +147,7 @@ func TestSnapshotProcessWaitsForTheWAL(t *testing.T) {
 		t.Fatalf("%d WAL syncs for snapshots stored after rotations", n)
 	}
 	trade(t, r.v, 30) // one more snapshot, waiting at the stop
+	takenBefore := r.v.SnapshotStats(0).Taken
 	if err := r.stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -154,10 +156,13 @@ func TestSnapshotProcessWaitsForTheWAL(t *testing.T) {
 	if st.Taken < 2 || st.LastSeq != last {
 		t.Fatalf("after the stop: %+v, want the snapshot at %d stored", st, last)
 	}
-	// Only the one stored at the stop may have synced the WAL (none if a
-	// rotation came after it was written).
-	if n := r.v.Journal().Stats().SnapshotWALSyncs; n > 1 {
-		t.Fatalf("%d WAL syncs for snapshots, want at most 1 (the one stored at the stop)", n)
+	// Only those stored at the stop may have synced the WAL, each once:
+	// the one waiting, and any the process was still working through (a
+	// backlog, when it ran slowly: CI under -race saw ten) — none stored
+	// earlier.
+	atStop := st.Taken - takenBefore
+	if n := r.v.Journal().Stats().SnapshotWALSyncs; n > atStop {
+		t.Fatalf("%d WAL syncs for snapshots, want at most %d (those stored at the stop)", n, atStop)
 	}
 	names, err := os.ReadDir(dir + "/journal")
 	if err != nil {
