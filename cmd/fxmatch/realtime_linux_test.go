@@ -100,17 +100,9 @@ func TestServeRealtime(t *testing.T) {
 // taskIDs lists process pid's threads.
 func taskIDs(t *testing.T, pid int) []int {
 	t.Helper()
-	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	tids, err := threads.Tasks(pid)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var tids []int
-	for _, task := range tasks {
-		tid, err := strconv.Atoi(task.Name())
-		if err != nil {
-			t.Fatal(err)
-		}
-		tids = append(tids, tid)
 	}
 	return tids
 }

@@ -14,20 +14,19 @@ import (
 // thread a not-yet-set one creates meanwhile inherits the old setting).
 // set returns the errno of its system call; ESRCH (the thread has exited
 // since) is not an error.
-func Each(set func(tid int) syscall.Errno) error { return eachOf("self", set) }
+func Each(set func(tid int) syscall.Errno) error { return eachOf(os.Getpid(), set) }
 
-// eachOf is Each for process pid ("self": this one).
-func eachOf(pid string, set func(tid int) syscall.Errno) error {
+// eachOf is Each for process pid.
+func eachOf(pid int, set func(tid int) syscall.Errno) error {
 	done := map[int]bool{}
 	for pass := 0; ; pass++ {
-		tasks, err := os.ReadDir("/proc/" + pid + "/task")
+		tids, err := Tasks(pid)
 		if err != nil {
 			return err
 		}
 		fresh := false
-		for _, t := range tasks {
-			tid, err := strconv.Atoi(t.Name())
-			if err != nil || done[tid] {
+		for _, tid := range tids {
+			if done[tid] {
 				continue
 			}
 			fresh = true
@@ -45,6 +44,23 @@ func eachOf(pid string, set func(tid int) syscall.Errno) error {
 	}
 }
 
+// Tasks lists the thread IDs of process pid (/proc/PID/task).
+func Tasks(pid int) ([]int, error) {
+	tasks, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	if err != nil {
+		return nil, err
+	}
+	var tids []int
+	for _, t := range tasks {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			return nil, fmt.Errorf("/proc/%d/task/%s: not a thread ID", pid, t.Name())
+		}
+		tids = append(tids, tid)
+	}
+	return tids, nil
+}
+
 // schedIdle is Linux's SCHED_IDLE policy: a thread under it runs only
 // when no thread of another policy wants the CPU, and a waking thread of
 // another policy preempts it at once.
@@ -52,7 +68,7 @@ const schedIdle uintptr = 5
 
 // SetIdle puts every thread of this process under SCHED_IDLE (see
 // schedIdle): for a process whose work must never delay another's.
-func SetIdle() error { return setPolicy("self", schedIdle, 0) }
+func SetIdle() error { return setPolicy(os.Getpid(), schedIdle, 0) }
 
 // schedFIFO is Linux's real-time first-in first-out policy: a runnable
 // thread under it preempts every thread of the normal and idle policies
@@ -73,7 +89,7 @@ func SetRealtime(prio int) error {
 	if prio < 1 || prio > MaxRealtime {
 		return fmt.Errorf("real-time priority %d: want 1 to %d", prio, MaxRealtime)
 	}
-	return setPolicy("self", schedFIFO, int32(prio))
+	return setPolicy(os.Getpid(), schedFIFO, int32(prio))
 }
 
 // SetProcessIdle sets every thread of process pid under SCHED_IDLE (idle
@@ -84,7 +100,7 @@ func SetProcessIdle(pid int, idle bool) error {
 	if idle {
 		policy = schedIdle
 	}
-	return setPolicy(strconv.Itoa(pid), policy, 0)
+	return setPolicy(pid, policy, 0)
 }
 
 // SetProcessRealtime sets every thread of process pid under SCHED_FIFO
@@ -94,7 +110,7 @@ func SetProcessRealtime(pid, prio int) error {
 	if prio < 1 || prio > MaxRealtime {
 		return fmt.Errorf("real-time priority %d: want 1 to %d", prio, MaxRealtime)
 	}
-	return setPolicy(strconv.Itoa(pid), schedFIFO, int32(prio))
+	return setPolicy(pid, schedFIFO, int32(prio))
 }
 
 // CanRealtime says whether this process may put its threads under
@@ -123,7 +139,7 @@ func CanRealtime(prio int) error {
 // schedOther is Linux's normal time-sharing policy.
 const schedOther uintptr = 0
 
-func setPolicy(pid string, policy uintptr, prio int32) error {
+func setPolicy(pid int, policy uintptr, prio int32) error {
 	param := struct{ priority int32 }{prio}
 	err := eachOf(pid, func(tid int) syscall.Errno {
 		_, _, e := syscall.RawSyscall(syscall.SYS_SCHED_SETSCHEDULER, uintptr(tid), policy, uintptr(unsafe.Pointer(&param)))

@@ -5,26 +5,20 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
 
-// tids lists the threads of process pid ("self": this one).
-func tids(t *testing.T, pid string) []int {
+// tids lists the threads of process pid (0: this one).
+func tids(t *testing.T, pid int) []int {
 	t.Helper()
-	tasks, err := os.ReadDir("/proc/" + pid + "/task")
+	if pid == 0 {
+		pid = os.Getpid()
+	}
+	out, err := Tasks(pid)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var out []int
-	for _, task := range tasks {
-		tid, err := strconv.Atoi(task.Name())
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, tid)
 	}
 	return out
 }
@@ -57,7 +51,7 @@ func TestSetIdleChild(t *testing.T) {
 	}
 	// Threads that exist when the call comes.
 	holdThreads(4)
-	before := tids(t, "self")
+	before := tids(t, 0)
 	if len(before) < 5 {
 		t.Fatalf("only %d threads", len(before))
 	}
@@ -71,7 +65,7 @@ func TestSetIdleChild(t *testing.T) {
 	}
 	// More threads after the call.
 	holdThreads(4)
-	all := tids(t, "self")
+	all := tids(t, 0)
 	if len(all) <= len(before) {
 		t.Fatalf("no new threads: %d then %d", len(before), len(all))
 	}
@@ -99,7 +93,7 @@ func TestSetRealtime(t *testing.T) {
 		t.Skipf("no right to SCHED_FIFO here: %v", err)
 	}
 	// CanRealtime changed no thread of the test's.
-	for _, tid := range tids(t, "self") {
+	for _, tid := range tids(t, 0) {
 		if name, prio, err := Policy(tid); err != nil || name == "SCHED_FIFO" {
 			t.Errorf("thread %d under %s %d (%v) after CanRealtime", tid, name, prio, err)
 		}
@@ -115,12 +109,12 @@ func TestSetRealtimeChild(t *testing.T) {
 		t.Skip("run by TestSetRealtime in a process of its own")
 	}
 	holdThreads(4)
-	before := tids(t, "self")
+	before := tids(t, 0)
 	if err := SetRealtime(7); err != nil {
 		t.Fatal(err)
 	}
 	holdThreads(4)
-	all := tids(t, "self")
+	all := tids(t, 0)
 	if len(all) <= len(before) || len(before) < 5 {
 		t.Fatalf("threads: %d then %d", len(before), len(all))
 	}
@@ -139,10 +133,9 @@ func TestSetProcessIdle(t *testing.T) {
 		t.Skip(err)
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	pid := strconv.Itoa(cmd.Process.Pid)
 	check := func(want bool) {
 		t.Helper()
-		for _, tid := range tids(t, pid) {
+		for _, tid := range tids(t, cmd.Process.Pid) {
 			if idle, err := isIdle(tid); err != nil || idle != want {
 				t.Fatalf("thread %d: idle %v (%v), want %v", tid, idle, err, want)
 			}

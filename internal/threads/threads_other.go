@@ -22,6 +22,9 @@ func SetProcessRealtime(int, int) error { return ErrUnsupported }
 // CanRealtime is Linux-only (see threads_linux.go).
 func CanRealtime(int) error { return ErrUnsupported }
 
+// Tasks is Linux-only (see threads_linux.go).
+func Tasks(int) ([]int, error) { return nil, ErrUnsupported }
+
 // Policy is Linux-only (see threads_linux.go).
 func Policy(int) (string, int, error) { return "", 0, ErrUnsupported }
 

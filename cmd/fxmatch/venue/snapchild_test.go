@@ -299,17 +299,11 @@ func childPolicies(t *testing.T, pid int) []int {
 // tasksOf lists process pid's threads.
 func tasksOf(t *testing.T, pid int) []int {
 	t.Helper()
-	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	tids, err := threads.Tasks(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []int
-	for _, task := range tasks {
-		var tid int
-		fmt.Sscan(task.Name(), &tid)
-		out = append(out, tid)
-	}
-	return out
+	return tids
 }
 
 // waitFor polls cond for up to 10 s.
