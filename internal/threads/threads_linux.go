@@ -81,13 +81,20 @@ const schedFIFO uintptr = 1
 // MaxRealtime is the highest SCHED_FIFO priority Linux has.
 const MaxRealtime = 99
 
+func checkPrio(prio int) error {
+	if prio < 1 || prio > MaxRealtime {
+		return fmt.Errorf("real-time priority %d: want 1 to %d", prio, MaxRealtime)
+	}
+	return nil
+}
+
 // SetRealtime puts every thread of this process under SCHED_FIFO at
 // priority prio (1 to MaxRealtime); threads made later inherit it. The
 // caller needs CAP_SYS_NICE or an RLIMIT_RTPRIO of at least prio; without
 // either the error wraps syscall.EPERM.
 func SetRealtime(prio int) error {
-	if prio < 1 || prio > MaxRealtime {
-		return fmt.Errorf("real-time priority %d: want 1 to %d", prio, MaxRealtime)
+	if err := checkPrio(prio); err != nil {
+		return err
 	}
 	return setPolicy(os.Getpid(), schedFIFO, int32(prio))
 }
@@ -107,8 +114,8 @@ func SetProcessIdle(pid int, idle bool) error {
 // at priority prio (a process under SCHED_IDLE leaves it only with
 // RLIMIT_NICE 20 or CAP_SYS_NICE, besides the right to prio).
 func SetProcessRealtime(pid, prio int) error {
-	if prio < 1 || prio > MaxRealtime {
-		return fmt.Errorf("real-time priority %d: want 1 to %d", prio, MaxRealtime)
+	if err := checkPrio(prio); err != nil {
+		return err
 	}
 	return setPolicy(pid, schedFIFO, int32(prio))
 }
@@ -116,10 +123,11 @@ func SetProcessRealtime(pid, prio int) error {
 // CanRealtime says whether this process may put its threads under
 // SCHED_FIFO at prio, without changing any thread it runs on: it tries on
 // a thread of its own, locked to a goroutine that ends with it (the Go
-// runtime then ends the thread), and puts that thread back first.
+// runtime then ends the thread, or parks it for good if it is the main
+// one), and puts that thread back first.
 func CanRealtime(prio int) error {
-	if prio < 1 || prio > MaxRealtime {
-		return fmt.Errorf("real-time priority %d: want 1 to %d", prio, MaxRealtime)
+	if err := checkPrio(prio); err != nil {
+		return err
 	}
 	done := make(chan error)
 	go func() {
