@@ -334,10 +334,7 @@ func benchSnapshotCommitStall(b *testing.B, d Durability) {
 		b.Fatal(err)
 	}
 	r := testRand(b)
-	data := make([]byte, size)
-	for i := range data {
-		data[i] = byte(r.Uint32()) // no compressor finds it easy
-	}
+	data := randBytes(r, size)
 	// appendOne appends a record due at intended and returns its sequence.
 	appendOne := func(intended time.Time) uint64 {
 		seq := a.Next()

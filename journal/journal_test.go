@@ -35,6 +35,15 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 // randBatch makes n random records continuing seq, as a shard.Batch lays
 // them out.
+// randBytes is n random bytes (no compressor finds them easy).
+func randBytes(r *rand.Rand, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
 func randBatch(r *rand.Rand, seq uint64, n int) ([]engine.Command, []engine.Event, []int) {
 	cmds := make([]engine.Command, n)
 	var events []engine.Event

@@ -48,10 +48,7 @@ func testSnapshotIngested(t *testing.T, d Durability) {
 	if err := a.Append(randBatch(r, 1, 20)); err != nil {
 		t.Fatal(err)
 	}
-	data := make([]byte, 1<<20+17)
-	for i := range data {
-		data[i] = byte(r.Uint32())
-	}
+	data := randBytes(r, 1<<20+17)
 	h := Hash{7, 7, 7}
 	walBefore := j.db.Metrics().WAL.BytesIn
 	if err := a.PutSnapshot(20, h, data); err != nil {
@@ -92,10 +89,7 @@ func testSnapshotIngested(t *testing.T, d Durability) {
 func TestSnapshotValuePaced(t *testing.T) {
 	r := testRand(t)
 	for _, n := range []int{0, 1, snapTableChunk - 1, snapTableChunk, snapTableChunk + 1, 3*snapTableChunk + 7} {
-		data := make([]byte, n)
-		for i := range data {
-			data[i] = byte(r.Uint32())
-		}
+		data := randBytes(r, n)
 		h := Hash{byte(n), 2, 3}
 		pauses := 0
 		got := appendSnapshotValuePaced([]byte("keep"), &h, data, func() { pauses++ })
@@ -395,10 +389,7 @@ func testSnapshotWrittenElsewhere(t *testing.T, d Durability) {
 	if err := a.Append(randBatch(r, 1, 30)); err != nil {
 		t.Fatal(err)
 	}
-	data := make([]byte, 600<<10+5)
-	for i := range data {
-		data[i] = byte(r.Uint32())
-	}
+	data := randBytes(r, 600<<10+5)
 	h := Hash{9, 1}
 	path, format, ok := a.SnapshotTableFile(30)
 	if !ok {

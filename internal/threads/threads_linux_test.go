@@ -23,6 +23,24 @@ func tids(t *testing.T, pid int) []int {
 	return out
 }
 
+// runInChild runs test name in a process of its own (a policy that cannot
+// be undone, or is not for the test binary) and fails unless it passes.
+func runInChild(t *testing.T, name string) {
+	t.Helper()
+	out, err := exec.Command("/proc/self/exe", "-test.run=^"+name+"$", "-test.v").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+name) {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
+
+// onlyInChild skips test name unless runInChild started it.
+func onlyInChild(t *testing.T, name string) {
+	t.Helper()
+	if !strings.HasSuffix(strings.Join(osArgs(), " "), "-test.run=^"+name+"$ -test.v") {
+		t.Skip("run by runInChild in a process of its own")
+	}
+}
+
 // holdThreads makes n more threads, each held by a goroutine locked to it
 // and asleep for the rest of the process, and gives them time to start.
 func holdThreads(n int) {
@@ -39,16 +57,11 @@ func holdThreads(n int) {
 // without privilege) and checks there that every thread, those that
 // existed at the call and those made after it, runs under SCHED_IDLE.
 func TestSetIdle(t *testing.T) {
-	out, err := exec.Command("/proc/self/exe", "-test.run=^TestSetIdleChild$", "-test.v").CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestSetIdleChild") {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
+	runInChild(t, "TestSetIdleChild")
 }
 
 func TestSetIdleChild(t *testing.T) {
-	if !strings.HasSuffix(strings.Join(osArgs(), " "), "-test.run=^TestSetIdleChild$ -test.v") {
-		t.Skip("run by TestSetIdle in a process of its own")
-	}
+	onlyInChild(t, "TestSetIdleChild")
 	// Threads that exist when the call comes.
 	holdThreads(4)
 	before := tids(t, 0)
@@ -98,16 +111,11 @@ func TestSetRealtime(t *testing.T) {
 			t.Errorf("thread %d under %s %d (%v) after CanRealtime", tid, name, prio, err)
 		}
 	}
-	out, err := exec.Command("/proc/self/exe", "-test.run=^TestSetRealtimeChild$", "-test.v").CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestSetRealtimeChild") {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
+	runInChild(t, "TestSetRealtimeChild")
 }
 
 func TestSetRealtimeChild(t *testing.T) {
-	if !strings.HasSuffix(strings.Join(osArgs(), " "), "-test.run=^TestSetRealtimeChild$ -test.v") {
-		t.Skip("run by TestSetRealtime in a process of its own")
-	}
+	onlyInChild(t, "TestSetRealtimeChild")
 	holdThreads(4)
 	before := tids(t, 0)
 	if err := SetRealtime(7); err != nil {
