@@ -33,7 +33,7 @@ type boostFS struct {
 
 func (fs boostFS) Create(name string, category vfs.DiskWriteCategory) (vfs.File, error) {
 	f, err := fs.FS.Create(name, category)
-	if category == walCategory && fs.boostWAL && err == nil {
+	if fs.isBoostedWAL(category) && err == nil {
 		return walFile{f}, nil
 	}
 	if !boostedCategory(category) {
@@ -45,10 +45,16 @@ func (fs boostFS) Create(name string, category vfs.DiskWriteCategory) (vfs.File,
 // ReuseForWrite is how Pebble makes a new WAL from a recycled one.
 func (fs boostFS) ReuseForWrite(oldname, newname string, category vfs.DiskWriteCategory) (vfs.File, error) {
 	f, err := fs.FS.ReuseForWrite(oldname, newname, category)
-	if category == walCategory && fs.boostWAL && err == nil {
+	if fs.isBoostedWAL(category) && err == nil {
 		return walFile{f}, nil
 	}
 	return f, err
+}
+
+// isBoostedWAL says whether a file of category is a WAL this boostFS
+// makes a walFile.
+func (fs boostFS) isBoostedWAL(category vfs.DiskWriteCategory) bool {
+	return category == walCategory && fs.boostWAL
 }
 
 // walCategory is the write category of Pebble's WAL files.
