@@ -13,6 +13,7 @@ import (
 const benchUsage = `usage: fxmatch bench engine [flags]
        fxmatch bench journal [flags]   (fxmatch bench journal --help)
        fxmatch bench fix [flags]       (fxmatch bench fix --help)
+       fxmatch bench echo [flags]      (fxmatch bench echo --help)
        fxmatch bench http [flags]      (fxmatch bench http --help)
        fxmatch bench ws [flags]        (fxmatch bench ws --help)
 
@@ -45,6 +46,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if len(args) > 0 && args[0] == "fix" {
 		return runBenchFix(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "echo" {
+		return runBenchEcho(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "http" {
 		return runBenchHTTP(ctx, args[1:], stdout, stderr)
 	}
@@ -53,9 +57,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if len(args) == 0 || args[0] != "engine" {
 		if len(args) == 0 {
-			fmt.Fprintf(stderr, "fxmatch bench: which benchmark? (engine, journal, fix, http, ws)\n\n")
+			fmt.Fprintf(stderr, "fxmatch bench: which benchmark? (engine, journal, fix, echo, http, ws)\n\n")
 		} else {
-			fmt.Fprintf(stderr, "fxmatch bench: unknown benchmark %q (want engine, journal, fix, http or ws)\n\n", args[0])
+			fmt.Fprintf(stderr, "fxmatch bench: unknown benchmark %q (want engine, journal, fix, echo, http or ws)\n\n", args[0])
 		}
 		fmt.Fprint(stderr, benchUsage)
 		return exitUsage

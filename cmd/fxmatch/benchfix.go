@@ -108,6 +108,13 @@ Flags:
                      session, intended send time, send lag and latency (µs),
                      to see when the slow ones were; one run only (not with
                      --find-max or --durability both)
+  --echo             start, in the venue's place, "fxmatch bench echo": a FIX
+                     echo that acknowledges each order at once, with no
+                     matching, journal or checks, pinned and sized as the
+                     venue would be (--procs, --cpus, --realtime pass through
+                     --venue-flag). Its figures are the floor that this
+                     machine, its loopback and the generator put under any
+                     venue's; not with --addr, --durability or --risk
   --pin on|off       pin the generator to the first half of the CPUs this
                      process may use and the started venue (serve --cpus) to
                      the others (default on when the bench starts the venue
@@ -139,6 +146,7 @@ type benchFixFlags struct {
 	pin          string
 	latencyLog   string
 	busy         bool
+	echo         bool
 	// genCPUs: the CPUs the generator pins itself to (--pin); nil: none.
 	genCPUs []int
 }
@@ -171,6 +179,7 @@ func parseBenchFixFlags(args []string) (benchFixFlags, error) {
 	fs.StringVar(&f.pin, "pin", "", "")
 	fs.StringVar(&f.latencyLog, "latency-log", "", "")
 	fs.BoolVar(&f.busy, "busy", false, "")
+	fs.BoolVar(&f.echo, "echo", false, "")
 	fs.Func("venue-flag", "", func(v string) error {
 		if !strings.HasPrefix(v, "-") {
 			return fmt.Errorf("%q is not a flag (want e.g. --no-assistant)", v)
@@ -230,6 +239,22 @@ func parseBenchFixFlags(args []string) (benchFixFlags, error) {
 		return f, fmt.Errorf("--sessions %d: want at least 1", f.sessions)
 	}
 	f.participants = f.participants[:f.sessions]
+	if f.echo {
+		switch {
+		case f.addr != "":
+			return f, fmt.Errorf("--echo: not with --addr %q (the bench starts the echo itself)", f.addr)
+		case f.durability != "":
+			return f, fmt.Errorf("--durability %q: not with --echo (the echo has no journal)", f.durability)
+		case f.risk != "":
+			return f, fmt.Errorf("--risk %q: not with --echo (the echo scores nothing)", f.risk)
+		}
+		for _, v := range f.venueFlags {
+			name, _, _ := strings.Cut(strings.TrimLeft(v, "-"), "=")
+			if name != "procs" && name != "cpus" && name != "realtime" {
+				return f, fmt.Errorf("--venue-flag %q: with --echo only --procs, --cpus and --realtime (the echo has no other flags)", v)
+			}
+		}
+	}
 	if f.addr != "" {
 		if _, _, err := net.SplitHostPort(f.addr); err != nil {
 			return f, fmt.Errorf("--addr %q is not a host:port address (e.g. 127.0.0.1:9878)", f.addr)
@@ -250,6 +275,9 @@ func parseBenchFixFlags(args []string) (benchFixFlags, error) {
 		switch f.durability {
 		case "":
 			f.durability = "both"
+			if f.echo {
+				f.durability = benchEchoMode
+			}
 		case config.DurabilitySync, config.DurabilityNone, "both":
 		default:
 			return f, fmt.Errorf("--durability %q: want sync, none or both", f.durability)
@@ -259,7 +287,9 @@ func parseBenchFixFlags(args []string) (benchFixFlags, error) {
 		}
 		switch f.risk {
 		case "":
-			f.risk = "off"
+			if !f.echo {
+				f.risk = "off"
+			}
 		case "on", "off":
 		default:
 			return f, fmt.Errorf("--risk %q: want on or off", f.risk)
@@ -342,7 +372,8 @@ func venueFlag(flags []string, name string) (flag, value string, ok bool) {
 
 // benchFixReport is the --json output.
 type benchFixReport struct {
-	// Target is "spawned" (the bench started the venue) or the --addr.
+	// Target is "spawned" (the bench started the venue), "echo" (it
+	// started bench echo in the venue's place, --echo) or the --addr.
 	Target string `json:"target"`
 	// Risk is the started venue's pre-trade scoring, "on" or "off" (""
 	// with --addr).
@@ -360,7 +391,8 @@ type benchFixReport struct {
 }
 
 type benchFixRun struct {
-	// Durability is the spawned venue's ("sync", "none"), or "" for --addr.
+	// Durability is the spawned venue's ("sync", "none"), "echo" for
+	// --echo, or "" for --addr.
 	Durability string                  `json:"durability,omitempty"`
 	Result     *fixbench.Result        `json:"result,omitempty"`
 	FindMax    *fixbench.FindMaxResult `json:"find_max,omitempty"`
@@ -506,13 +538,19 @@ func runBenchFix(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	case "both":
 		modes = []string{config.DurabilityNone, config.DurabilitySync}
 		rep.Target = "spawned"
+	case benchEchoMode:
+		modes = []string{benchEchoMode}
+		rep.Target = "echo"
 	default:
 		modes = []string{f.durability}
 		rep.Target = "spawned"
 	}
 	if !f.json {
 		venueNote := "venue " + f.addr
-		if f.addr == "" {
+		switch {
+		case f.echo:
+			venueNote = "in the venue's place an echo started here (bench echo " + strings.Join(f.venueFlags, " ") + "): no matching, no journal"
+		case f.addr == "":
 			venueNote = "venue started here (serve " + strings.Join(f.venueFlags, " ") + "), pre-trade scoring " + f.risk
 		}
 		if rep.GeneratorCPUs != "" {
@@ -536,7 +574,11 @@ func runBenchFix(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			if f.findMax {
 				expected = 1_000_000
 			}
-			child, err = startBenchVenue(exe, mode, f.risk == "on", expected, f.venueFlags)
+			if mode == benchEchoMode {
+				child, err = startBenchEcho(exe, f.venueFlags)
+			} else {
+				child, err = startBenchVenue(exe, mode, f.risk == "on", expected, f.venueFlags)
+			}
 			if err != nil {
 				fmt.Fprintf(stderr, "fxmatch bench fix: %v\n", err)
 				return exitFail
@@ -712,15 +754,40 @@ func startBenchVenue(exe, durability string, risk bool, expectedOrders int, extr
 	v.cmd = exec.Command(exe, "serve", "--config", cfgFile, "--data", filepath.Join(dir, "data"),
 		"--fix-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0")
 	v.cmd.Args = append(v.cmd.Args, extra...)
-	v.cmd.Stderr = v.stderr
-	out, err := v.cmd.StdoutPipe()
-	if err != nil {
+	if err := v.start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
+	return v, nil
+}
+
+// benchEchoMode is the run's label (and --durability's value inside) when
+// --echo starts "bench echo" in the venue's place.
+const benchEchoMode = "echo"
+
+// startBenchEcho starts `exe bench echo` on 127.0.0.1 port 0 with the
+// venue's --procs, --cpus and --realtime (extra), and returns once it
+// names its address.
+func startBenchEcho(exe string, extra []string) (*benchVenue, error) {
+	v := &benchVenue{stderr: &tailBuffer{max: 64 << 10}, done: make(chan error, 1)}
+	v.cmd = exec.Command(exe, append([]string{"bench", "echo", "--addr", "127.0.0.1:0"}, extra...)...)
+	if err := v.start(); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// start starts v.cmd and waits until its banner names the FIX address and
+// says it runs (serve's banner, or bench echo's two lines).
+func (v *benchVenue) start() error {
+	exe := v.cmd.Path
+	v.cmd.Stderr = v.stderr
+	out, err := v.cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
 	if err := v.cmd.Start(); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("starting the venue %s: %w", exe, err)
+		return fmt.Errorf("starting the venue %s: %w", exe, err)
 	}
 	banner := make(chan string, 1)
 	go func() {
@@ -745,13 +812,13 @@ func startBenchVenue(exe, durability string, risk bool, expectedOrders int, extr
 	case a, ok := <-banner:
 		if ok && a != "" {
 			v.fix = a
-			return v, nil
+			return nil
 		}
 		v.kill()
-		return nil, fmt.Errorf("the venue did not name its FIX address:\n%s", v.stderr.String())
+		return fmt.Errorf("the venue did not name its FIX address:\n%s", v.stderr.String())
 	case <-time.After(60 * time.Second):
 		v.kill()
-		return nil, fmt.Errorf("the venue did not start within 60s:\n%s", v.stderr.String())
+		return fmt.Errorf("the venue did not start within 60s:\n%s", v.stderr.String())
 	}
 }
 

@@ -39,6 +39,10 @@ func TestBenchFixFlags(t *testing.T) {
 		{[]string{"--factor", "1"}, "--factor 1"},
 		{[]string{"--participants", "A,,B"}, `--participants "A,,B"`},
 		{[]string{"--participants", "A", "--sessions", "2"}, "--sessions 2: only 1 --participants"},
+		{[]string{"--echo", "--addr", "127.0.0.1:9878"}, `--echo: not with --addr "127.0.0.1:9878"`},
+		{[]string{"--echo", "--durability", "none"}, `--durability "none": not with --echo`},
+		{[]string{"--echo", "--risk", "on"}, `--risk "on": not with --echo`},
+		{[]string{"--echo", "--venue-flag=--no-assistant"}, `--venue-flag "--no-assistant": with --echo only --procs, --cpus and --realtime`},
 		{[]string{"--bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 	} {
@@ -130,5 +134,79 @@ func TestBenchFixSpawned(t *testing.T) {
 		if res.Sessions != 2 || res.Sent != 100 || res.Acked+res.Rejected+res.Missing != res.Sent || res.Acked != 100 || res.Latency.Count != res.Acked {
 			t.Errorf("%s: %+v: want 100 sent on 2 sessions, all acked, one latency sample each", r.Durability, res)
 		}
+	}
+}
+
+// TestBenchEchoFlags: bench echo refuses what it cannot do, naming the
+// value, and listens on loopback only (it checks no password).
+func TestBenchEchoFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--addr", "0.0.0.0:0"}, `--addr "0.0.0.0:0": a loopback address only`},
+		{[]string{"--addr", "nowhere"}, `--addr "nowhere" is not a host:port address`},
+		{[]string{"--procs", "-1"}, "--procs -1: want 0"},
+		{[]string{"--realtime", "100"}, "--realtime 100: want 0"},
+		{[]string{"--cpus", "x"}, `--cpus "x"`},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+		{[]string{"--bogus"}, "flag provided but not defined: -bogus"},
+	} {
+		code, _, errs := runCmd(t, "", append([]string{"bench", "echo"}, tc.args...)...)
+		if code != exitUsage || !strings.Contains(errs, tc.want) || !strings.Contains(errs, "usage: fxmatch bench echo") {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d naming %q, then the usage", tc.args, code, errs, exitUsage, tc.want)
+		}
+	}
+	code, out, _ := runCmd(t, "", "bench", "echo", "--help")
+	if code != exitOK || !strings.Contains(out, "floor") {
+		t.Errorf("--help: exit %d, %q", code, out)
+	}
+}
+
+// TestBenchFixEcho: --echo starts bench echo in the venue's place, pinned
+// and sized as the venue would be, and measures it as it would the venue.
+func TestBenchFixEcho(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and starts the echo")
+	}
+	bin := buildBinary(t)
+	cmd := exec.Command(bin, "bench", "fix", "--echo", "--sessions", "2", "--rate", "200", "--duration", "1s", "--warmup", "200ms", "--json")
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("bench fix --echo: %v\n%s\n%s", err, out, stderr)
+	}
+	var rep struct {
+		Target     string   `json:"target"`
+		VenueFlags []string `json:"venue_flags"`
+		Runs       []struct {
+			Durability string `json:"durability"`
+			Result     struct {
+				Sessions, Sent, Acked int64
+				Latency               struct{ Count int64 } `json:"latency_us"`
+			} `json:"result"`
+			CPU []struct {
+				Venue *float64 `json:"venue_us_per_order"`
+			} `json:"cpu"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("JSON does not parse: %v\n%s", err, out)
+	}
+	if rep.Target != "echo" || len(rep.Runs) != 1 || rep.Runs[0].Durability != "echo" {
+		t.Fatalf("want one run labelled echo:\n%s", out)
+	}
+	if !slices.ContainsFunc(rep.VenueFlags, func(f string) bool { return strings.HasPrefix(f, "--procs=") }) {
+		t.Errorf("venue flags %q: want the venue's --procs passed to the echo", rep.VenueFlags)
+	}
+	r := rep.Runs[0]
+	if res := r.Result; res.Sessions != 2 || res.Sent != 200 || res.Acked != 200 || res.Latency.Count != 200 {
+		t.Errorf("%+v: want 200 sent on 2 sessions, all acked, one latency sample each", res)
+	}
+	if len(r.CPU) != 1 || r.CPU[0].Venue == nil || *r.CPU[0].Venue <= 0 {
+		t.Errorf("CPU %+v: want the echo's CPU per order measured, as a venue's", r.CPU)
 	}
 }

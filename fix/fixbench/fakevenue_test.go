@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 }
 
 // fakeVenueMain listens on 127.0.0.1:0, prints the address, and answers
-// every session until its stdin closes (the parent ended).
+// every session with Echo until its stdin closes (the parent ended).
 func fakeVenueMain() {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -38,82 +38,10 @@ func fakeVenueMain() {
 		io.Copy(io.Discard, os.Stdin)
 		os.Exit(0)
 	}()
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			os.Exit(1)
-		}
-		go serveFake(conn, 0)
+	if err := Echo(ln); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 	}
-}
-
-// serveFake is a venue reduced to what the generator needs, as cheap as
-// it can be so that the generator's cost stands out: it logs any
-// session on, acknowledges each NewOrderSingle (150=0) and each
-// OrderCancelRequest (150=4), answers a Logout, and writes its answers
-// to everything one read brought in with one write. After the Logon it
-// stops reading for stall, as a venue that falls behind would.
-func serveFake(conn net.Conn, stall time.Duration) {
-	defer conn.Close()
-	rd := NewReader(conn, 1<<20)
-	var out, scratch, body []byte
-	var sender []byte
-	seq := 0
-	now := time.Now()
-	send := func(typ string, body []byte) {
-		seq++
-		out, scratch = AppendMessage(out, scratch, typ, VenueCompID, string(sender), seq, now, body)
-	}
-	for {
-		if rd.start == rd.end && len(out) > 0 {
-			if _, err := conn.Write(out); err != nil {
-				return
-			}
-			out = out[:0]
-		}
-		m, err := rd.Next()
-		if err != nil {
-			return
-		}
-		now = time.Now()
-		var typ, id, orig []byte
-		for tag, v := range m.Fields() {
-			switch tag {
-			case 35:
-				typ = v
-			case 49:
-				if sender == nil {
-					sender = append([]byte(nil), v...)
-				}
-			case 11:
-				id = v
-			case 41:
-				orig = v
-			}
-		}
-		switch string(typ) {
-		case "A":
-			send("A", []byte("98=0\x01108=30\x01"))
-			if stall > 0 {
-				conn.Write(out)
-				out = out[:0]
-				time.Sleep(stall)
-			}
-		case "D":
-			body = AppendFieldBytes(body[:0], 11, id)
-			body = append(body, "37=1\x0117=1\x01150=0\x0139=0\x0155=USD/CNY\x0154=1\x0138=1000000\x0114=0\x01151=1000000\x016=0\x01"...)
-			send("8", body)
-		case "F":
-			body = AppendFieldBytes(body[:0], 11, id)
-			body = AppendFieldBytes(body, 41, orig)
-			body = append(body, "37=1\x0117=2\x01150=4\x0139=4\x0155=USD/CNY\x0154=1\x0138=1000000\x0114=0\x01151=0\x016=0\x01"...)
-			send("8", body)
-		case "5":
-			send("5", nil)
-			conn.Write(out)
-			return
-		}
-	}
+	os.Exit(1)
 }
 
 // startFakeVenue starts the test binary as a fake venue and returns its
@@ -221,7 +149,7 @@ func startFakeVenueHere(t *testing.T, stall time.Duration) string {
 			if err != nil {
 				return
 			}
-			go serveFake(conn, stall)
+			go echoSession(conn, stall)
 		}
 	}()
 	return ln.Addr().String()
@@ -362,5 +290,47 @@ func TestRunVenueStalls(t *testing.T) {
 	}
 	if res.Latency.Max < float64((stall / 2).Microseconds()) {
 		t.Errorf("latency max %.0f µs: the venue's %v stall does not show", res.Latency.Max, stall)
+	}
+}
+
+// TestEcho: Echo answers whole sessions of the generator, each order
+// acknowledged, and once its listener closes it returns nil after
+// closing the sessions still open.
+func TestEcho(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- Echo(ln) }()
+	for _, mix := range []Mix{MixCancel, MixIOC} {
+		res, err := Run(context.Background(), Options{Addr: ln.Addr().String(), Participants: []string{"S1", "S2"},
+			Password: "x", Rate: 400, Duration: 250 * time.Millisecond, Warmup: 50 * time.Millisecond, Mix: mix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Sent != 100 || res.Acked != res.Sent || len(res.Errors) > 0 {
+			t.Errorf("%s: sent %d, acked %d, errors %v: want 100 sent, all acked", mix, res.Sent, res.Acked, res.Errors)
+		}
+	}
+	// A session still open when the listener closes is closed with it.
+	open, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer open.Close()
+	time.Sleep(20 * time.Millisecond) // accepted
+	ln.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Echo after its listener closed: %v, want nil", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Echo did not return after its listener closed")
+	}
+	open.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := open.Read(make([]byte, 1)); err == nil {
+		t.Error("the open session was not closed")
 	}
 }
