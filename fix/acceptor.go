@@ -352,7 +352,8 @@ func writeRawLogout(c net.Conn, to, text string) {
 
 // checkLogon checks a Logon from participant p: the dictionary, the
 // password, EncryptMethod 0 and a HeartBtInt of 1 to 300. It returns why
-// the logon is refused, or "".
+// the logon is refused, or "". It changes nothing: it runs before the
+// connection is the participant's (attach).
 func (a *Acceptor) checkLogon(m *quickfix.Message, p *party) string {
 	pw, _ := bodyStr(m, tagPassword)
 	if rej := a.validate(m); rej != nil {
@@ -372,6 +373,12 @@ func (a *Acceptor) checkLogon(m *quickfix.Message, p *party) string {
 	if err != nil || hb < 1 || hb > 300 {
 		return "HeartBtInt(108) must be between 1 and 300 seconds"
 	}
+	return ""
+}
+
+// authenticated runs once a Logon passed checkLogon and its connection is
+// p's (attach).
+func (a *Acceptor) authenticated(p *party) {
 	// Authenticated: from here on the session's target sequence number may
 	// move (see sessionStore's gate), and the connection's pre-logon limits
 	// go — now, before the Logon reply is sent, since the dealer may send
@@ -383,7 +390,6 @@ func (a *Acceptor) checkLogon(m *quickfix.Message, p *party) string {
 	if c != nil {
 		c.loggedOn()
 	}
-	return ""
 }
 
 func tagSuffix(rej quickfix.MessageRejectError) string {

@@ -264,7 +264,7 @@ func (p *party) release(g *guardConn) {
 	if p.conn == g {
 		p.conn, p.sc, p.ending = nil, nil, false
 		// Closed already by closed(g), except after a logon accepted
-		// while g closed (checkLogon opens the gate).
+		// while g closed (authenticated opens the gate).
 		p.store.setAuthenticated(false)
 		close(p.released)
 	}

@@ -174,17 +174,20 @@ func (c *sconn) logon(raw []byte) bool {
 		a.cfg.VerifyPassword(sender, pw) // same time as a wrong password
 		return refuse("unknown SenderCompID(49) " + strconv.Quote(sender) + ": not a participant of this venue")
 	}
+	// The credentials first: a Logon that fails them touches nothing of
+	// the participant's session — it does not hold the participant (a
+	// genuine logon at that moment proceeds), use an outbound sequence
+	// number, or learn whether the participant is connected.
+	if why := a.checkLogon(m, p); why != "" {
+		return refuse(why)
+	}
 	if !p.attach(c.g) {
 		a.log.Warn("fix: connection refused: participant already connected", "comp_id", p.name, "remote", c.g.RemoteAddr())
 		writeRawLogout(c.g, sender, p.name+" is already logged on from another connection; one session per participant")
 		return false
 	}
 	c.p = p
-	if why := a.checkLogon(m, p); why != "" {
-		a.log.Warn("fix: logon refused", "comp_id", p.name, "why", why)
-		c.logout(why)
-		return false
-	}
+	a.authenticated(p)
 	hb, _ := m.Body.GetInt(tagHeartBtInt)
 	c.hb = time.Duration(hb) * time.Second
 	seq, err := m.Header.GetInt(quickfix.Tag(34))
