@@ -353,7 +353,7 @@ func writeRawLogout(c net.Conn, to, text string) {
 // checkLogon checks a Logon from participant p: the dictionary, the
 // password, EncryptMethod 0 and a HeartBtInt of 1 to 300. It returns why
 // the logon is refused, or "". It changes nothing: it runs before the
-// connection is the participant's (attach).
+// connection takes the participant (attach).
 func (a *Acceptor) checkLogon(m *quickfix.Message, p *party) string {
 	pw, _ := bodyStr(m, tagPassword)
 	if rej := a.validate(m); rej != nil {

@@ -174,19 +174,36 @@ func (c *sconn) logon(raw []byte) bool {
 		a.cfg.VerifyPassword(sender, pw) // same time as a wrong password
 		return refuse("unknown SenderCompID(49) " + strconv.Quote(sender) + ": not a participant of this venue")
 	}
-	// The credentials first: a Logon that fails them touches nothing of
-	// the participant's session — it does not hold the participant (a
-	// genuine logon at that moment proceeds), use an outbound sequence
-	// number, or learn whether the participant is connected.
-	if why := a.checkLogon(m, p); why != "" {
-		return refuse(why)
-	}
+	// The credentials first, before the connection takes the participant
+	// (attach): the password's check (bcrypt, milliseconds) holds nothing,
+	// so a wrong password cannot keep the participant's own logon out.
+	why := a.checkLogon(m, p)
 	if !p.attach(c.g) {
+		if why != "" {
+			// The participant is logged on from another connection: the
+			// refusal stays outside that session, which it must not
+			// disturb.
+			return refuse(why)
+		}
 		a.log.Warn("fix: connection refused: participant already connected", "comp_id", p.name, "remote", c.g.RemoteAddr())
 		writeRawLogout(c.g, sender, p.name+" is already logged on from another connection; one session per participant")
 		return false
 	}
 	c.p = p
+	if why != "" {
+		// Refused inside the session: its Logout takes the venue's next
+		// outbound number. FIX engines count a Logout as the session's
+		// next message whatever its MsgSeqNum (QuickFIX does): one
+		// outside the session left the dealer's engine a number ahead of
+		// the venue, refusing its next Logon reply as "MsgSeqNum too low"
+		// (TestRefusedLogonKeepsQuickFIXInStep). Ending at once, so that
+		// the participant's logon meanwhile waits for this connection
+		// (attach) instead of being refused.
+		p.leaving(c.g)
+		a.log.Warn("fix: logon refused", "comp_id", p.name, "why", why, "remote", c.g.RemoteAddr())
+		c.logout(why)
+		return false
+	}
 	a.authenticated(p)
 	hb, _ := m.Body.GetInt(tagHeartBtInt)
 	c.hb = time.Duration(hb) * time.Second
