@@ -376,7 +376,7 @@ type benchFixReport struct {
 	// started bench echo in the venue's place, --echo) or the --addr.
 	Target string `json:"target"`
 	// Risk is the started venue's pre-trade scoring, "on" or "off" (""
-	// with --addr).
+	// with --addr or --echo).
 	Risk string `json:"risk,omitempty"`
 	// LoadAvg is /proc/loadavg's 1-minute figure when the bench started:
 	// the machine is shared, and figures mean little without it.

@@ -206,7 +206,9 @@ func TestBenchFixEcho(t *testing.T) {
 	if res := r.Result; res.Sessions != 2 || res.Sent != 200 || res.Acked != 200 || res.Latency.Count != 200 {
 		t.Errorf("%+v: want 200 sent on 2 sessions, all acked, one latency sample each", res)
 	}
-	if len(r.CPU) != 1 || r.CPU[0].Venue == nil || *r.CPU[0].Venue <= 0 {
+	// Present, as a venue's; its value may be 0 here (/proc counts in
+	// 10 ms ticks, and 240 orders cost the echo a few ms).
+	if len(r.CPU) != 1 || r.CPU[0].Venue == nil || *r.CPU[0].Venue < 0 {
 		t.Errorf("CPU %+v: want the echo's CPU per order measured, as a venue's", r.CPU)
 	}
 }

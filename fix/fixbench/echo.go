@@ -4,13 +4,16 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
 // Echo is a venue reduced to what the generator needs, as cheap as it can
 // be: it logs any session on (no password check), acknowledges each
-// NewOrderSingle (150=0) and each OrderCancelRequest (150=4) at once, with
-// no matching, journal or validation, answers a Logout, and writes its
+// NewOrderSingle (150=0; an IOC, 59=3, also cancelled at once, 150=4, as
+// the venue does with one that does not trade) and each
+// OrderCancelRequest (150=4), with no matching, journal or validation,
+// answers a Logout, and writes its
 // answers to everything one read brought in with one write. Measured with
 // the generator, it is the floor that the machine, its loopback and the
 // generator put under any venue's latency and throughput (`fxmatch bench
@@ -36,6 +39,10 @@ func Echo(ln net.Listener) error {
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return nil
+			}
+			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ECONNABORTED) {
+				time.Sleep(5 * time.Millisecond) // out of descriptors for now
+				continue
 			}
 			return err
 		}
@@ -77,6 +84,7 @@ func echoSession(conn net.Conn, stall time.Duration) {
 		}
 		now = time.Now()
 		var typ, id, orig []byte
+		ioc := false
 		for tag, v := range m.Fields() {
 			switch tag {
 			case 35:
@@ -89,6 +97,8 @@ func echoSession(conn net.Conn, stall time.Duration) {
 				id = v
 			case 41:
 				orig = v
+			case 59:
+				ioc = string(v) == "3"
 			}
 		}
 		switch string(typ) {
@@ -103,6 +113,11 @@ func echoSession(conn net.Conn, stall time.Duration) {
 			body = AppendFieldBytes(body[:0], 11, id)
 			body = append(body, "37=1\x0117=1\x01150=0\x0139=0\x0155=USD/CNY\x0154=1\x0138=1000000\x0114=0\x01151=1000000\x016=0\x01"...)
 			send("8", body)
+			if ioc {
+				body = AppendFieldBytes(body[:0], 11, id)
+				body = append(body, "37=1\x0117=2\x01150=4\x0139=4\x0155=USD/CNY\x0154=1\x0138=1000000\x0114=0\x01151=0\x016=0\x01"...)
+				send("8", body)
+			}
 		case "F":
 			body = AppendFieldBytes(body[:0], 11, id)
 			body = AppendFieldBytes(body, 41, orig)

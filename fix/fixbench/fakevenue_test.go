@@ -319,7 +319,26 @@ func TestEcho(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer open.Close()
-	time.Sleep(20 * time.Millisecond) // accepted
+	logon, _ := AppendMessage(nil, nil, "A", "S3", VenueCompID, 1, time.Now(), []byte("98=0\x01108=30\x01"))
+	if _, err := open.Write(logon); err != nil {
+		t.Fatal(err)
+	}
+	open.SetReadDeadline(time.Now().Add(5 * time.Second))
+	rd := NewReader(open, 4096)
+	if m, err := rd.Next(); err != nil || !strings.Contains(string(m), "\x0135=A\x01") {
+		t.Fatalf("the open session's Logon answered %q, %v", m, err) // so Echo serves it
+	}
+	// An IOC is acknowledged and cancelled, as the venue does with one
+	// that does not trade: the same output an order.
+	ioc, _ := AppendMessage(nil, nil, "D", "S3", VenueCompID, 2, time.Now(), []byte("11=x1\x0155=USD/CNY\x0154=1\x0138=1000000\x0140=2\x0144=7\x0159=3\x01"))
+	if _, err := open.Write(ioc); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\x01150=0\x01", "\x01150=4\x01"} {
+		if m, err := rd.Next(); err != nil || !strings.Contains(string(m), want) || !strings.Contains(string(m), "\x0111=x1\x01") {
+			t.Fatalf("IOC answered %q, %v; want %q for 11=x1", m, err, want)
+		}
+	}
 	ln.Close()
 	select {
 	case err := <-done:

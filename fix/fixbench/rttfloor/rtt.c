@@ -13,14 +13,17 @@
 //                                    the round trip from the intended send
 //                                    time and from the actual write, to the
 //                                    answer's arrival as the kernel stamped
-//                                    it (SO_TIMESTAMPNS); the first second
-//                                    is warmup
+//                                    it (SO_TIMESTAMPNS: for TCP, the last
+//                                    segment of the read, so answers that
+//                                    arrive together share the latest
+//                                    time); the first second is warmup
 //   rtt jitter SECONDS               spin on the clock and count the gaps:
 //                                    the time this CPU was taken away
 //
 // Build: gcc -O2 -pthread -o rtt rtt.c. Pin each side to a CPU of its own
 // (taskset -c 1 ./rtt server 41000 & taskset -c 0 ./rtt client 41000 10000
-// 30), optionally under chrt -f 10. Loopback only; it stops by itself.
+// 30), optionally under chrt -f 10. Loopback only; it stops by itself
+// (the client gives up on a server silent for 5 s).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,6 +36,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,6 +70,10 @@ static int server(int port) {
 	printf("%d\n", ntohs(a.sin_port)); // the port, for PORT 0
 	fflush(stdout);
 	int c = accept(l, 0, 0);
+	if (c < 0) {
+		perror("rtt server: accept");
+		return 1;
+	}
 	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	static char buf[1 << 16];
 	size_t have = 0;
@@ -73,13 +81,19 @@ static int server(int port) {
 		ssize_t r = recv(c, buf + have, sizeof buf - have, poll_mode ? MSG_DONTWAIT : 0);
 		if (r < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
-		if (r <= 0)
-			return 0;
+		if (r == 0)
+			return 0; // the client is done
+		if (r < 0) {
+			perror("rtt server: recv");
+			return 1;
+		}
 		have += r;
 		size_t n = have / MSG * MSG;
 		if (n) {
-			if (write(c, buf, n) != (ssize_t)n)
-				return 0;
+			if (write(c, buf, n) != (ssize_t)n) {
+				perror("rtt server: write");
+				return 1;
+			}
 			memmove(buf, buf + n, have - n);
 			have -= n;
 		}
@@ -98,12 +112,19 @@ static void *receiver(void *unused) {
 	setsockopt(cfd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
 	while (got < total) {
 		struct iovec io = {b + have, sizeof b - have};
-		char cb[256];
-		struct msghdr mh = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = cb, .msg_controllen = sizeof cb};
+		union {
+			struct cmsghdr align;
+			char b[256];
+		} cb;
+		struct msghdr mh = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = cb.b, .msg_controllen = sizeof cb.b};
 		ssize_t r = recvmsg(cfd, &mh, 0);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0) {
+		if (r < 0) {
+			perror("rtt client: recv (a server silent for 5 s ends the run)");
+			exit(1);
+		}
+		if (r == 0) {
 			fprintf(stderr, "rtt client: the server closed\n");
 			exit(1);
 		}
@@ -136,8 +157,14 @@ static int cmp(const void *a, const void *b) {
 static void report(const char *what, const uint64_t *from, long warm) {
 	long n = total - warm, over = 0;
 	uint64_t *l = calloc(n, sizeof *l);
+	if (!l) {
+		perror("rtt client");
+		exit(1);
+	}
 	for (long i = 0; i < n; i++) {
-		l[i] = arrived[i + warm] - from[i + warm];
+		// The wall clock may be stepped during a run: count such a
+		// round trip as 0 rather than as 584 years.
+		l[i] = arrived[i + warm] > from[i + warm] ? arrived[i + warm] - from[i + warm] : 0;
 		over += l[i] > 100000;
 	}
 	qsort(l, n, sizeof *l, cmp);
@@ -155,9 +182,15 @@ static int client(int port, long rate, long secs) {
 		return 1;
 	}
 	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	struct timeval limit = {5, 0}; // a stalled server ends the run
+	setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
 	prctl(PR_SET_TIMERSLACK, 1);
 	total = rate * secs;
 	intended = calloc(total, 8), sent = calloc(total, 8), arrived = calloc(total, 8);
+	if (!intended || !sent || !arrived) {
+		perror("rtt client");
+		return 1;
+	}
 	pthread_t t;
 	pthread_create(&t, 0, receiver, 0);
 	uint64_t start = now_ns(CLOCK_REALTIME) + 100000000ull, step = 1000000000ull / rate;
@@ -208,10 +241,12 @@ int main(int argc, char **argv) {
 		poll_mode = argc > 3 && !strcmp(argv[3], "poll");
 		return server(atoi(argv[2]));
 	}
-	if (argc == 5 && !strcmp(argv[1], "client") && atol(argv[3]) > 0 && atol(argv[4]) > 1)
+	if (argc == 5 && !strcmp(argv[1], "client") && atol(argv[3]) > 0 && atol(argv[3]) <= 1000000 && atol(argv[4]) > 1 &&
+	    atol(argv[4]) <= 3600)
 		return client(atoi(argv[2]), atol(argv[3]), atol(argv[4]));
 	if (argc == 3 && !strcmp(argv[1], "jitter") && atof(argv[2]) > 0)
 		return jitter(atof(argv[2]));
-	fprintf(stderr, "usage: rtt server PORT [poll] | rtt client PORT RATE SECONDS (SECONDS > 1) | rtt jitter SECONDS\n");
+	fprintf(stderr, "usage: rtt server PORT [poll] | rtt client PORT RATE SECONDS (RATE 1 to 1000000, SECONDS 2 to 3600) | "
+	                "rtt jitter SECONDS\n");
 	return 2;
 }
