@@ -178,7 +178,10 @@ func (p *party) stop() {
 // throttle, the reply buffer, the market-data subscriptions), and its end
 // of session (logged out, cancel on disconnect) comes before the next
 // connection's session begins. It reports false while another
-// connection is live (one session per participant).
+// connection is live (one session per participant). ending attaches a
+// connection that only ends the session (a Logon refused for its
+// content, answered in the session): a logon meanwhile waits for it as
+// for any connection ending its session.
 //
 // A previous connection that has closed, or is ending its session, is
 // waited for, up to handoverMax. A connection is closed from other
@@ -190,7 +193,7 @@ func (p *party) stop() {
 // the new one, marking it logged out and cancelling (cancel on
 // disconnect) the orders just entered on it
 // (TestRelogonWaitsForOldConnection).
-func (p *party) attach(g *guardConn) bool {
+func (p *party) attach(g *guardConn, ending bool) bool {
 	var timeout *time.Timer
 	p.mu.Lock()
 	for p.conn != nil {
@@ -219,7 +222,7 @@ func (p *party) attach(g *guardConn) bool {
 	if !g.setOnClose(func() { p.closed(g) }) {
 		return false
 	}
-	p.conn, p.ending, p.released = g, false, make(chan struct{})
+	p.conn, p.ending, p.released = g, ending, make(chan struct{})
 	p.src = g.RemoteAddr().String()
 	g.who.Store(&p.name)
 	return true

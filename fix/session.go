@@ -178,7 +178,7 @@ func (c *sconn) logon(raw []byte) bool {
 	// (attach): the password's check (bcrypt, milliseconds) holds nothing,
 	// so a wrong password cannot keep the participant's own logon out.
 	why := a.checkLogon(m, p)
-	if !p.attach(c.g) {
+	if !p.attach(c.g, why != "") {
 		if why != "" {
 			// The participant is logged on from another connection: the
 			// refusal stays outside that session, which it must not
@@ -196,10 +196,9 @@ func (c *sconn) logon(raw []byte) bool {
 		// next message whatever its MsgSeqNum (QuickFIX does): one
 		// outside the session left the dealer's engine a number ahead of
 		// the venue, refusing its next Logon reply as "MsgSeqNum too low"
-		// (TestRefusedLogonKeepsQuickFIXInStep). Ending at once, so that
-		// the participant's logon meanwhile waits for this connection
-		// (attach) instead of being refused.
-		p.leaving(c.g)
+		// (TestRefusedLogonKeepsQuickFIXInStep). Attached as ending, so
+		// that the participant's logon meanwhile waits for this
+		// connection instead of being refused.
 		a.log.Warn("fix: logon refused", "comp_id", p.name, "why", why, "remote", c.g.RemoteAddr())
 		c.logout(why)
 		return false
