@@ -46,14 +46,21 @@ func TestBenchFixFlags(t *testing.T) {
 		{[]string{"--bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 	} {
-		code, _, errs := runCmd(t, "", append([]string{"bench", "fix"}, tc.args...)...)
-		if code != exitUsage || !strings.Contains(errs, tc.want) || !strings.Contains(errs, "usage: fxmatch bench fix") {
-			t.Errorf("%q: exit %d, stderr %q; want exit %d naming %q, then the usage", tc.args, code, errs, exitUsage, tc.want)
-		}
+		checkUsageError(t, "fix", tc.args, tc.want)
 	}
 	code, out, _ := runCmd(t, "", "bench", "fix", "--help")
 	if code != exitOK || !strings.Contains(out, "--find-max") {
 		t.Errorf("--help: exit %d, %q", code, out)
+	}
+}
+
+// checkUsageError runs `fxmatch bench <bench> args` and wants the usage
+// exit, a message naming want, then the bench's usage.
+func checkUsageError(t *testing.T, bench string, args []string, want string) {
+	t.Helper()
+	code, _, errs := runCmd(t, "", append([]string{"bench", bench}, args...)...)
+	if code != exitUsage || !strings.Contains(errs, want) || !strings.Contains(errs, "usage: fxmatch bench "+bench) {
+		t.Errorf("%q: exit %d, stderr %q; want exit %d naming %q, then the usage", args, code, errs, exitUsage, want)
 	}
 }
 
@@ -152,10 +159,7 @@ func TestBenchEchoFlags(t *testing.T) {
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		{[]string{"--bogus"}, "flag provided but not defined: -bogus"},
 	} {
-		code, _, errs := runCmd(t, "", append([]string{"bench", "echo"}, tc.args...)...)
-		if code != exitUsage || !strings.Contains(errs, tc.want) || !strings.Contains(errs, "usage: fxmatch bench echo") {
-			t.Errorf("%q: exit %d, stderr %q; want exit %d naming %q, then the usage", tc.args, code, errs, exitUsage, tc.want)
-		}
+		checkUsageError(t, "echo", tc.args, tc.want)
 	}
 	code, out, _ := runCmd(t, "", "bench", "echo", "--help")
 	if code != exitOK || !strings.Contains(out, "floor") {
