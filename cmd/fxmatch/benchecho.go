@@ -84,12 +84,7 @@ func runBenchEcho(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return exitFail
 		}
 	}
-	switch {
-	case *procs > 0:
-		runtime.GOMAXPROCS(*procs)
-	case cpus != nil:
-		runtime.GOMAXPROCS(len(cpus))
-	}
+	setProcs(*procs, cpus)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "fxmatch bench echo: %v\n", err)

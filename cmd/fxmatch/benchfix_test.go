@@ -54,6 +54,21 @@ func TestBenchFixFlags(t *testing.T) {
 	}
 }
 
+// runBenchFixJSON runs the real binary's `bench fix args --json` and
+// returns its output, failing the test (with its stderr) if it fails.
+func runBenchFixJSON(t *testing.T, args ...string) []byte {
+	t.Helper()
+	out, err := exec.Command(buildBinary(t), append(append([]string{"bench", "fix"}, args...), "--json")...).Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("bench fix %q: %v\n%s\n%s", args, err, out, stderr)
+	}
+	return out
+}
+
 // checkUsageError runs `fxmatch bench <bench> args` and wants the usage
 // exit, a message naming want, then the bench's usage.
 func checkUsageError(t *testing.T, bench string, args []string, want string) {
@@ -101,16 +116,7 @@ func TestBenchFixSpawned(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and starts venues")
 	}
-	bin := buildBinary(t)
-	cmd := exec.Command(bin, "bench", "fix", "--sessions", "2", "--rate", "100", "--duration", "1s", "--warmup", "200ms", "--json")
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("bench fix: %v\n%s\n%s", err, out, stderr)
-	}
+	out := runBenchFixJSON(t, "--sessions", "2", "--rate", "100", "--duration", "1s", "--warmup", "200ms")
 	var rep struct {
 		Target        string   `json:"target"`
 		VenueFlags    []string `json:"venue_flags"`
@@ -173,16 +179,7 @@ func TestBenchFixEcho(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and starts the echo")
 	}
-	bin := buildBinary(t)
-	cmd := exec.Command(bin, "bench", "fix", "--echo", "--sessions", "2", "--rate", "200", "--duration", "1s", "--warmup", "200ms", "--json")
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("bench fix --echo: %v\n%s\n%s", err, out, stderr)
-	}
+	out := runBenchFixJSON(t, "--echo", "--sessions", "2", "--rate", "200", "--duration", "1s", "--warmup", "200ms")
 	var rep struct {
 		Target     string   `json:"target"`
 		VenueFlags []string `json:"venue_flags"`

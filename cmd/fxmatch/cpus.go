@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,4 +74,17 @@ func formatCPUList(cpus []int) string {
 		i = j + 1
 	}
 	return b.String()
+}
+
+// setProcs sets GOMAXPROCS to procs (--procs) if above 0, else to the
+// number of CPUs pinned to (--cpus), if any. Set, not left to the
+// runtime: it would lower GOMAXPROCS to the CPUs pinned to on its own,
+// but up to a second later, after decisions were made on the old value.
+func setProcs(procs int, cpus []int) {
+	switch {
+	case procs > 0:
+		runtime.GOMAXPROCS(procs)
+	case cpus != nil:
+		runtime.GOMAXPROCS(len(cpus))
+	}
 }

@@ -205,15 +205,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return exitUsage
 		}
 	}
-	switch {
-	case f.procs > 0:
-		runtime.GOMAXPROCS(f.procs)
-	case f.cpus != nil:
-		// Set, not left to the runtime: it would lower GOMAXPROCS to the
-		// CPUs pinned to on its own, but up to a second later, after the
-		// decisions below were made on the old value.
-		runtime.GOMAXPROCS(len(f.cpus))
-	}
+	setProcs(f.procs, f.cpus)
 	yield.Boost(f.spareProc == "on" || f.spareProc == "auto" && runtime.GOMAXPROCS(0) == 1)
 	if f.cpuProfile != "" {
 		fh, err := os.Create(f.cpuProfile)
